@@ -1,0 +1,116 @@
+"""The command line, a stable contract (../shared/design.md): run, demo, poll, extract, ask.
+
+This module only parses arguments, loads the config and hands over to one entry point per command. Each
+entry point is imported lazily, so `--help` is instant and a command never pays for another's imports.
+Errors a user can fix (``SitrepError``) print one line and exit with status 2; anything else is a bug and
+keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.errors import SitrepError
+
+if TYPE_CHECKING:
+    from bot.config import Config
+
+# command → "module:function"; each function takes (args, config) and returns the exit status.
+ENTRY_POINTS = {
+    "run": "bot.client.command:run_bot",
+    "demo": "bot.demo:run_demo",
+    "poll": "bot.sources.command:run_poll",
+    "extract": "bot.extract.command:run_extract",
+    "ask": "bot.briefing.command:run_ask",
+}
+# Commands that can work without a config file (extract reads one article; it only uses actor aliases).
+CONFIG_OPTIONAL = {"extract"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Sitrep: conflict news turned into sourced, checkable facts.",
+    )
+    parser.add_argument("--config", type=Path, default=Path("config.toml"), metavar="PATH",
+                        help="configuration file (default: config.toml)")
+    parser.add_argument("--data-dir", type=Path, metavar="DIR",
+                        help="use this data directory instead of the configured one")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    commands.add_parser("run", help="run the Discord bot: polling, slash commands, digests (needs DISCORD_TOKEN)")
+
+    commands.add_parser("demo", help="serve the bundled sample sources on loopback, poll them and show the "
+                                     "answers (no token, no internet)")
+
+    poll = commands.add_parser("poll", help="poll the configured sources and store facts, without Discord")
+    poll.add_argument("--once", action="store_true", help="run one cycle, print a summary and exit")
+
+    extract = commands.add_parser("extract", help="extract facts from one article and print them")
+    extract.add_argument("path", metavar="PATH", help="plain text or HTML file; '-' reads standard input")
+    extract.add_argument("--published", metavar="ISO", help="publication time; anchors relative dates")
+    extract.add_argument("--title", metavar="T", help="the article's title")
+    extract.add_argument("--url", metavar="U", help="the article's URL")
+    extract.add_argument("--format", choices=("jsonl", "text"), default="text",
+                         help="jsonl: one JSON object per fact; text: one readable line per fact")
+
+    ask = commands.add_parser("ask", help="answer a slash command from the store, as text")
+    questions = ask.add_subparsers(dest="question", metavar="QUESTION", required=True)
+    casualties = questions.add_parser("casualties", help="casualty figures with who claims them")
+    casualties.add_argument("--topic", metavar="T")
+    casualties.add_argument("--since", metavar="DURATION", help="e.g. 7d, 48h (default: all)")
+    casualties.add_argument("--side", metavar="S", help="whose casualties (victim side)")
+    casualties.add_argument("--claimant", metavar="C", help="who claims them")
+    casualties.add_argument("--category", metavar="CAT",
+                            help="killed, injured, captured, missing, arrested or displaced")
+    timeline = questions.add_parser("timeline", help="dated events in order")
+    timeline.add_argument("--topic", metavar="T")
+    timeline.add_argument("--from", dest="date_from", metavar="DATE", help="YYYY-MM-DD, YYYY-MM or YYYY")
+    timeline.add_argument("--to", dest="date_to", metavar="DATE", help="YYYY-MM-DD, YYYY-MM or YYYY")
+    timeline.add_argument("--newest-first", action="store_true")
+    brief = questions.add_parser("brief", help="the latest picture of a topic in a few lines")
+    brief.add_argument("--topic", metavar="T")
+    fact = questions.add_parser("fact", help="a fact's provenance: quote, article, outlet, link")
+    fact.add_argument("fact_id", metavar="ID")
+    search = questions.add_parser("search", help="search facts and events by words")
+    search.add_argument("words", nargs="+", metavar="WORDS")
+    search.add_argument("--topic", metavar="T")
+    questions.add_parser("sources", help="each source's health")
+    digest = questions.add_parser("digest", help="what a digest would post now")
+    digest.add_argument("--since", metavar="DURATION", help="cover this long instead of since the last digest")
+    digest.add_argument("--topic", metavar="T")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        config = _load_config(args)
+        module_name, function_name = ENTRY_POINTS[args.command].split(":")
+        entry = getattr(importlib.import_module(module_name), function_name)
+        return int(entry(args, config))
+    except SitrepError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        return 130
+
+
+def _load_config(args: argparse.Namespace) -> Config | None:
+    from bot.config import load_config
+
+    if args.command in CONFIG_OPTIONAL and not args.config.exists():
+        return None
+    return load_config(args.config, data_dir=args.data_dir)

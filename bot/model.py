@@ -1,0 +1,184 @@
+"""The records that travel along Sitrep's data flow: sources → extraction → storage → briefing → cogs.
+
+Every stage hands the next one frozen dataclasses from this module, never dicts. Datetimes are always
+timezone-aware UTC. Dates of incidents and events are ISO strings whose length says their precision
+(``2025-10-09`` day, ``2025-10`` month, ``2025`` year), exactly as the design's fact model and the
+``extract --format jsonl`` contract spell them.
+
+This module imports nothing from the rest of the project and nothing outside the standard library, so
+every layer may import it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+Category = Literal["killed", "injured", "captured", "missing", "arrested", "displaced"]
+Qualifier = Literal["exact", "at_least", "more_than", "about", "up_to", "fewer_than", "range", "vague"]
+Precision = Literal["day", "month", "year"]
+Kind = Literal["casualty", "event"]
+
+CATEGORIES: tuple[Category, ...] = ("killed", "injured", "captured", "missing", "arrested", "displaced")
+QUALIFIERS: tuple[Qualifier, ...] = (
+    "exact", "at_least", "more_than", "about", "up_to", "fewer_than", "range", "vague",
+)
+PRECISIONS: tuple[Precision, ...] = ("day", "month", "year")
+
+
+@dataclass(frozen=True, slots=True)
+class Casualty:
+    """One casualty figure as one text states it, with who states it and whose casualties it counts.
+
+    ``count`` is the number as written (``None`` for vague amounts such as "dozens"); a range keeps its
+    low end in ``count`` and its high end in ``count_high``. ``claimant`` is ``None`` when the outlet states
+    the figure itself: rule 3 of the product, "unattributed figures are marked as reported by the outlet",
+    is applied when the figure is shown, not by inventing a claimant here.
+    """
+
+    category: Category
+    count: int | None
+    qualifier: Qualifier
+    quote: str
+    count_high: int | None = None
+    victim: str | None = None
+    victim_text: str | None = None
+    claimant: str | None = None
+    claimant_text: str | None = None
+    date: str | None = None
+    location: str | None = None
+    cumulative: bool = False  # a running total over a war or period ("400 killed since January")
+    breakdown: bool = False  # a subset of another figure ("including two commanders")
+    kind: Kind = field(default="casualty", init=False)
+
+    @property
+    def admitted(self) -> bool:
+        """A side stating its own losses, as opposed to claiming the other side's."""
+        return self.claimant is not None and self.claimant == self.victim
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A dated happening for the timeline. ``date`` is ``None`` when the text gives no resolvable date."""
+
+    summary: str
+    quote: str
+    date: str | None = None
+    date_precision: Precision | None = None
+    actors: tuple[str, ...] = ()
+    location: str | None = None
+    kind: Kind = field(default="event", init=False)
+
+
+Fact = Casualty | Event
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRef:
+    """Where a fact comes from. Rule 1: no fact without a source."""
+
+    url: str  # canonical URL
+    outlet: str
+    title: str
+    published: datetime | None  # aware UTC; None when neither feed nor page gives one
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """An article as stored: one row per canonical URL, however many feeds or polls brought it."""
+
+    url: str  # canonical URL: the article's identity
+    outlet: str
+    title: str
+    published: datetime | None
+    source_id: str  # the source that first brought it
+    text_hash: str  # of the normalised text: an edit changes it, a re-poll does not
+    topics: tuple[str, ...] = ()
+    guid: str | None = None
+    summary: str = ""  # the feed's summary or the page's lead, for briefs and similarity
+    story_id: str | None = None  # articles about the same incident from different outlets share it
+    fetched_at: datetime | None = None
+    preview: bool = False  # paywalled or preview-cut text: kept for what it is
+
+    @property
+    def ref(self) -> ArticleRef:
+        return ArticleRef(self.url, self.outlet, self.title, self.published)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFact:
+    """A fact with its provenance, as storage keeps it and briefing reads it.
+
+    ``id`` is short, stable and derived from the article and the fact, so the same fact extracted again
+    (a re-poll, an edit that leaves the sentence alone) keeps its id. ``seq`` is assigned by the store in
+    commit order and only ever grows: digests remember the last ``seq`` they delivered.
+    """
+
+    id: str
+    seq: int
+    fact: Fact
+    article: ArticleRef
+    topics: tuple[str, ...]
+    stored_at: datetime
+    story_id: str | None = None
+
+    @property
+    def kind(self) -> Kind:
+        return self.fact.kind
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """A polled source and its fetch state and health.
+
+    ``guild_id`` is ``None`` for sources from ``config.toml`` (every guild sees them) and the guild's id for
+    sources an admin added from Discord (only that guild sees them).
+    """
+
+    id: str
+    name: str
+    url: str
+    guild_id: int | None = None
+    full_text: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    items_seen: int = 0
+    paused: bool = False
+    paused_at: datetime | None = None
+    next_due: datetime | None = None  # backoff and Retry-After push this forward
+    seeded: bool = False  # the first poll stores the backlog without announcing it
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    id: str
+    name: str
+    keywords: tuple[str, ...]
+    guild_id: int | None = None  # None: from config.toml, seen by every guild
+
+    @property
+    def key(self) -> str:
+        """The id facts carry: config topics by their id, guild topics qualified by their guild."""
+        return self.id if self.guild_id is None else f"{self.guild_id}:{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class GuildSettings:
+    """What a guild's admins chose with /config. Guilds never see or change each other's settings."""
+
+    guild_id: int
+    digest_channel_id: int | None = None
+    digest_time: str = "08:00"  # HH:MM in ``timezone``
+    timezone: str = "UTC"
+    digest_enabled: bool = False
+    digest_disabled_reason: str | None = None  # e.g. the channel went away; shown to admins in /config
+    poll_interval_s: int | None = None  # None: the config default
+    digest_watermark: int = 0  # seq of the last fact a delivered digest covered
+    last_digest_at: datetime | None = None  # when the last digest was accepted by Discord
+    last_digest_slot: str | None = None  # the scheduled slot (ISO, UTC) it was for: never post a slot twice
+    notices: tuple[str, ...] = ()  # admin notices waiting to be shown (paused sources, digest switched off)
