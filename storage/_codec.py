@@ -1,0 +1,78 @@
+"""Dataclasses ⇄ JSON-ready dicts. Strict: a value that JSON cannot hold is refused before any write."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from bot.errors import StoreError
+from bot.model import Article, Casualty, Event, Fact, GuildSettings, SourceState, Topic
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def encode(obj: Any) -> Any:
+    """A dataclass (or value) as JSON-ready data: datetimes as ISO strings, tuples as lists."""
+    if isinstance(obj, _SCALARS):
+        return obj
+    if isinstance(obj, datetime):
+        if obj.tzinfo is None:
+            raise StoreError(f"refusing to store a naive datetime ({obj.isoformat()}): times must be UTC-aware")
+        return obj.isoformat()
+    if isinstance(obj, (list, tuple)):
+        return [encode(v) for v in obj]
+    if isinstance(obj, dict):
+        if not all(isinstance(k, str) for k in obj):
+            raise StoreError("refusing to store a mapping with non-string keys")
+        return {k: encode(v) for k, v in obj.items()}
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: encode(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.init}
+    raise StoreError(f"refusing to store a value of type {type(obj).__name__}: it cannot be serialised")
+
+
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def decode(cls: type, data: dict[str, Any]) -> Any:
+    """The inverse of :func:`encode` for the model's dataclasses (unknown keys are ignored)."""
+    hints = _hints(cls)
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.init and f.name in data:
+            kwargs[f.name] = _decode_value(hints[f.name], data[f.name])
+    return cls(**kwargs)
+
+
+def _decode_value(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _decode_value(args[0], value) if len(args) == 1 else value
+    if hint is datetime:
+        return datetime.fromisoformat(value)
+    if origin is tuple:
+        return tuple(value)
+    return value
+
+
+def encode_fact(fact: Fact) -> dict[str, Any]:
+    data: dict[str, Any] = encode(fact)
+    data["kind"] = fact.kind
+    return data
+
+
+def decode_fact(data: dict[str, Any]) -> Fact:
+    return decode(Casualty if data.get("kind") == "casualty" else Event, data)  # type: ignore[no-any-return]
+
+
+RECORD_TYPES: dict[str, type] = {
+    "articles": Article, "sources": SourceState, "topics": Topic, "guilds": GuildSettings,
+}

@@ -1,0 +1,82 @@
+"""Durable files: TinyDB's JSON format, written atomically, read strictly.
+
+Every file is written once under a new name (temp file, flush, fsync, ``os.replace``, directory fsync)
+and never rewritten in place, so a kill at any moment leaves either the old file or the new one, never
+half of one. The manifest (see store.py) names which generation of each file is current.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.storages import Storage
+
+from bot.errors import StoreError
+
+
+class AtomicJSONStorage(Storage):
+    """A TinyDB storage that reads strictly (a corrupt file is an error, never an empty database) and
+    writes atomically. TinyDB's own JSONStorage truncates and rewrites the file in place: a kill in the
+    middle of that leaves a corrupt file."""
+
+    def __init__(self, path: str | Path, **_: Any) -> None:
+        self.path = Path(path)
+
+    def read(self) -> dict[str, dict[str, Any]] | None:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise StoreError(f"store file {self.path} is corrupt ({exc}); it was left untouched") from None
+        if not isinstance(data, dict):
+            raise StoreError(f"store file {self.path} is corrupt (not a TinyDB document); it was left untouched")
+        return data
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        write_atomic(self.path, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
+
+    def close(self) -> None:
+        pass
+
+
+def read_tables(path: Path) -> dict[str, list[dict[str, Any]]]:
+    """Every table of a TinyDB file, as lists of documents."""
+    with TinyDB(path, storage=AtomicJSONStorage) as db:
+        return {name: list(db.table(name).all()) for name in db.tables()}
+
+
+def write_tables(path: Path, tables: dict[str, list[dict[str, Any]]]) -> None:
+    """Write documents as a TinyDB file (tables of ``{"1": doc, ...}``), atomically and durably."""
+    payload = {name: {str(i): doc for i, doc in enumerate(docs, 1)} for name, docs in tables.items()}
+    AtomicJSONStorage(path).write(payload)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise StoreError(f"cannot write {path}: {exc.strerror or exc}; nothing was changed") from exc
+
+
+def fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

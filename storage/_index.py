@@ -1,0 +1,209 @@
+"""In-memory indexes over stored facts. Every query the commands need is a bisect or a dict lookup
+followed by a short filter, never a scan of the files.
+
+Sorted lists hold ``(time, seq, id)`` keys; a batch appends its keys and re-sorts once (Timsort on an
+almost-sorted list is linear), so ingest does not pay an insertion per fact.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+from collections.abc import Collection, Iterable
+from datetime import UTC, datetime
+
+from bot.model import Kind, StoredFact
+
+Key = tuple[float, int, str]
+_WORD = re.compile(r"\w+")
+
+
+def fold(text: str) -> str:
+    """Lower case, accents removed: "Pakistán" and "pakistan" are the same word."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def words(text: str) -> set[str]:
+    return set(_WORD.findall(fold(text)))
+
+
+def _time(fact: StoredFact) -> float:
+    return (fact.article.published or fact.stored_at).timestamp()
+
+
+def _stamp(when: datetime) -> float:
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+
+
+class FactIndex:
+    def __init__(self) -> None:
+        self.last_seq = 0
+        self._facts: dict[str, StoredFact] = {}
+        self._part: dict[str, str] = {}
+        self._part_ids: dict[str, set[str]] = {}
+        self._backlog: set[str] = set()
+        self._by_article: dict[str, set[str]] = {}
+        self._all: list[Key] = []
+        self._by_topic: dict[str, list[Key]] = {}
+        self._by_seq: list[tuple[int, str]] = []
+        self._ids: list[str] = []
+        self._words: dict[str, set[str]] = {}
+
+    def __len__(self) -> int:
+        return len(self._facts)
+
+    def __contains__(self, fact_id: str) -> bool:
+        return fact_id in self._facts
+
+    def get(self, fact_id: str) -> StoredFact | None:
+        return self._facts.get(fact_id)
+
+    def part_of(self, fact_id: str) -> str:
+        return self._part[fact_id]
+
+    def is_backlog(self, fact_id: str) -> bool:
+        return fact_id in self._backlog
+
+    def ids_of_article(self, url: str) -> set[str]:
+        return set(self._by_article.get(url, ()))
+
+    def in_partition(self, part: str) -> list[StoredFact]:
+        return [self._facts[i] for i in self._part_ids.get(part, ())]
+
+    # --- changes ------------------------------------------------------------------------------------
+
+    def add_many(self, items: Iterable[tuple[StoredFact, str, bool]]) -> None:
+        """Add (or replace, by id) facts with their partition and backlog flag."""
+        items = list(items)
+        replaced = {f.id for f, _, _ in items if f.id in self._facts}
+        if replaced:
+            self.remove(replaced)
+        touched_topics: set[str] = set()
+        for fact, part, backlog in items:
+            self._facts[fact.id] = fact
+            self._part[fact.id] = part
+            self._part_ids.setdefault(part, set()).add(fact.id)
+            if backlog:
+                self._backlog.add(fact.id)
+            self._by_article.setdefault(fact.article.url, set()).add(fact.id)
+            key = (_time(fact), fact.seq, fact.id)
+            self._all.append(key)
+            for topic in fact.topics:
+                self._by_topic.setdefault(topic, []).append(key)
+                touched_topics.add(topic)
+            self._by_seq.append((fact.seq, fact.id))
+            self._ids.append(fact.id)
+            for word in self._fact_words(fact):
+                self._words.setdefault(word, set()).add(fact.id)
+            self.last_seq = max(self.last_seq, fact.seq)
+        if items:
+            self._all.sort()
+            for topic in touched_topics:
+                self._by_topic[topic].sort()
+            self._by_seq.sort()
+            self._ids.sort()
+
+    def remove(self, ids: Collection[str]) -> None:
+        gone = {i for i in ids if i in self._facts}
+        if not gone:
+            return
+        topics: set[str] = set()
+        for fact_id in gone:
+            fact = self._facts.pop(fact_id)
+            self._part_ids[self._part.pop(fact_id)].discard(fact_id)
+            self._backlog.discard(fact_id)
+            self._by_article.get(fact.article.url, set()).discard(fact_id)
+            topics.update(fact.topics)
+            for word in self._fact_words(fact):
+                self._words.get(word, set()).discard(fact_id)
+        self._all = [k for k in self._all if k[2] not in gone]
+        for topic in topics:
+            self._by_topic[topic] = [k for k in self._by_topic[topic] if k[2] not in gone]
+        self._by_seq = [k for k in self._by_seq if k[1] not in gone]
+        self._ids = [i for i in self._ids if i not in gone]
+
+    @staticmethod
+    def _fact_words(fact: StoredFact) -> set[str]:
+        f = fact.fact
+        text = " ".join(filter(None, (
+            f.quote, fact.article.title, fact.article.outlet,
+            getattr(f, "summary", None), getattr(f, "location", None),
+            " ".join(getattr(f, "actors", ()) or ()),
+            getattr(f, "victim", None), getattr(f, "victim_text", None),
+            getattr(f, "claimant", None), getattr(f, "claimant_text", None),
+        )))
+        return words(text)
+
+    # --- queries ------------------------------------------------------------------------------------
+
+    def query(self, *, topics: Collection[str] | None, kind: Kind | None, since: datetime | None,
+              until: datetime | None, category: str | None, victim: str | None, claimant: str | None,
+              limit: int | None) -> list[StoredFact]:
+        lists = [self._all] if topics is None else [self._by_topic.get(t, []) for t in topics]
+        lo = _stamp(since) if since else float("-inf")
+        hi = _stamp(until) if until else float("inf")
+        keys: list[Key] = []
+        for keyed in lists:
+            start = bisect.bisect_left(keyed, (lo,))
+            end = bisect.bisect_right(keyed, (hi, float("inf")))
+            keys.extend(keyed[start:end])
+        if len(lists) > 1:
+            keys = sorted(set(keys))
+        victim_f = victim.casefold() if victim is not None else None
+        claimant_f = claimant.casefold() if claimant is not None else None
+        out: list[StoredFact] = []
+        for _, _, fact_id in reversed(keys):
+            stored = self._facts[fact_id]
+            fact = stored.fact
+            if kind is not None and fact.kind != kind:
+                continue
+            if category is not None or victim_f is not None or claimant_f is not None:
+                if fact.kind != "casualty":
+                    continue
+                if category is not None and fact.category != category:
+                    continue
+                if victim_f is not None and (fact.victim or "").casefold() != victim_f:
+                    continue
+                if claimant_f is not None and (fact.claimant or "").casefold() != claimant_f:
+                    continue
+            out.append(stored)
+            if limit is not None and len(out) >= limit:
+                break
+        return out
+
+    def by_id_or_prefix(self, text: str) -> StoredFact | None:
+        if text in self._facts:
+            return self._facts[text]
+        if len(text) < 4:
+            return None
+        i = bisect.bisect_left(self._ids, text)
+        matches = []
+        while i < len(self._ids) and self._ids[i].startswith(text) and len(matches) < 2:
+            matches.append(self._ids[i])
+            i += 1
+        return self._facts[matches[0]] if len(matches) == 1 else None
+
+    def after(self, seq: int, topics: Collection[str] | None) -> list[StoredFact]:
+        wanted = set(topics) if topics is not None else None
+        start = bisect.bisect_right(self._by_seq, (seq, "\uffff"))
+        out = []
+        for _, fact_id in self._by_seq[start:]:
+            if fact_id in self._backlog:
+                continue
+            fact = self._facts[fact_id]
+            if wanted is None or wanted.intersection(fact.topics):
+                out.append(fact)
+        return out
+
+    def search(self, text: str, topics: Collection[str] | None, limit: int) -> list[StoredFact]:
+        terms = words(text)
+        if not terms:
+            return []
+        sets = sorted((self._words.get(t, set()) for t in terms), key=len)
+        ids = set(sets[0]).intersection(*sets[1:])
+        wanted = set(topics) if topics is not None else None
+        found = [self._facts[i] for i in ids if wanted is None or wanted.intersection(self._facts[i].topics)]
+        found.sort(key=lambda f: (_time(f), f.seq), reverse=True)
+        return found[:limit]
