@@ -1,0 +1,245 @@
+"""Casualty claims: for every figure, how many, what happened to them, whose casualties, who says so.
+
+The sentence is cut into clauses (";", ", while", ", but"): attribution belongs to the clause that holds
+the figure, so "Islamabad says it killed more than 200 Taliban fighters; the Taliban government says 58
+Pakistani soldiers were killed" gives two claims with two claimants. A figure is a casualty figure only
+when a casualty cue governs it: a passive cue after it ("58 soldiers were killed", "23 dead"), an active
+verb before it ("killed more than 200 fighters"), or a toll noun ("the death toll rose to 45").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.extract._actors import Gazetteer
+from bot.extract._dates import DateRef
+from bot.extract._numbers import Quantity, find_quantities
+from bot.model import Casualty
+
+_CUES: dict[str, str] = {
+    # passive / adjectival / noun cues, after the figure
+    r"killed|dead|died|die|deaths|fatalities|martyred|martyrs|slain|perished|executed|massacred|"
+    r"lost\s+their\s+lives|shot\s+dead|eliminated|neutrali[sz]ed|bodies|murdered|beheaded|lives\s+lost|"
+    r"were\s+among\s+the\s+dead": "killed",
+    r"injured|wounded|hurt|injuries|sustained\s+injuries|hospitali[sz]ed|maimed": "injured",
+    r"kidnapped|abducted|captured|taken\s+hostage|held\s+hostage|taken\s+prisoner|hostages|seized|"
+    r"taken\s+captive|held\s+captive|prisoners": "captured",
+    r"missing|unaccounted\s+for|disappeared": "missing",
+    r"arrested|detained|taken\s+into\s+custody|in\s+custody|rounded\s+up": "arrested",
+    r"displaced|fled\s+their\s+homes|forced\s+to\s+flee|uprooted|fled|evacuated|forced\s+from\s+their\s+homes|"
+    r"made\s+homeless|have\s+fled|refugees": "displaced",
+}
+_CUE_ALT = "|".join(f"(?:{c})" for c in _CUES)
+_CUE_COMPILED = [(re.compile(rf"^(?:{c})$", re.IGNORECASE), cat) for c, cat in _CUES.items()]
+
+_ACTIVE: dict[str, str] = {
+    r"kill(?:ed|ing|s)?|massacr(?:ed|ing)|execut(?:ed|ing)|claim(?:ed|ing)\s+the\s+lives\s+of|"
+    r"left|leaving|neutrali[sz](?:ed|ing)|eliminat(?:ed|ing)|shot\s+dead|gunned\s+down|slaughtered": "killed",
+    r"wound(?:ed|ing|s)?|injur(?:ed|ing|es)|hurt(?:ing)?": "injured",
+    r"abduct(?:ed|ing|s)?|kidnapp?(?:ed|ing|s)?|captur(?:ed|ing|es)|seiz(?:ed|ing)|took|taken": "captured",
+    r"arrest(?:ed|ing|s)?|detain(?:ed|ing|s)?|rounded\s+up": "arrested",
+    r"displac(?:ed|ing|es)|uproot(?:ed|ing)|forc(?:ed|ing)\s+out": "displaced",
+}
+_ACTIVE_COMPILED = [(re.compile(rf"(?:{c})", re.IGNORECASE), cat) for c, cat in _ACTIVE.items()]
+_ACTIVE_BEFORE = re.compile(
+    r"\b(?P<cue>" + "|".join(f"(?:{c})" for c in _ACTIVE) + r")\s+(?:(?:a\s+total\s+of|an?\s+estimated|"
+    r"the\s+lives\s+of|another|a\s+further|an\s+additional)\s+)?$", re.IGNORECASE)
+_TOLL_BEFORE = re.compile(
+    r"\b(?:death\s+toll|toll|number\s+of\s+(?:dead|deaths|people\s+killed|victims))\b[^.;]{0,50}?"
+    r"\b(?:to|at|of|reached|hit|passed|exceeded|surpassed|is|was|stood\s+at|stands\s+at)\s+$", re.IGNORECASE)
+_NOUN_OF_BEFORE = {
+    r"deaths|killing|killings|massacre|murder|execution|bodies": "killed",
+    r"abduction|kidnapping|kidnappings|capture|release": "captured",
+    r"arrest|arrests|detention": "arrested",
+    r"displacement": "displaced",
+    r"injury|injuries|wounding": "injured",
+}
+_NOUN_OF_RE = [(re.compile(rf"\b(?:{c})\s+of\s+$", re.IGNORECASE), cat) for c, cat in _NOUN_OF_BEFORE.items()]
+
+# After the figure: the people (noun phrase), helper verbs, then the cue.
+_FORWARD = re.compile(
+    rf"""^(?P<np>(?:[\s,]*(?!(?:{_CUE_ALT})\b)(?!(?:said|says|told|that|but|while|after|before|when|because|
+    which|as|during|since|following|amid|if|than)\b)[\w'’\-./]+){{0,8}}?)
+    (?:[\s,]+(?:who|of\s+whom|were|was|are|is|have|has|had|been|being|be|reportedly|also|later|all|now|
+    feared|believed|confirmed|reported|presumed|to|later|left|remain|remained|still|either|each|
+    were\s+reported|are\s+feared|had\s+been|have\s+been|will\s+be))*
+    [\s,]+(?P<cue>{_CUE_ALT})\b""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_NOT_PEOPLE = re.compile(
+    r"\b(?:posts?|checkpoints?|vehicles?|tanks?|drones?|missiles?|rockets?|shells?|bombs?|houses?|homes?|"
+    r"buildings?|villages?|towns?|km|kilomet(?:re|er)s?|miles?|metres?|meters?|years?|months?|weeks?|days?|"
+    r"hours?|minutes?|percent|per\s+cent|dollars?|rupees?|euros?|pounds?|tonnes?|tons?|trucks?|aircraft|"
+    r"planes?|helicopters?|boats?|ships?|attacks?|incidents?|strikes?|raids?|operations?|rounds?|cases?|"
+    r"schools?|hospitals?|acres?|hectares?|kg|positions?|bases?|outposts?|camps?|cattle|livestock|"
+    r"weapons?|guns?|rifles?|times?|am|pm|a\.m\.|p\.m\.|feet|sq|square|GMT|counties|districts?|provinces?|"
+    r"kilograms?|litres?|liters?|cars?|bullets?|mortars?|artillery|shops?|mosques?|churches?|bridges?)\b",
+    re.IGNORECASE)
+_PEOPLE_HEAD = re.compile(
+    r"\b(?:people|persons?|civilians?|children|child|kids|women|men|soldiers?|troops?|servicemen|personnel|"
+    r"fighters?|militants?|insurgents?|rebels?|jihadists?|terrorists?|police(?:men|officers)?|officers?|"
+    r"guards?|members?|residents?|villagers?|farmers?|students?|pupils|worshippers?|passengers?|workers?|"
+    r"staff|journalists?|refugees?|migrants?|family|families|others|gunmen|attackers|assailants|bandits|"
+    r"commanders?|hostages?|prisoners?|detainees?|suspects?|protesters?|demonstrators?|miners?|pilgrims?|"
+    r"patients?|doctors?|nurses?|volunteers?|recruits?|cadets?|sailors?|crew|paramilitar(?:y|ies)|"
+    r"combatants?|individuals?|victims?|inhabitants|boys?|girls?|infants?|babies|elders?|herders?|traders?|"
+    r"mourners?|guests?|teachers?|officials?|leaders?|Palestinians?|Israelis?|Ukrainians?|Russians?|"
+    r"Afghans?|Pakistanis?|Sudanese|Somalis?|Syrians?|Yemenis?|Lebanese|Haitians?|Nigerians?|Malians?|"
+    r"Iraqis?|Kurds?|Rohingya|Christians?|Muslims?|Hindus?|fishermen|loyalists|recruits|dead|wounded|injured)\b",
+    re.IGNORECASE)
+_DENIAL = re.compile(r"\b(?:den(?:y|ies|ied|ying)|rejected|dismissed|refuted|false|baseless|fabricated)\b",
+                     re.IGNORECASE)
+_BREAKDOWN = re.compile(r"(?:\bincluding|\bamong\s+(?:them|those|the\s+\w+)(?:\s+were)?|\bof\s+whom|"
+                        r"\bamong\s+whom|\bsuch\s+as)\s*[:,]?\s*(?:[\w\s,'’-]{0,40}\s)?$", re.IGNORECASE)
+_CUMULATIVE = re.compile(
+    r"\b(?:since\s+(?:the\s+(?:start|beginning|outbreak)|(?:early|mid-?|late\s+)?(?:January|February|March|"
+    r"April|May|June|July|August|September|October|November|December|\d{4})|the\s+war|it\s+began|"
+    r"fighting\s+(?:began|erupted))|so\s+far\s+this|in\s+total|to\s+date|overall|this\s+year|cumulative|"
+    r"over\s+the\s+(?:past|last)\s+(?:\w+\s+)?(?:years?|months?|weeks?)|since\s+then|in\s+recent\s+(?:years|months)|"
+    r"since\s+\d{4}|the\s+war\s+has|the\s+conflict\s+has|in\s+(?:19|20)\d\d\s+alone|last\s+year|"
+    r"a\s+total\s+of|in\s+all)\b",
+    re.IGNORECASE)
+_YEARISH = re.compile(r"^(?:19|20)\d\d$")
+_MONEY_BEFORE = re.compile(r"(?:[$£€]|\bRs\.?|\bUSD|\bPKR|\bINR)\s*$", re.IGNORECASE)
+_POSSESSIVE = re.compile(r"\b(?:its|their|his|her|our|own)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    claimant: str | None  # canonical
+    text: str | None  # as written
+    subject: str | None = None  # the canonical subject for "its soldiers", when known
+
+
+def casualties_in_clause(clause: str, quote: str, attribution: Attribution, dates: list[DateRef],
+                         gazetteer: Gazetteer, cumulative_sentence: bool) -> list[Casualty]:
+    out: list[Casualty] = []
+    previous_victim: tuple[str | None, str | None] | None = None
+    for q in find_quantities(clause):
+        found = _category(clause, q)
+        if found is None:
+            continue
+        category, np = found
+        if _is_trap(clause, q, np):
+            continue
+        before = clause[:q.start]
+        if _DENIAL.search(before[-80:]):
+            continue
+        victim_text = _clean_np(np)
+        victim = _victim(victim_text, attribution, gazetteer) if victim_text else None
+        if not victim_text and previous_victim is not None:
+            victim, victim_text = previous_victim
+        previous_victim = (victim, victim_text)
+        cumulative = cumulative_sentence
+        date = None if cumulative else _incident_date(dates)
+        out.append(Casualty(
+            category=category,  # type: ignore[arg-type]
+            count=q.count, qualifier=q.qualifier, count_high=q.count_high,  # type: ignore[arg-type]
+            quote=quote, victim=victim, victim_text=victim_text or None,
+            claimant=attribution.claimant, claimant_text=attribution.text,
+            date=date, cumulative=cumulative, breakdown=bool(_BREAKDOWN.search(before[-60:])),
+        ))
+    return out
+
+
+def _category(clause: str, q: Quantity) -> tuple[str, str] | None:
+    """The casualty category governing ``q`` and the noun phrase naming the people, or None."""
+    before, after = clause[:q.start], clause[q.end:]
+    active = _ACTIVE_BEFORE.search(before[-60:])
+    if active:
+        cue = active.group("cue")
+        for pattern, category in _ACTIVE_COMPILED:
+            if pattern.fullmatch(cue):
+                np = _np_after(after)
+                if category == "killed" and cue.lower() in ("left", "leaving"):
+                    forward = _FORWARD.match(after)
+                    if not forward:
+                        return None
+                    return _cue_category(forward.group("cue")), forward.group("np")
+                if category == "captured" and cue.lower() in ("took", "taken", "seized", "seizing", "captured",
+                                                               "capturing", "captures") and not _people(np):
+                    return None
+                if cue.lower().startswith(("hurt",)) and not _people(np):
+                    return None
+                return category, np
+    if _TOLL_BEFORE.search(before[-90:]):
+        return "killed", ""
+    for pattern, category in _NOUN_OF_RE:
+        if pattern.search(before[-40:]):
+            return category, _np_after(after)
+    forward = _FORWARD.match(after)
+    if forward:
+        np = forward.group("np")
+        if _NOT_PEOPLE.search(np) and not _people(np):
+            return None
+        category = _cue_category(forward.group("cue"))
+        if category == "captured" and forward.group("cue").lower() in ("seized",) and not _people(np):
+            return None
+        if category == "displaced" and forward.group("cue").lower() == "refugees" and np.strip():
+            return None
+        return category, np
+    return None
+
+
+def _cue_category(cue: str) -> str:
+    cue = re.sub(r"\s+", " ", cue)
+    for pattern, category in _CUE_COMPILED:
+        if pattern.match(cue):
+            return category
+    return "killed"
+
+
+def _people(np: str) -> bool:
+    return bool(_PEOPLE_HEAD.search(np))
+
+
+def _np_after(after: str) -> str:
+    m = re.match(r"^((?:\s+(?!(?:in|on|at|near|during|after|before|and|while|when|as|since|from|with|"
+                 r"across|including|over|by|last|this|that|who|which|the\s+previous)\b)[\w'’\-]+){0,6})", after,
+                 re.IGNORECASE)
+    return m.group(1) if m else ""
+
+
+def _is_trap(clause: str, q: Quantity, np: str) -> bool:
+    before = clause[:q.start]
+    after = clause[q.end:q.end + 20]
+    if q.count is not None and _YEARISH.match(q.text.strip()) and not _people(np):
+        return True
+    if _MONEY_BEFORE.search(before):
+        return True
+    if re.match(r"\s*(?:%|per\s*cent|percent|-year-old|-years?-old|years?\s+old|-strong|th\b|st\b|nd\b|rd\b|:\d)",
+                after, re.IGNORECASE):
+        return True
+    if re.search(r"\b(?:no\.|number|aged|age|of\s+the|brigade|division|battalion|regiment|corps|unit|"
+                 r"route|highway|kilometre|km|mile|article|resolution|chapter|page|flight|at)\s*$",
+                 before, re.IGNORECASE):
+        return True
+    if not np.strip():
+        return False
+    return bool(_NOT_PEOPLE.match(np.strip())) and not _people(np)
+
+
+def _clean_np(np: str) -> str:
+    np = re.sub(r"^[\s,]+|[\s,]+$", "", np)
+    np = re.sub(r"^(?:of\s+)", "", np, flags=re.IGNORECASE)
+    np = re.split(r"\s+(?:and|or)\s+(?:another\s+)?(?=\d|a\s+dozen|dozens|several|one|two|three|four|five|six|"
+                  r"seven|eight|nine|ten)", np, maxsplit=1, flags=re.IGNORECASE)[0]
+    return np.strip()
+
+
+def _victim(victim_text: str, attribution: Attribution, gazetteer: Gazetteer) -> str | None:
+    actors = gazetteer.actors(victim_text)
+    side = actors[0].canonical if actors else None
+    if side is None and _POSSESSIVE.search(victim_text):
+        side = attribution.subject or attribution.claimant
+    if re.search(r"\bcivilians?\b", victim_text, re.IGNORECASE):
+        return f"civilians ({side})" if side else "civilians"
+    return side
+
+
+def _incident_date(dates: list[DateRef]) -> str | None:
+    for ref in dates:
+        if ref.value and ref.precision == "day" and not ref.span:
+            return ref.value
+    return None
