@@ -36,8 +36,8 @@ def article_text(raw: str) -> ArticleText:
         raw = _html_to_text(raw)
     preview = bool(_PREVIEW.search(raw))
     paragraphs = []
-    for line in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        line = re.sub(r"[ \t\u00a0]+", " ", line).strip()
+    for raw_line in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = re.sub(r"[ \t\u00a0]+", " ", raw_line).strip()
         if not line or _ICON_ONLY.match(line) or _FURNITURE.match(line):
             continue
         paragraphs.append(line)
