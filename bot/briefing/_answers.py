@@ -1,0 +1,77 @@
+"""Answer objects: what a user is told, independent of where it is shown.
+
+An answer is sections of lines; a line is segments. Plain strings are text from feeds or facts (escaped
+when rendered for Discord); :class:`Day` is a date that renders as a Discord timestamp where the day is
+exact; :class:`Ref` is a fact's short id. The same answer renders as terminal text and as embeds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+WEEKDAY = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTH = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    """A date with its precision: "2025-10-09" (day), "2025-10" (month) or "2025" (year)."""
+
+    iso: str
+
+    @property
+    def precision(self) -> str:
+        return {10: "day", 7: "month"}.get(len(self.iso), "year")
+
+    def text(self) -> str:
+        if self.precision == "day":
+            d = date.fromisoformat(self.iso)
+            return f"{WEEKDAY[d.weekday()]} {d.day} {MONTH[d.month - 1]} {d.year}"
+        if self.precision == "month":
+            return f"{MONTH[int(self.iso[5:7]) - 1]} {self.iso[:4]}"
+        return self.iso
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    fact_id: str
+
+
+Segment = str | Day | Ref
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    segments: tuple[Segment, ...]
+    detail: str = ""  # a second line (the quote, a revision note), shown smaller where possible
+
+    @classmethod
+    def of(cls, *segments: Segment, detail: str = "") -> Line:
+        return cls(tuple(s for s in segments if s != ""), detail)
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    heading: str
+    lines: tuple[Line, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    title: str
+    sections: tuple[Section, ...] = ()
+    footer: str = ""
+    empty_message: str = ""  # shown instead of sections when there are none
+    url: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not any(s.lines for s in self.sections)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestAnswer(Answer):
+    guild_id: int | None = None
+    up_to_seq: int = 0  # the watermark to store once the digest was delivered
+    notices: tuple[str, ...] = field(default=())

@@ -1,0 +1,127 @@
+"""Briefing: the facade the cogs, the digest job and `ask` call. It reads the store, resolves options,
+and hands plain lists of facts to the pure builders. It never writes, except to confirm a digest."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot.briefing._answers import Answer, DigestAnswer
+from bot.briefing._casualties import build_casualties
+from bot.briefing._views import build_brief, build_digest, build_fact, build_search, build_sources, build_timeline
+from bot.durations import format_duration
+from bot.errors import BadOption, NotFound
+from bot.model import CATEGORIES, Topic
+
+if TYPE_CHECKING:
+    from bot.config import Config
+    from storage import Store
+
+DEFAULT_WINDOW = timedelta(days=30)
+FACT_LIMIT = 5000  # facts read for one answer at most: answers stay fast on a store of any size
+
+
+class Briefing:
+    def __init__(self, store: Store, config: Config) -> None:
+        self.store = store
+        self.config = config
+
+    # --- topics -------------------------------------------------------------------------------------
+
+    def topics_for(self, guild_id: int | None) -> list[Topic]:
+        """config.toml's topics, then the guild's own."""
+        own = self.store.topics(guild_id) if guild_id is not None else []
+        return [*self.config.topics, *own]
+
+    def resolve_topic(self, topic: str | None, guild_id: int | None) -> Topic | None:
+        """A topic by id or name; with none given, the only topic, or None meaning all of them."""
+        topics = self.topics_for(guild_id)
+        if topic is None or not topic.strip():
+            return topics[0] if len(topics) == 1 else None
+        wanted = topic.strip().casefold()
+        for t in topics:
+            if wanted in (t.id.casefold(), t.name.casefold(), t.key.casefold()):
+                return t
+        choices = ", ".join(t.id for t in topics) or "none yet (admins add them with /config topics add)"
+        raise BadOption(f"unknown topic {topic!r}; choose one of: {choices}")
+
+    def _scope(self, topic: str | None, guild_id: int | None) -> tuple[list[str], str]:
+        chosen = self.resolve_topic(topic, guild_id)
+        if chosen is not None:
+            return [chosen.key], chosen.name
+        topics = self.topics_for(guild_id)
+        return [t.key for t in topics], "all topics"
+
+    # --- answers ------------------------------------------------------------------------------------
+
+    def casualties(self, topic: str | None = None, *, guild_id: int | None = None, since: timedelta | None = None,
+                   side: str | None = None, claimant: str | None = None, category: str | None = None,
+                   now: datetime | None = None) -> Answer:
+        if category is not None and category not in CATEGORIES:
+            raise BadOption(f"unknown category {category!r}; choose one of: {', '.join(CATEGORIES)}")
+        keys, name = self._scope(topic, guild_id)
+        window = since or DEFAULT_WINDOW
+        now = now or datetime.now(UTC)
+        facts = self.store.facts(topics=keys, kind="casualty", since=now - window, category=category,
+                                 victim=side, claimant=claimant, limit=FACT_LIMIT)
+        filters = "".join([f", side {side}" if side else "", f", claimant {claimant}" if claimant else "",
+                           f", {category}" if category else ""])
+        return build_casualties(facts, topic_name=name, window=f"in the last {format_duration(window)}{filters}")
+
+    def timeline(self, topic: str | None = None, *, guild_id: int | None = None, date_from: str | None = None,
+                 date_to: str | None = None, newest_first: bool = False) -> Answer:
+        keys, name = self._scope(topic, guild_id)
+        events = self.store.facts(topics=keys, kind="event", limit=FACT_LIMIT)
+        claims = self.store.facts(topics=keys, kind="casualty", limit=FACT_LIMIT // 5)
+        return build_timeline([*events, *claims], topic_name=name, date_from=date_from, date_to=date_to,
+                              newest_first=newest_first)
+
+    def brief(self, topic: str | None = None, *, guild_id: int | None = None, now: datetime | None = None) -> Answer:
+        keys, name = self._scope(topic, guild_id)
+        return build_brief(self.store.facts(topics=keys, limit=500), topic_name=name, now=now or datetime.now(UTC))
+
+    def fact(self, fact_id: str) -> Answer:
+        found = self.store.fact(fact_id)
+        if found is None:
+            raise NotFound(f"no fact with id {fact_id!r} (ids are the short codes shown after each line)")
+        names = {t.key: t.name for t in [*self.config.topics, *self.store.topics()]}
+        return build_fact(found, [names.get(k, k) for k in found.topics])
+
+    def search(self, words: str, *, topic: str | None = None, guild_id: int | None = None) -> Answer:
+        if not words.strip():
+            raise BadOption("search needs at least one word")
+        keys, _ = self._scope(topic, guild_id)
+        return build_search(self.store.search(words, topics=keys, limit=25), words=words.strip())
+
+    def sources(self, guild_id: int | None = None, now: datetime | None = None) -> Answer:
+        return build_sources(self.store.sources(guild_id), now or datetime.now(UTC))
+
+    def digest(self, guild_id: int | None, *, since: timedelta | None = None,
+               now: datetime | None = None) -> DigestAnswer:
+        """Everything new for the guild's topics since its last delivered digest (or ``since`` ago)."""
+        now = now or datetime.now(UTC)
+        keys = [t.key for t in self.topics_for(guild_id)]
+        settings = self.store.guild(guild_id) if guild_id is not None else None
+        if since is not None:
+            new = [f for f in self.store.facts(topics=keys, since=now - since, limit=FACT_LIMIT)]
+            new.reverse()
+        else:
+            new = self.store.facts_after(settings.digest_watermark if settings else 0, topics=keys)[:FACT_LIMIT]
+        paused = [s for s in self.store.sources(guild_id) if s.paused]
+        notices = settings.notices if settings else ()
+        name = ", ".join(t.name for t in self.topics_for(guild_id)) or "no topics"
+        return build_digest(new, topic_name=name, paused=paused, notices=notices, guild_id=guild_id,
+                            up_to_seq=max([self.store.last_seq if since is None else 0, *(f.seq for f in new)]))
+
+    async def confirm_digest(self, guild_id: int, digest: DigestAnswer, *, slot: str | None = None,
+                             now: datetime | None = None) -> None:
+        """Record a delivered digest: the watermark advances (never backwards) and its notices are cleared."""
+        from storage import Batch
+
+        settings = self.store.guild(guild_id)
+        remaining = tuple(n for n in settings.notices if n not in digest.notices)
+        updated = replace(settings, digest_watermark=max(settings.digest_watermark, digest.up_to_seq),
+                          last_digest_at=now or datetime.now(UTC), last_digest_slot=slot or settings.last_digest_slot,
+                          notices=remaining)
+        await self.store.commit(Batch(guilds=(updated,)))
