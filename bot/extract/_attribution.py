@@ -17,9 +17,10 @@ _SPEECH = (r"(?:says|said|say|saying|claimed|claims|claim|claiming|told|tells|re
            r"acknowledged|acknowledges|admitted|admits|announced|announces|stated|states|confirmed|confirms|"
            r"added|adds|insisted|insists|maintained|estimated|estimates|put\s+the\s+(?:death\s+)?toll|"
            r"put\s+the\s+number|counted|recorded|documented|alleged|alleges|wrote|posted|noted|"
-           r"declared|revealed|disclosed|believes|believed|warned|conceded|concedes)")
+           r"declared|revealed|disclosed|believes|believed|warned|conceded|concedes|denied|denies|rejected|"
+           r"accused|accuses)")
 _CLAUSE_SPLIT = re.compile(r";\s+|,?\s+while\s+|,\s+but\s+|,\s+whereas\s+|\.\s+But\s+", re.IGNORECASE)
-_LEAD = re.compile(rf"^\W*(?P<who>[^,;:\d“\"]{{2,90}}?)\s+(?:has\s+|have\s+|had\s+|also\s+|later\s+|earlier\s+)*"
+_LEAD = re.compile(rf"(?:^\W*|^[^,;]{{0,60}},\s+)(?P<who>[^,;:\d“\"]{{2,90}}?)\s+(?:has\s+|have\s+|had\s+|also\s+|later\s+|earlier\s+)*"
                    rf"{_SPEECH}\b", re.IGNORECASE)
 _ACCORDING = re.compile(r"\baccording\s+to\s+(?P<who>[^,.;:]{2,90}?)(?=[,.;:]|\s+(?:who|which|on|in|at)\b|$)",
                         re.IGNORECASE)
@@ -27,9 +28,9 @@ _TRAILING = re.compile(
     rf"[,”\"]\s*(?:(?P<who>[^,;“\"]{{2,90}}?)\s+(?:has\s+|have\s+|also\s+|later\s+)?{_SPEECH}|{_SPEECH}\s+"
     rf"(?P<who2>[^,;“\"]{{2,90}}?))(?:\s+(?:on|in|at|late|early|to|by|after|via|citing)\b[^,;]*)?\W*$",
     re.IGNORECASE)
-_PRONOUN = re.compile(r"^(?:he|she|they|it|we|i|the\s+(?:spokesman|spokeswoman|spokesperson|official|"
-                      r"statement|group|ministry|army|military|agency|organisation|organization|source|"
-                      r"officer|commander|governor|minister))$", re.IGNORECASE)
+_PRONOUN = re.compile(r"^(?:he|she|they|it|we|i|(?:the\s+|a\s+|its\s+|their\s+)?(?:spokesman|spokeswoman|"
+                      r"spokesperson|statement|group|ministry|agency|organisation|organization))$",
+                      re.IGNORECASE)
 _NO_CLAIMANT = re.compile(r"^(?:sources?|reports?|media(?:\s+reports?)?|local\s+media|media\s+outlets|"
                           r"it\s+is|there|this|that|reportedly|witnesses?)$", re.IGNORECASE)
 _STRIP = re.compile(r"^(?:the|a|an|and|but|also|meanwhile|separately|earlier|later|however|in\s+a\s+statement,?)\s+"
