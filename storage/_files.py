@@ -29,11 +29,11 @@ class AtomicJSONStorage(Storage):
 
     def read(self) -> dict[str, dict[str, Any]] | None:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            raw = self.path.read_bytes()
         except FileNotFoundError:
             return None
         try:
-            data = json.loads(text)
+            data = json.loads(raw.decode("utf-8"))
         except ValueError as exc:
             raise StoreError(f"store file {self.path} is corrupt ({exc}); it was left untouched") from None
         if not isinstance(data, dict):

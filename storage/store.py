@@ -228,11 +228,17 @@ class Store:
                              f"Sitrep understands ({self.SCHEMA_VERSION}); upgrade Sitrep (nothing was changed)")
         self._generation, self._files = generation, files
         for part, name in sorted(files.items()):
-            tables = _files.read_tables(self.data_dir / name)
-            if part == STATE:
-                self._load_state(tables)
-            else:
-                self._load_partition(part, tables)
+            path = self.data_dir / name
+            if not path.is_file():  # TinyDB would read a missing file as an empty database
+                raise StoreError(f"store file {path}, named by the manifest, is missing; the store was left untouched")
+            try:
+                tables = _files.read_tables(path)
+                if part == STATE:
+                    self._load_state(tables)
+                else:
+                    self._load_partition(part, tables)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise StoreError(f"store file {path} is corrupt ({exc!r}); it was left untouched") from None
         self._index.last_seq = max(last_seq, self._index.last_seq)
         self._collect_garbage()
 
@@ -265,10 +271,18 @@ class Store:
     def _write(self, payloads: dict[str, dict[str, list[dict[str, Any]]] | dict[str, Any]]) -> None:
         """Write new generations of the touched partitions, then the manifest (the commit point)."""
         manifest = payloads.pop(MANIFEST)
-        for name, tables in payloads.items():
-            _files.write_tables(self.data_dir / name, tables)  # type: ignore[arg-type]
-        _files.write_atomic(self.data_dir / MANIFEST,
-                            json.dumps(manifest, indent=1, sort_keys=True).encode())
+        written: list[Path] = []
+        try:
+            for name, tables in payloads.items():
+                written.append(self.data_dir / name)
+                _files.write_tables(self.data_dir / name, tables)  # type: ignore[arg-type]
+            _files.write_atomic(self.data_dir / MANIFEST,
+                                json.dumps(manifest, indent=1, sort_keys=True).encode())
+        except StoreError:
+            for path in written:  # never named by a manifest: a failed commit leaves no files behind
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            raise
 
     def _collect_garbage(self) -> None:
         """Remove partition files the manifest does not name: old generations, and new ones a crash left
