@@ -27,10 +27,14 @@ MAX_LINES = 40
 def figure_text(c: Casualty) -> str:
     """The figure as stated: "more than 200", "at least 23", "7–8", "dozens"."""
     if c.count is None:
-        return _vague_word(c.quote)
+        word = _vague_word(c.quote)
+        return f"{word} of" if word in _TAKES_OF else word
     if c.qualifier == "range" and c.count_high is not None:
         return f"{c.count:,}–{c.count_high:,}"
     return f"{QUALIFIER_WORDS.get(c.qualifier, '')}{c.count:,}"
+
+
+_TAKES_OF = {"tens of thousands", "hundreds of thousands", "dozens", "scores", "hundreds", "thousands", "millions"}
 
 
 def _vague_word(quote: str) -> str:
@@ -40,6 +44,10 @@ def _vague_word(quote: str) -> str:
         if word in lowered:
             return word
     return "an unstated number of"
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 UNSPECIFIED = "Unspecified side"
@@ -147,7 +155,8 @@ def build_casualties(facts: Sequence[StoredFact], *, topic_name: str, window: st
             shown += 1
         sections.append(Section(f"{side}", tuple(lines)))
     hidden = len(claims) - shown
-    footer = f"{len(claims)} claims from {len({f.article.outlet for f in casualties})} outlets, {window}. " \
+    outlets = len({f.article.outlet for f in casualties})
+    footer = f"{plural(len(claims), 'claim')} from {plural(outlets, 'outlet')}, {window}. " \
              "Contested figures are shown side by side, never added up."
     if hidden > 0:
         footer += f" {hidden} more: narrow with since, side or claimant."
@@ -163,7 +172,8 @@ def _claim_line(claim: _Claim) -> Line:
     flags = " (total)" if c.cumulative else (" (subset)" if c.breakdown else "")
     detail = ""
     if claim.revisions:
-        old, when = claim.revisions[0]
+        old = claim.revisions[0][0]
+        when = f.article.published.date() if f.article.published else None
         latest = c.count or 0
         verb = "raised" if latest > _first_number(old) else "lowered"
         detail = f"{verb} from {old} to {figure_text(c)}"

@@ -8,7 +8,7 @@ from datetime import datetime
 from rapidfuzz import fuzz
 
 from bot.briefing._answers import Answer, Day, DigestAnswer, Line, Ref, Section
-from bot.briefing._casualties import build_casualties, claim_label, figure_text, who_text
+from bot.briefing._casualties import build_casualties, claim_label, figure_text, plural, who_text
 from bot.errors import BadOption
 from bot.model import Casualty, Event, SourceState, StoredFact
 
@@ -76,7 +76,7 @@ def build_timeline(facts: Sequence[StoredFact], *, topic_name: str, date_from: s
         merged.reverse()
     shown = merged[:MAX_TIMELINE] if newest_first else merged[-MAX_TIMELINE:]
     lines = tuple(_timeline_line(when, summary, group) for when, summary, group in shown)
-    footer = f"{total} events" + (f", showing {len(shown)}: narrow with from/to" if total > len(shown) else "")
+    footer = plural(total, "event") + (f", showing {len(shown)}: narrow with from/to" if total > len(shown) else "")
     return Answer(title, (Section("", lines),), footer=footer)
 
 
@@ -105,7 +105,8 @@ def build_brief(facts: Sequence[StoredFact], *, topic_name: str, now: datetime) 
     outlets = {f.article.outlet for f in facts}
     articles = {f.article.url for f in facts}
     updated = max(f.stored_at for f in facts)
-    footer = f"From {len(articles)} articles by {len(outlets)} outlets; last updated {updated:%d %b %Y %H:%M} UTC."
+    footer = (f"From {plural(len(articles), 'article')} by {plural(len(outlets), 'outlet')}; "
+              f"last updated {updated:%d %b %Y %H:%M} UTC.")
     return Answer(title, tuple(sections), footer=footer)
 
 
@@ -194,7 +195,7 @@ def build_digest(new_facts: Sequence[StoredFact], *, topic_name: str, paused: Se
     if notices:
         sections.append(Section("Notices", tuple(Line.of(n) for n in notices)))
     articles = {f.article.url for f in new_facts}
-    footer = f"{len(new_facts)} new facts from {len(articles)} articles." if new_facts else ""
+    footer = f"{plural(len(new_facts), 'new fact')} from {plural(len(articles), 'article')}." if new_facts else ""
     return DigestAnswer(title, tuple(sections), footer=footer, empty_message="Nothing new since the last digest.",
                         guild_id=guild_id, up_to_seq=up_to_seq, notices=tuple(notices))
 

@@ -1,12 +1,40 @@
-"""Entry point of `python -m bot poll` (not built yet)."""
+"""`python -m bot poll [--once]`: poll the configured sources into the store, without Discord."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import logging
 
 from bot.config import Config
-from bot.errors import NotYetAvailable
+from bot.extract import Extractor
+from bot.sources import Fetcher, Poller, make_session
+
+log = logging.getLogger(__name__)
 
 
-def run_poll(args: argparse.Namespace, config: Config | None) -> int:
-    raise NotYetAvailable("polling is not yet available in this version of Sitrep")
+def run_poll(args: argparse.Namespace, config: Config) -> int:
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_poll(config, once=args.once))
+    return 0
+
+
+async def _poll(config: Config, *, once: bool) -> None:
+    from storage import Store
+
+    store = await Store.open(config.data_dir)
+    session = make_session(config.fetch)
+    try:
+        poller = Poller(config, store, Fetcher(session, config.fetch), Extractor(config.actors, config.places))
+        if not config.sources and not store.all_sources():
+            print("no sources configured: add [[sources]] to the config file")
+            return
+        while True:
+            print(await poller.run_cycle(), flush=True)
+            if once:
+                return
+            await asyncio.sleep(config.poll_interval.total_seconds())
+    finally:
+        await session.close()
+        await store.close()

@@ -1,0 +1,273 @@
+"""The poll job: one cycle = explicit phases, one store commit.
+
+    due sources → fetch (conditional GET) → parse → dedupe → article text → extract → topics → ONE commit
+
+A source's expected failure (HTTP error, timeout, not a feed, refused address) is recorded on the source
+and the cycle goes on; an unexpected one is logged with its traceback and the cycle goes on too. After
+``pause_after`` failures in a row a source is paused: retried every 6 hours, and resumed by itself on the
+first success. The first poll of a new source stores its backlog without announcing it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import random
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from rapidfuzz import fuzz
+
+from bot.config import Config
+from bot.errors import FetchError
+from bot.extract import Extractor, article_text
+from bot.model import Article, Fact, SourceState, Topic
+from bot.sources._fetch import Fetcher
+from bot.sources._parse import Entry, parse_feed
+from bot.sources._urls import canonical_url
+from storage import ArticleFacts, Batch
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from storage import Store
+
+log = logging.getLogger(__name__)
+PAUSED_RETRY = timedelta(hours=6)
+MAX_BACKOFF = timedelta(hours=6)
+STORY_WINDOW = timedelta(days=3)
+STORY_SIMILARITY = 72
+
+
+@dataclass
+class CycleSummary:
+    ok: int = 0
+    failed: int = 0
+    not_modified: int = 0
+    skipped: int = 0  # not due yet (backoff, Retry-After, paused)
+    new_articles: int = 0
+    updated_articles: int = 0
+    new_facts: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        text = (f"sources: {self.ok} ok, {self.failed} failed, {self.not_modified} not modified, "
+                f"{self.skipped} not due; {self.new_articles} new articles, {self.updated_articles} updated, "
+                f"{self.new_facts} new facts")
+        return text + "".join(f"\n  ! {e}" for e in self.errors)
+
+
+@dataclass
+class _SourceOutcome:
+    state: SourceState
+    items: list[ArticleFacts] = field(default_factory=list)
+    status: str = "ok"  # ok, failed, not_modified
+
+
+def fold(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+
+
+def topic_matcher(topics: Sequence[Topic]) -> Callable[[str], tuple[str, ...]]:
+    """Keywords matched on word boundaries, case-insensitive, accents folded."""
+    compiled = [(t.key, re.compile(r"(?<!\w)(?:" + "|".join(re.escape(fold(k)) for k in t.keywords) + r")(?!\w)"))
+                for t in topics if t.keywords]
+
+    def match(text: str) -> tuple[str, ...]:
+        folded = fold(text)
+        return tuple(key for key, pattern in compiled if pattern.search(folded))
+
+    return match
+
+
+class Poller:
+    def __init__(self, config: Config, store: Store, fetcher: Fetcher, extractor: Extractor,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.config = config
+        self.store = store
+        self.fetcher = fetcher
+        self.extractor = extractor
+        self.clock = clock
+        self._lock = asyncio.Lock()
+
+    def schedule(self, scheduler: AsyncIOScheduler) -> None:
+        scheduler.add_job(self.run_cycle, "interval", id="poll", replace_existing=True, coalesce=True,
+                          max_instances=1, misfire_grace_time=int(self.config.poll_interval.total_seconds() // 2),
+                          seconds=int(self.config.poll_interval.total_seconds()), next_run_time=self.clock())
+
+    async def run_cycle(self) -> CycleSummary:
+        async with self._lock:  # never two cycles at once, however they are started
+            return await self._cycle()
+
+    async def _cycle(self) -> CycleSummary:
+        now = self.clock()
+        summary = CycleSummary()
+        sources = self._sources_with_config()
+        due = [s for s in sources if self._is_due(s, now)]
+        summary.skipped = len(sources) - len(due)
+        topics = topic_matcher([*self.config.topics, *self.store.topics()])
+        forced = {s.id: s.topics for s in self.config.sources}
+        outcomes = await asyncio.gather(*(self._poll_source(s, now, topics, forced.get(s.id, ())) for s in due),
+                                        return_exceptions=True)
+        states = {s.id: s for s in sources}
+        items: list[ArticleFacts] = []
+        for source, result in zip(due, outcomes, strict=True):
+            if isinstance(result, BaseException):
+                log.error("unexpected error polling %s", source.url, exc_info=result)
+                outcome = _SourceOutcome(self._failed(source, now, f"internal error: {type(result).__name__}"),
+                                         status="failed")
+            else:
+                outcome = result
+            states[source.id] = outcome.state
+            items.extend(outcome.items)
+            if outcome.status == "failed":
+                summary.failed += 1
+                summary.errors.append(f"{source.name}: {outcome.state.last_error}")
+            elif outcome.status == "not_modified":
+                summary.not_modified += 1
+            else:
+                summary.ok += 1
+        items = self._link_stories(self._dedupe(items))
+        changed = tuple(s for s in states.values() if s != self.store.source(s.id))
+        result = await self.store.commit(Batch(articles=tuple(items), sources=changed))
+        summary.new_articles, summary.updated_articles = result.new_articles, result.updated_articles
+        summary.new_facts = result.new_facts
+        log.info("poll cycle: %s", str(summary).splitlines()[0])
+        return summary
+
+    # --- phases -------------------------------------------------------------------------------------
+
+    def _sources_with_config(self) -> list[SourceState]:
+        """config.toml's sources, with the fetch state the store keeps for them, then guild sources."""
+        out = []
+        for sc in self.config.sources:
+            stored = self.store.source(sc.id)
+            base = stored or SourceState(id=sc.id, name=sc.name, url=sc.url)
+            if base.url != sc.url:  # the URL changed in config: its old fetch state says nothing
+                base = SourceState(id=sc.id, name=sc.name, url=sc.url)
+            out.append(replace(base, name=sc.name, full_text=sc.full_text, guild_id=None))
+        config_ids = {s.id for s in out}
+        out += [s for s in self.store.all_sources() if s.guild_id is not None and s.id not in config_ids]
+        return out
+
+    def _is_due(self, source: SourceState, now: datetime) -> bool:
+        if source.paused:
+            return source.last_attempt is None or now - source.last_attempt >= PAUSED_RETRY
+        if self.fetcher.host_wait(source.url) > 0:
+            return False
+        return source.next_due is None or source.next_due <= now
+
+    async def _poll_source(self, source: SourceState, now: datetime, topics: Callable[[str], tuple[str, ...]],
+                           forced_topics: tuple[str, ...]) -> _SourceOutcome:
+        try:
+            result = await self.fetcher.fetch(source.url, etag=source.etag, last_modified=source.last_modified)
+            if result.not_modified:
+                return _SourceOutcome(self._succeeded(source, now, result.etag, result.last_modified, 0),
+                                      status="not_modified")
+            feed = await asyncio.to_thread(parse_feed, result.body, source.url, now)
+        except FetchError as exc:
+            return _SourceOutcome(self._failed(source, now, str(exc)), status="failed")
+        items = []
+        for entry in feed.entries:
+            item = await self._article(source, entry, now, topics, forced_topics)
+            if item is not None:
+                items.append(item)
+        state = self._succeeded(source, now, result.etag, result.last_modified, len(feed.entries))
+        if feed.problem:
+            state = replace(state, last_error=feed.problem)
+        return _SourceOutcome(state, items)
+
+    async def _article(self, source: SourceState, entry: Entry, now: datetime,
+                       topics: Callable[[str], tuple[str, ...]], forced: tuple[str, ...]) -> ArticleFacts | None:
+        url = canonical_url(entry.link)
+        known = self.store.article(url) or (self.store.article_by_guid(entry.guid) if entry.guid else None)
+        text, preview = entry.summary, False
+        if source.full_text and (known is None or known.source_id == source.id):
+            try:
+                page = await self.fetcher.fetch(entry.link, accept="text/html,application/xhtml+xml;q=0.9,*/*;q=0.5")
+                clean = await asyncio.to_thread(article_text, page.body.decode("utf-8", errors="replace"))
+                if clean.text.strip():
+                    text, preview = clean.text, clean.preview
+            except FetchError as exc:
+                log.info("article page %s: %s (using the feed summary)", entry.link, exc)
+        text_hash = hashlib.blake2b(fold(" ".join(text.split())).encode(), digest_size=12).hexdigest()
+        if known is not None and known.text_hash == text_hash:
+            return None  # the same article again: via another feed, or another poll
+        same_text = self.store.article_by_hash(text_hash)
+        if known is None and same_text is not None:
+            return None  # the same text under another URL
+        if known is not None:
+            url = known.url  # an edit of an article we have: update it, don't duplicate it
+        facts: list[Fact] = await asyncio.to_thread(self.extractor.extract, text, published=entry.published,
+                                                    title=entry.title)
+        article = Article(
+            url=url, outlet=source.name, title=entry.title or url, published=entry.published,
+            source_id=known.source_id if known else source.id, text_hash=text_hash,
+            topics=tuple(dict.fromkeys((*forced, *topics(f"{entry.title}\n{text}")))), guid=entry.guid,
+            summary=text[:500], story_id=known.story_id if known else None, fetched_at=now, preview=preview,
+        )
+        return ArticleFacts(article, tuple(facts), backlog=not source.seeded)
+
+    @staticmethod
+    def _dedupe(items: list[ArticleFacts]) -> list[ArticleFacts]:
+        """The same article from two feeds in one cycle: keep the first."""
+        seen: set[str] = set()
+        out = []
+        for item in items:
+            key = item.article.url
+            if key not in seen and item.article.text_hash not in seen:
+                seen.update((key, item.article.text_hash))
+                out.append(item)
+        return out
+
+    def _link_stories(self, items: list[ArticleFacts]) -> list[ArticleFacts]:
+        """Articles about one incident from different outlets share a story id (title similarity)."""
+        pool = [a for a in self.store.recent_articles(limit=300)]
+        out = []
+        for item in items:
+            article = item.article
+            if article.story_id is None:
+                story = self._similar_story(article, pool)
+                article = replace(article, story_id=story or hashlib.blake2b(article.url.encode(),
+                                                                             digest_size=6).hexdigest())
+            pool.append(article)
+            out.append(replace(item, article=article))
+        return out
+
+    @staticmethod
+    def _similar_story(article: Article, pool: list[Article]) -> str | None:
+        when = article.published or article.fetched_at
+        for other in reversed(pool):
+            if other.outlet == article.outlet or other.story_id is None:
+                continue
+            other_when = other.published or other.fetched_at
+            if when and other_when and abs(when - other_when) > STORY_WINDOW:
+                continue
+            if fuzz.token_set_ratio(fold(article.title), fold(other.title)) >= STORY_SIMILARITY:
+                return other.story_id
+        return None
+
+    # --- source health ------------------------------------------------------------------------------
+
+    def _succeeded(self, s: SourceState, now: datetime, etag: str | None, modified: str | None,
+                   seen: int) -> SourceState:
+        return replace(s, etag=etag or s.etag, last_modified=modified or s.last_modified, last_attempt=now,
+                       last_success=now, last_error=None, consecutive_failures=0, items_seen=s.items_seen + seen,
+                       paused=False, paused_at=None, next_due=now + self._interval(), seeded=True)
+
+    def _failed(self, s: SourceState, now: datetime, error: str) -> SourceState:
+        failures = s.consecutive_failures + 1
+        backoff = min(self._interval() * (2 ** (failures - 1)), MAX_BACKOFF)
+        backoff *= random.uniform(0.8, 1.2)  # jitter: failing sources don't retry in lockstep
+        paused = failures >= self.config.fetch.pause_after
+        return replace(s, last_attempt=now, last_error=error, consecutive_failures=failures,
+                       paused=paused, paused_at=(s.paused_at or now) if paused else None,
+                       next_due=now + (PAUSED_RETRY if paused else backoff))
+
+    def _interval(self) -> timedelta:
+        return self.config.poll_interval
