@@ -20,7 +20,8 @@ _SPEECH = (r"(?:says|said|say|saying|claimed|claims|claim|claiming|told|tells|re
            r"declared|revealed|disclosed|believes|believed|warned|conceded|concedes|denied|denies|rejected|"
            r"accused|accuses)")
 _CLAUSE_SPLIT = re.compile(r";\s+|,?\s+while\s+|,\s+but\s+|,\s+whereas\s+|\.\s+But\s+", re.IGNORECASE)
-_LEAD = re.compile(rf"(?:^\W*|^[^,;]{{0,60}},\s+)(?P<who>[^,;:\d“\"]{{2,90}}?)\s+(?:has\s+|have\s+|had\s+|also\s+|later\s+|earlier\s+)*"
+_LEAD = re.compile(rf"(?:^\W*|^[^,;]{{0,60}},\s+)(?P<who>[^,;:\d“\"]{{2,90}}?)\s+"
+                   rf"(?:has\s+|have\s+|had\s+|also\s+|later\s+|earlier\s+)*"
                    rf"{_SPEECH}\b", re.IGNORECASE)
 _ACCORDING = re.compile(r"\baccording\s+to\s+(?P<who>[^,.;:]{2,90}?)(?=[,.;:]|\s+(?:who|which|on|in|at)\b|$)",
                         re.IGNORECASE)
