@@ -1,0 +1,6 @@
+"""The Discord client: the bot, scheduled digests, and the `run` entry point (command.py)."""
+
+from bot.client._bot import PERMISSIONS, SitrepBot, invite_url
+from bot.client._digests import ChannelGone, DigestScheduler, latest_slot
+
+__all__ = ["PERMISSIONS", "ChannelGone", "DigestScheduler", "SitrepBot", "invite_url", "latest_slot"]

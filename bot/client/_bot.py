@@ -1,0 +1,132 @@
+"""The Discord client: application commands only, no privileged intents, no mentions ever.
+
+Built by the composition root (command.py) with everything it needs passed in. ``setup_hook`` adds the
+cogs, schedules polling and digests and syncs commands only when the command set changed (a hash in the
+data directory), so restarts don't spend Discord's command-sync rate limit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+from pathlib import Path
+from typing import Any
+
+import discord
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from discord import app_commands
+from discord.ext import commands
+
+from bot.briefing import Briefing, DigestAnswer, render_embeds
+from bot.client._digests import ChannelGone, DigestScheduler
+from bot.config import Config
+from bot.errors import SitrepError
+from bot.sources import Fetcher, Poller
+from storage import Store
+
+log = logging.getLogger(__name__)
+
+# What the bot needs, and nothing more: read the channel, post, embed.
+PERMISSIONS = discord.Permissions(view_channel=True, send_messages=True, embed_links=True,
+                                  send_messages_in_threads=True)
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+def invite_url(application_id: int) -> str:
+    return discord.utils.oauth_url(application_id, permissions=PERMISSIONS,
+                                   scopes=("bot", "applications.commands"))
+
+
+class SitrepBot(commands.Bot):
+    def __init__(self, *, config: Config, store: Store, briefing: Briefing, poller: Poller | None,
+                 fetcher: Fetcher | None, scheduler: AsyncIOScheduler, **options: Any) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True  # the only intent: guild and channel metadata. No privileged ones.
+        super().__init__(command_prefix=commands.when_mentioned, intents=intents, allowed_mentions=NO_MENTIONS,
+                         help_command=None, **options)
+        self.config = config
+        self.store = store
+        self.briefing = briefing
+        self.poller = poller
+        self.fetcher = fetcher
+        self.scheduler = scheduler
+        self.digests = DigestScheduler(store, briefing, scheduler, self.send_digest)
+        self._caught_up = False
+
+    async def setup_hook(self) -> None:
+        from cogs.config import ConfigCog
+        from cogs.info import InfoCog
+
+        await self.add_cog(InfoCog(self.briefing))
+        await self.add_cog(ConfigCog(self.store, self.briefing, self.fetcher, self.digests))
+        self.tree.on_error = self.on_app_command_error
+        if self.poller is not None:
+            self.poller.schedule(self.scheduler)
+        self.digests.schedule_all()
+        if not self.scheduler.running:
+            self.scheduler.start()
+        await self.sync_commands()
+
+    async def on_ready(self) -> None:
+        log.info("connected as %s to %d guilds", self.user, len(self.guilds))
+        if not self._caught_up:
+            self._caught_up = True
+            await self.digests.catch_up()
+
+    async def close(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        await super().close()
+
+    # --- command sync -------------------------------------------------------------------------------
+
+    def _command_hash(self) -> str:
+        payload = [c.to_dict(self.tree) for c in self.tree.get_commands()]
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+    async def sync_commands(self, force: bool = False) -> bool:
+        """Sync the global commands if they changed since the last sync (or ``force``)."""
+        marker = Path(self.config.data_dir) / "commands.sha256"
+        digest = self._command_hash()
+        if not force and marker.exists() and marker.read_text().strip() == digest:
+            return False
+        await self.tree.sync()
+        marker.write_text(digest)
+        log.info("application commands synced")
+        return True
+
+    # --- digests ------------------------------------------------------------------------------------
+
+    async def send_digest(self, channel_id: int, digest: DigestAnswer) -> None:
+        try:
+            channel = self.get_channel(channel_id) or await self.fetch_channel(channel_id)
+            for page in render_embeds(digest):
+                await channel.send(embeds=[discord.Embed.from_dict(e) for e in page],  # type: ignore[union-attr]
+                                   allowed_mentions=NO_MENTIONS)
+        except (discord.Forbidden, discord.NotFound) as exc:
+            raise ChannelGone(f"{exc.status} {exc.text or type(exc).__name__}") from exc
+
+    # --- errors -------------------------------------------------------------------------------------
+
+    async def on_app_command_error(self, interaction: discord.Interaction,
+                                   error: app_commands.AppCommandError) -> None:
+        original = getattr(error, "original", error)
+        if isinstance(original, SitrepError):
+            message = str(original)
+        elif isinstance(error, (app_commands.MissingPermissions, app_commands.CheckFailure)):
+            message = "You need the Manage Server permission to change Sitrep's settings."
+        else:
+            ref = secrets.token_hex(3)
+            log.error("command %s failed (ref %s)", getattr(interaction.command, "qualified_name", "?"), ref,
+                      exc_info=original)
+            message = f"Something went wrong on our side (ref {ref}). It has been logged."
+        await reply_ephemeral(interaction, message)
+
+
+async def reply_ephemeral(interaction: discord.Interaction, message: str) -> None:
+    if interaction.response.is_done():
+        await interaction.followup.send(message, ephemeral=True, allowed_mentions=NO_MENTIONS)
+    else:
+        await interaction.response.send_message(message, ephemeral=True, allowed_mentions=NO_MENTIONS)

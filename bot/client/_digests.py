@@ -1,0 +1,118 @@
+"""Scheduled digests, exactly once.
+
+Each guild with a digest channel gets an APScheduler cron job (id ``digest:<guild>``) at its time in its
+time zone; the trigger handles daylight saving. A *slot* is one scheduled time (UTC ISO). A slot is posted
+at most once: the guild's ``last_digest_slot`` and watermark advance only after Discord accepted every
+message, and a per-guild lock keeps a cron run and a start-up catch-up from racing. After a restart across
+the digest time, the missed slot is caught up once if it is within the grace window. Nothing new → nothing
+posted (the slot is still marked handled). A channel that is gone or forbidden switches the digest off and
+leaves a notice for the admins, instead of retrying into a storm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.briefing import Briefing, DigestAnswer
+from bot.model import GuildSettings
+from storage import Batch, Store
+
+log = logging.getLogger(__name__)
+GRACE = timedelta(hours=6)
+
+# Sends one digest to a channel; raises ChannelGone when the channel cannot be posted to any more.
+Sender = Callable[[int, DigestAnswer], Awaitable[None]]
+
+
+class ChannelGone(Exception):
+    """The digest channel answered 403 or 404: posting again would fail again."""
+
+
+def latest_slot(settings: GuildSettings, now: datetime) -> datetime:
+    """The most recent scheduled digest time at or before ``now``, in UTC."""
+    hour, minute = (int(x) for x in settings.digest_time.split(":"))
+    zone = ZoneInfo(settings.timezone)
+    local_now = now.astimezone(zone)
+    slot = local_now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if slot > local_now:
+        slot = (local_now - timedelta(days=1)).replace(hour=hour, minute=minute, second=0, microsecond=0)
+    # Round-trip through UTC so a time skipped by a DST jump lands on the real instant.
+    return slot.astimezone(UTC)
+
+
+class DigestScheduler:
+    def __init__(self, store: Store, briefing: Briefing, scheduler: AsyncIOScheduler, send: Sender,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.store = store
+        self.briefing = briefing
+        self.scheduler = scheduler
+        self.send = send
+        self.clock = clock
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def schedule_all(self) -> None:
+        for settings in self.store.guilds():
+            self.schedule(settings)
+
+    def schedule(self, settings: GuildSettings) -> None:
+        job_id = f"digest:{settings.guild_id}"
+        if not settings.digest_enabled or settings.digest_channel_id is None:
+            if self.scheduler.get_job(job_id):
+                self.scheduler.remove_job(job_id)
+            return
+        hour, minute = (int(x) for x in settings.digest_time.split(":"))
+        trigger = CronTrigger(hour=hour, minute=minute, timezone=ZoneInfo(settings.timezone))
+        self.scheduler.add_job(self.run, trigger, args=[settings.guild_id], id=job_id, replace_existing=True,
+                               coalesce=True, max_instances=1, misfire_grace_time=int(GRACE.total_seconds()))
+
+    async def catch_up(self) -> int:
+        """At start-up: post each guild's missed slot once, if it is within the grace window."""
+        posted = 0
+        now = self.clock()
+        for settings in self.store.guilds():
+            if not settings.digest_enabled or settings.digest_channel_id is None:
+                continue
+            slot = latest_slot(settings, now)
+            if now - slot <= GRACE and settings.last_digest_slot != slot.isoformat():
+                posted += await self.run(settings.guild_id, slot=slot) == "posted"
+        return posted
+
+    async def run(self, guild_id: int, slot: datetime | None = None) -> str:
+        """Post the digest for ``slot`` (default: the latest slot). Returns what happened."""
+        lock = self._locks.setdefault(guild_id, asyncio.Lock())
+        async with lock:
+            settings = self.store.guild(guild_id)
+            if not settings.digest_enabled or settings.digest_channel_id is None:
+                return "off"
+            slot_iso = (slot or latest_slot(settings, self.clock())).isoformat()
+            if settings.last_digest_slot == slot_iso:
+                return "already posted"
+            digest = self.briefing.digest(guild_id)
+            if digest.empty:
+                await self.store.commit(Batch(guilds=(replace(settings, last_digest_slot=slot_iso),)))
+                return "nothing new"
+            try:
+                await self.send(settings.digest_channel_id, digest)
+            except ChannelGone as exc:
+                await self._switch_off(settings, str(exc))
+                return "channel gone"
+            await self.briefing.confirm_digest(guild_id, digest, slot=slot_iso, now=self.clock())
+            log.info("digest posted guild=%s slot=%s up_to_seq=%s", guild_id, slot_iso, digest.up_to_seq)
+            return "posted"
+
+    async def _switch_off(self, settings: GuildSettings, reason: str) -> None:
+        notice = (f"The daily digest was switched off: Sitrep cannot post in channel {settings.digest_channel_id} "
+                  f"({reason}). Choose a channel again with /config digest channel.")
+        updated = replace(settings, digest_enabled=False, digest_disabled_reason=reason,
+                          notices=(*settings.notices, notice))
+        await self.store.commit(Batch(guilds=(updated,)))
+        self.schedule(updated)
+        log.warning("digest switched off guild=%s reason=%s", settings.guild_id, reason)

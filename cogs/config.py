@@ -1,0 +1,231 @@
+"""/config: feeds, topics, digest and polling, per guild. Manage Server only, twice over: Discord hides the
+group from others (default permissions) and every call checks again (an admin can override the default).
+
+Guilds never see or change each other's settings: every read and write is keyed by the interaction's
+guild, and guild-owned feeds and topics carry that guild's id.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.briefing import Briefing
+from bot.client._digests import DigestScheduler
+from bot.config import validate_timezone
+from bot.durations import format_duration, parse_duration
+from bot.errors import BadOption, NotFound, SitrepError
+from bot.model import GuildSettings, SourceState, Topic
+from bot.sources import Fetcher, canonical_url, check_feed_url, check_url
+from cogs._reply import NO_MENTIONS, send_answer
+from storage import Batch, Store
+
+MIN_POLL = 300
+
+
+class NotAllowed(app_commands.CheckFailure):
+    """Refused before anything runs: the error handler answers with the Manage Server message."""
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40]
+
+
+@app_commands.default_permissions(manage_guild=True)
+@app_commands.guild_only()
+class ConfigCog(commands.GroupCog, group_name="config", group_description="Sitrep settings for this server"):
+    def __init__(self, store: Store, briefing: Briefing, fetcher: Fetcher | None, digests: DigestScheduler) -> None:
+        self.store = store
+        self.briefing = briefing
+        self.fetcher = fetcher
+        self.digests = digests
+        super().__init__()
+
+    feeds = app_commands.Group(name="feeds", description="The feeds this server follows")
+    topics = app_commands.Group(name="topics", description="The topics this server follows")
+    digest = app_commands.Group(name="digest", description="The daily digest")
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+        if interaction.guild_id is None or not interaction.permissions.manage_guild:
+            raise NotAllowed("You need the Manage Server permission to change Sitrep's settings. Nothing changed.")
+        return True
+
+    async def _done(self, interaction: discord.Interaction, text: str) -> None:
+        """Reply, adding any notices waiting for this guild's admins (and clearing them)."""
+        settings = self.store.guild(interaction.guild_id)  # type: ignore[arg-type]
+        if settings.notices:
+            text += "\n\nNotices:\n" + "\n".join(f"• {n}" for n in settings.notices)
+            await self.store.commit(Batch(guilds=(replace(settings, notices=()),)))
+        if interaction.response.is_done():
+            await interaction.followup.send(text[:2000], ephemeral=True, allowed_mentions=NO_MENTIONS)
+        else:
+            await interaction.response.send_message(text[:2000], ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    async def _save(self, settings: GuildSettings) -> None:
+        await self.store.commit(Batch(guilds=(settings,)))
+        self.digests.schedule(settings)
+
+    # --- feeds --------------------------------------------------------------------------------------
+
+    @feeds.command(name="add", description="Follow a feed (RSS, Atom or JSON Feed)")
+    @app_commands.describe(url="The feed's address (http or https)", name="A name to show (default: the feed's)")
+    async def feeds_add(self, interaction: discord.Interaction, url: str, name: str | None = None) -> None:
+        guild_id = interaction.guild_id
+        assert guild_id is not None
+        check_url(url)  # refuse private addresses etc. before anything is fetched
+        if self.fetcher is None:
+            raise BadOption("feeds cannot be checked right now; try again later")
+        await interaction.response.defer(ephemeral=True, thinking=True)  # the test fetch may take seconds
+        result = await check_feed_url(self.fetcher, url)
+        if not result.ok:
+            raise BadOption(f"{url} is not a readable feed: {result.error}. Nothing was added.")
+        canonical = canonical_url(url)
+        if any(s.url == url or canonical_url(s.url) == canonical for s in self.store.sources(guild_id)):
+            raise BadOption("this server already follows that feed")
+        title = (name or result.title or canonical).strip()[:100]
+        source = SourceState(id=f"g{guild_id}-{_slug(title) or 'feed'}-{len(self.store.sources(guild_id))}",
+                             name=title, url=url, guild_id=guild_id)
+        await self.store.commit(Batch(sources=(source,)))
+        note = f" (note: {result.problem})" if result.problem else ""
+        await self._done(interaction, f"Now following **{discord.utils.escape_markdown(title)}**: "
+                                      f"{result.entries} items in the feed right now{note}. Its current items are "
+                                      "stored without being announced; new ones appear in the digest.")
+
+    async def _own_feed_autocomplete(self, interaction: discord.Interaction,
+                                     current: str) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=s.name[:100], value=s.id) for s in self.store.sources(interaction.guild_id)
+                if s.guild_id == interaction.guild_id and current.casefold() in s.name.casefold()][:25]
+
+    @feeds.command(name="remove", description="Stop following a feed this server added")
+    @app_commands.describe(feed="The feed to remove")
+    @app_commands.autocomplete(feed=_own_feed_autocomplete)
+    async def feeds_remove(self, interaction: discord.Interaction, feed: str) -> None:
+        source = self.store.source(feed)
+        if source is None or source.guild_id != interaction.guild_id:
+            raise NotFound("this server has no feed by that name (feeds from the bot's config can't be removed here)")
+        await self.store.commit(Batch(remove_sources=(source.id,)))
+        await self._done(interaction, f"Stopped following {discord.utils.escape_markdown(source.name)}.")
+
+    @feeds.command(name="list", description="The feeds this server follows, and their health")
+    async def feeds_list(self, interaction: discord.Interaction) -> None:
+        await send_answer(interaction, self.briefing.sources(interaction.guild_id), ephemeral=True)
+
+    # --- topics -------------------------------------------------------------------------------------
+
+    @topics.command(name="add", description="Follow a topic: articles matching any keyword belong to it")
+    @app_commands.describe(topic_id="Short id, e.g. sahel", name="Display name",
+                           keywords="Comma-separated keywords, e.g. Mali, Burkina Faso, JNIM")
+    @app_commands.rename(topic_id="id")
+    async def topics_add(self, interaction: discord.Interaction, topic_id: str, name: str, keywords: str) -> None:
+        guild_id = interaction.guild_id
+        slug = _slug(topic_id)
+        if not slug:
+            raise BadOption("the id needs letters or digits")
+        if any(t.id == slug for t in self.briefing.topics_for(guild_id)):
+            raise BadOption(f"a topic with id {slug!r} already exists here; use /config topics edit")
+        topic = Topic(id=slug, name=name.strip()[:100], keywords=_keywords(keywords), guild_id=guild_id)
+        await self.store.commit(Batch(topics=(topic,)))
+        await self._done(interaction, f"Topic **{discord.utils.escape_markdown(topic.name)}** ({slug}) added "
+                                      f"with {len(topic.keywords)} keywords. It applies to articles polled "
+                                      "from now on.")
+
+    @topics.command(name="edit", description="Change a topic's name or keywords")
+    @app_commands.rename(topic_id="id")
+    @app_commands.describe(topic_id="The topic's id", name="New display name", keywords="New comma-separated keywords")
+    async def topics_edit(self, interaction: discord.Interaction, topic_id: str, name: str | None = None,
+                          keywords: str | None = None) -> None:
+        topic = self._own_topic(interaction.guild_id, topic_id)
+        updated = replace(topic, name=(name or topic.name).strip()[:100],
+                          keywords=_keywords(keywords) if keywords else topic.keywords)
+        await self.store.commit(Batch(topics=(updated,)))
+        await self._done(interaction, f"Topic {topic.id} updated: {', '.join(updated.keywords)}")
+
+    @topics.command(name="remove", description="Stop following a topic this server added")
+    @app_commands.rename(topic_id="id")
+    async def topics_remove(self, interaction: discord.Interaction, topic_id: str) -> None:
+        topic = self._own_topic(interaction.guild_id, topic_id)
+        await self.store.commit(Batch(remove_topics=(topic.key,)))
+        await self._done(interaction, f"Topic {topic.id} removed.")
+
+    @topics.command(name="list", description="The topics this server follows")
+    async def topics_list(self, interaction: discord.Interaction) -> None:
+        lines = [f"• {t.name} ({t.id}){'' if t.guild_id else ' [from the bot config]'}: {', '.join(t.keywords)}"
+                 for t in self.briefing.topics_for(interaction.guild_id)]
+        await self._done(interaction, "\n".join(lines) or "No topics yet: add one with /config topics add.")
+
+    def _own_topic(self, guild_id: int | None, topic_id: str) -> Topic:
+        for t in self.store.topics(guild_id):
+            if t.id == _slug(topic_id):
+                return t
+        raise NotFound(f"this server has no topic {topic_id!r} of its own (config topics can't be changed here)")
+
+    # --- digest -------------------------------------------------------------------------------------
+
+    @digest.command(name="channel", description="Post the daily digest in this channel")
+    async def digest_channel(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
+        settings = self.store.guild(interaction.guild_id)  # type: ignore[arg-type]
+        await self._save(replace(settings, digest_channel_id=channel.id, digest_enabled=True,
+                                 digest_disabled_reason=None))
+        await self._done(interaction, f"The digest will be posted in {channel.mention} at {settings.digest_time} "
+                                      f"({settings.timezone}), with only what is new.")
+
+    @digest.command(name="time", description="When to post the digest (24-hour HH:MM in the digest time zone)")
+    async def digest_time(self, interaction: discord.Interaction, time: str) -> None:
+        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", time.strip())
+        if not match:
+            raise BadOption(f"{time!r} is not a time; use 24-hour HH:MM, e.g. 07:30")
+        settings = self.store.guild(interaction.guild_id)  # type: ignore[arg-type]
+        value = f"{int(match.group(1)):02d}:{match.group(2)}"
+        await self._save(replace(settings, digest_time=value))
+        await self._done(interaction, f"The digest time is now {value} ({settings.timezone}).")
+
+    @digest.command(name="timezone", description="The digest's time zone, e.g. Asia/Karachi")
+    async def digest_timezone(self, interaction: discord.Interaction, timezone: str) -> None:
+        try:
+            name = validate_timezone(timezone.strip(), "timezone")
+        except SitrepError as exc:
+            raise BadOption(str(exc)) from None
+        settings = self.store.guild(interaction.guild_id)  # type: ignore[arg-type]
+        await self._save(replace(settings, timezone=name))
+        await self._done(interaction, f"The digest time zone is now {name} (digest at {settings.digest_time}).")
+
+    @digest.command(name="off", description="Stop posting the digest")
+    async def digest_off(self, interaction: discord.Interaction) -> None:
+        settings = self.store.guild(interaction.guild_id)  # type: ignore[arg-type]
+        await self._save(replace(settings, digest_enabled=False, digest_disabled_reason="switched off by an admin"))
+        await self._done(interaction, "The digest is off. Turn it on again with /config digest channel.")
+
+    @digest.command(name="preview", description="Show what the next digest would post (nothing is marked as sent)")
+    async def digest_preview(self, interaction: discord.Interaction) -> None:
+        answer = self.briefing.digest(interaction.guild_id)
+        if answer.empty:
+            await self._done(interaction, "Nothing new since the last digest: the next one would not be posted.")
+            return
+        await send_answer(interaction, answer, ephemeral=True)
+
+    @app_commands.command(name="poll-interval", description="How often this server's feeds are polled (min 5m)")
+    @app_commands.describe(interval="e.g. 15m, 1h")
+    async def poll_interval(self, interaction: discord.Interaction, interval: str) -> None:
+        try:
+            value = parse_duration(interval)
+        except ValueError as exc:
+            raise BadOption(str(exc)) from None
+        if value.total_seconds() < MIN_POLL:
+            raise BadOption("the shortest polling interval is 5m: publishers deserve some peace")
+        settings = self.store.guild(interaction.guild_id)  # type: ignore[arg-type]
+        await self._save(replace(settings, poll_interval_s=int(value.total_seconds())))
+        await self._done(interaction, f"This server's feeds will be polled every {format_duration(value)}.")
+
+
+def _keywords(text: str) -> tuple[str, ...]:
+    words = tuple(dict.fromkeys(k.strip() for k in text.split(",") if k.strip()))
+    if not words:
+        raise BadOption("give at least one keyword, separated by commas")
+    return words
+
+
+__all__ = ["ConfigCog"]

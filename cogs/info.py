@@ -1,0 +1,94 @@
+"""/casualties, /timeline, /brief, /fact, /search, /sources: thin handlers over the briefing layer.
+
+Answers come from facts the poll job already stored (in-memory reads), so they are fast enough to answer
+directly; nothing here fetches while the user waits.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.briefing import Briefing
+from bot.durations import parse_duration
+from bot.errors import BadOption
+from bot.model import CATEGORIES
+from cogs._reply import send_answer
+
+CATEGORY_CHOICES = [app_commands.Choice(name=c, value=c) for c in CATEGORIES]
+
+
+def parse_since(text: str | None) -> timedelta | None:
+    if not text:
+        return None
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise BadOption(f"since: {exc}") from None
+
+
+class InfoCog(commands.Cog):
+    def __init__(self, briefing: Briefing) -> None:
+        self.briefing = briefing
+
+    async def topic_autocomplete(self, interaction: discord.Interaction,
+                                 current: str) -> list[app_commands.Choice[str]]:
+        wanted = current.casefold()
+        return [app_commands.Choice(name=t.name[:100], value=t.id)
+                for t in self.briefing.topics_for(interaction.guild_id)
+                if wanted in t.name.casefold() or wanted in t.id.casefold()][:25]
+
+    @app_commands.command(description="Casualty figures, each with who claims it and whose losses they are")
+    @app_commands.describe(topic="Topic (default: the only one, or all)", since="How far back, e.g. 7d or 48h "
+                           "(default 30d)", side="Whose casualties, e.g. Pakistan", claimant="Who claims them",
+                           category="killed, injured, captured, missing, arrested or displaced")
+    @app_commands.autocomplete(topic=topic_autocomplete)
+    @app_commands.choices(category=CATEGORY_CHOICES)
+    @app_commands.guild_only()
+    async def casualties(self, interaction: discord.Interaction, topic: str | None = None, since: str | None = None,
+                         side: str | None = None, claimant: str | None = None,
+                         category: app_commands.Choice[str] | None = None) -> None:
+        answer = self.briefing.casualties(topic, guild_id=interaction.guild_id, since=parse_since(since), side=side,
+                                          claimant=claimant, category=category.value if category else None)
+        await send_answer(interaction, answer)
+
+    @app_commands.command(description="Dated events in order, each with its date's precision")
+    @app_commands.describe(topic="Topic (default: the only one, or all)", date_from="From YYYY, YYYY-MM or "
+                           "YYYY-MM-DD", date_to="To YYYY, YYYY-MM or YYYY-MM-DD", newest_first="Newest first")
+    @app_commands.rename(date_from="from", date_to="to")
+    @app_commands.autocomplete(topic=topic_autocomplete)
+    @app_commands.guild_only()
+    async def timeline(self, interaction: discord.Interaction, topic: str | None = None, date_from: str | None = None,
+                       date_to: str | None = None, newest_first: bool = False) -> None:
+        answer = self.briefing.timeline(topic, guild_id=interaction.guild_id, date_from=date_from, date_to=date_to,
+                                        newest_first=newest_first)
+        await send_answer(interaction, answer)
+
+    @app_commands.command(description="The latest picture of a topic in a few lines")
+    @app_commands.describe(topic="Topic (default: the only one, or all)")
+    @app_commands.autocomplete(topic=topic_autocomplete)
+    @app_commands.guild_only()
+    async def brief(self, interaction: discord.Interaction, topic: str | None = None) -> None:
+        await send_answer(interaction, self.briefing.brief(topic, guild_id=interaction.guild_id))
+
+    @app_commands.command(description="Where a fact comes from: quote, article, outlet, link")
+    @app_commands.describe(fact_id="The short id shown after each line")
+    @app_commands.rename(fact_id="id")
+    @app_commands.guild_only()
+    async def fact(self, interaction: discord.Interaction, fact_id: str) -> None:
+        await send_answer(interaction, self.briefing.fact(fact_id))
+
+    @app_commands.command(description="Search stored facts and events by words")
+    @app_commands.describe(words="Words that must all appear", topic="Topic (default: all)")
+    @app_commands.autocomplete(topic=topic_autocomplete)
+    @app_commands.guild_only()
+    async def search(self, interaction: discord.Interaction, words: str, topic: str | None = None) -> None:
+        await send_answer(interaction, self.briefing.search(words, topic=topic, guild_id=interaction.guild_id))
+
+    @app_commands.command(description="The sources Sitrep reads for this server, and their health")
+    @app_commands.guild_only()
+    async def sources(self, interaction: discord.Interaction) -> None:
+        await send_answer(interaction, self.briefing.sources(interaction.guild_id))
