@@ -1,0 +1,299 @@
+"""Storage benchmark: `python bench/storage.py [--facts N] [--crash R] [--keep DIR]`.
+
+Builds a store of N realistic facts (default 100,000: ~4 facts per article, eight topics, two years of
+articles), then measures what the bot feels:
+
+- query latency p50/p99 over the queries commands ask (a topic's facts since 7 and 30 days, a timeline by
+  kind, by claimant, by victim, a digest's facts_after(watermark), a fact by id prefix, a two-word search,
+  recent articles, guild settings);
+- ingest throughput of 10,000 new facts in poll-sized batches (50 articles x 4 facts) through the async
+  commit, and the largest event-loop stall meanwhile (a 10 ms ticker measuring its own lateness);
+- cold start: a fresh process, from Store.open of the store to the first answer;
+- peak RSS of this process (which also generated the data) and of the cold-start process;
+- with --crash R: R SIGKILL rounds (tests/storage/crashkit.py) and how many reopened cleanly.
+
+Targets at 100k facts: p50 <= 5 ms, p99 <= 20 ms, ingest >= 1,000 facts/s, loop stall <= 200 ms,
+cold start <= 1 s, peak RSS <= 300 MB. The last line of output is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.model import Article, Casualty, Event, Fact, GuildSettings, SourceState  # noqa: E402
+from storage.api import ArticleFacts, Batch  # noqa: E402
+from storage.store import Store  # noqa: E402
+
+TOPICS = {  # topic → (weight, places, claimants, victims)
+    "gaza": (30, ["Rafah", "Khan Younis", "Gaza City", "Jabalia", "Deir al-Balah", "Nuseirat"],
+             ["Gaza health ministry", "Israel", "Hamas", "UN", "WHO"], ["Palestinians", "Israel", "aid workers"]),
+    "ukraine": (30, ["Kharkiv", "Bakhmut", "Zaporizhzhia", "Kherson", "Odesa", "Pokrovsk", "Kyiv"],
+                ["Ukraine", "Russia", "UN", "Kharkiv governor"], ["Ukraine", "Russia", "civilians"]),
+    "sudan": (12, ["El Fasher", "Khartoum", "Omdurman", "Nyala", "El Geneina"],
+              ["RSF", "SAF", "UN", "MSF", "Sudan Doctors Network"], ["civilians", "RSF", "SAF"]),
+    "yemen": (8, ["Sanaa", "Hodeidah", "Marib", "Taiz"], ["Houthis", "Saudi-led coalition", "UN"],
+              ["civilians", "Houthis"]),
+    "syria": (8, ["Idlib", "Aleppo", "Homs", "Deir ez-Zor", "Latakia"], ["SOHR", "Syria", "HTS", "UN"],
+              ["civilians", "Syria", "HTS"]),
+    "pak-afg": (5, ["Kurram", "Chaman", "Torkham", "Khost", "Bajaur"], ["Pakistan", "Afghanistan (Taliban)"],
+                ["Pakistan", "Afghanistan (Taliban)", "civilians"]),
+    "drc": (4, ["Goma", "Bukavu", "Beni", "Bunia"], ["M23", "DRC", "MONUSCO", "UN"], ["civilians", "DRC", "M23"]),
+    "myanmar": (3, ["Lashio", "Myawaddy", "Sittwe", "Mandalay"], ["Myanmar junta", "AA", "NUG"],
+                ["civilians", "Myanmar junta"]),
+}
+OUTLETS = ["Reuters", "AP", "AFP", "BBC", "Al Jazeera", "The Guardian", "Kyiv Independent", "Dawn", "France 24"]
+CATEGORIES = ["killed"] * 5 + ["injured"] * 3 + ["captured", "missing", "arrested", "displaced"]
+QUALIFIERS = ["exact", "at_least", "at_least", "more_than", "about", "up_to", "range", "vague"]
+FILLER = ["according to officials who spoke on condition of anonymity",
+          "in what residents described as the heaviest bombardment in weeks",
+          "as rescue teams searched the rubble through the night",
+          "a figure that could not be independently verified",
+          "hospital staff said, adding that many were in critical condition",
+          "in a statement published late on Tuesday",
+          "while aid agencies warned that the toll was likely to rise"]
+EVENTS = ["Ceasefire talks resume in {p}", "Strike hits hospital in {p}", "Forces enter {p}",
+          "Evacuation ordered for {p}", "Aid convoy reaches {p}", "Drone attack on {p} power grid",
+          "Prisoner exchange agreed near {p}", "Curfew imposed in {p}"]
+
+
+def _quote(rng: random.Random, core: str) -> str:
+    text = core
+    while len(text) < rng.randint(150, 250):
+        text += ", " + rng.choice(FILLER)
+    return text[:250].rstrip(", ") + "."
+
+
+def _fact(rng: random.Random, places: list[str], claimants: list[str], victims: list[str], when: datetime,
+          event: bool) -> Fact:
+    place = rng.choice(places)
+    if event:
+        summary = rng.choice(EVENTS).format(p=place)
+        return Event(summary=summary, quote=_quote(rng, f"{summary} on {when:%A}"), date=f"{when:%Y-%m-%d}",
+                     date_precision="day", actors=tuple(rng.sample(claimants, min(2, len(claimants)))),
+                     location=place)
+    category, qualifier = rng.choice(CATEGORIES), rng.choice(QUALIFIERS)
+    count = None if qualifier == "vague" else rng.choice([rng.randint(1, 30), rng.randint(30, 500)])
+    claimant = rng.choice([*claimants, None])
+    victim = rng.choice(victims)
+    said = f"{claimant} said" if claimant else "local reports said"
+    return Casualty(category=category, count=count, qualifier=qualifier,  # type: ignore[arg-type]
+                    quote=_quote(rng, f"At least {count or 'dozens of'} {victim} were {category} in {place}, {said}"),
+                    count_high=count + rng.randint(1, 20) if qualifier == "range" and count else None,
+                    victim=victim, victim_text=victim, claimant=claimant, claimant_text=claimant,
+                    date=f"{when:%Y-%m-%d}", location=place)
+
+
+def make_articles(rng: random.Random, n_articles: int, start: datetime, end: datetime, tag: str) -> list[ArticleFacts]:
+    """``n_articles`` articles of 4 facts each, published between start and end, oldest first."""
+    names = list(TOPICS)
+    weights = [TOPICS[t][0] for t in names]
+    span = (end - start).total_seconds()
+    times = sorted(start + timedelta(seconds=rng.random() * span) for _ in range(n_articles))
+    out = []
+    for i, when in enumerate(times):
+        topic = rng.choices(names, weights)[0]
+        topics = (topic,) if rng.random() < 0.9 else tuple(dict.fromkeys((topic, rng.choices(names, weights)[0])))
+        _, places, claimants, victims = TOPICS[topic]
+        outlet = rng.choice(OUTLETS)
+        url = f"https://{outlet.lower().replace(' ', '')}.example/{when:%Y/%m/%d}/{tag}-{i}"
+        facts = tuple(_fact(rng, places, claimants, victims, when, event=rng.random() < 0.25) for _ in range(4))
+        title = f"{rng.choice(places)}: {facts[0].quote[:rng.randint(40, 80)]}"
+        article = Article(url=url, outlet=outlet, title=title, published=when, source_id=outlet.lower(),
+                          text_hash=f"{tag}-{i}-{rng.getrandbits(64):x}", topics=topics,
+                          guid=f"guid-{tag}-{i}", summary=facts[0].quote, fetched_at=when)
+        out.append(ArticleFacts(article, facts))
+    return out
+
+
+def build(directory: Path, n_facts: int, now: datetime, rng: random.Random) -> tuple[Store, float]:
+    store = Store.open_sync(directory)
+    store.commit_sync(Batch(
+        sources=tuple(SourceState(id=f"src{i}", name=f"Source {i}", url=f"https://src{i}.example/rss")
+                      for i in range(50)),
+        guilds=tuple(GuildSettings(guild_id=10_000 + i, digest_channel_id=i, digest_enabled=True,
+                                   digest_watermark=0) for i in range(200)),
+    ))
+    articles = make_articles(rng, n_facts // 4, now - timedelta(days=730), now - timedelta(hours=1), "base")
+    t0 = time.perf_counter()
+    for i in range(0, len(articles), 250):
+        store.commit_sync(Batch(articles=tuple(articles[i:i + 250])))
+    return store, time.perf_counter() - t0
+
+
+def measure_queries(store: Store, now: datetime, rng: random.Random, rounds: int) -> dict[str, list[float]]:
+    ids = [f.id for f in store.facts(since=now - timedelta(days=365), limit=5000)]
+    vocabulary = [p.lower() for _, places, _, _ in TOPICS.values() for p in places if " " not in p]
+    names = list(TOPICS)
+    queries: dict[str, Callable[[], Any]] = {
+        "topic_since_7d": lambda: store.facts(topics=[rng.choice(names)], since=now - timedelta(days=7)),
+        "topic_since_30d": lambda: store.facts(topics=[rng.choice(names)], since=now - timedelta(days=30)),
+        "timeline_events_30d": lambda: store.facts(topics=[rng.choice(names)], kind="event",
+                                                   since=now - timedelta(days=30)),
+        "by_claimant": lambda: store.facts(topics=["gaza"], claimant=rng.choice(TOPICS["gaza"][2]),
+                                           since=now - timedelta(days=30)),
+        "by_victim_all_topics_limit50": lambda: store.facts(victim="civilians", category="killed", limit=50),
+        "facts_after_watermark": lambda: store.facts_after(store.last_seq - rng.randint(50, 400),
+                                                           topics=[rng.choice(names)]),
+        "fact_by_prefix": lambda: store.fact(rng.choice(ids)[:6]),
+        "search_2_words": lambda: store.search(f"{rng.choice(vocabulary)} {rng.choice(['killed', 'injured'])}"),
+        "recent_articles": lambda: store.recent_articles(topics=[rng.choice(names)], limit=10),
+        "guild_settings": lambda: store.guild(10_000 + rng.randrange(200)),
+    }
+    out: dict[str, list[float]] = {name: [] for name in queries}
+    for _ in range(rounds):
+        for name, query in queries.items():
+            t = time.perf_counter()
+            query()
+            out[name].append((time.perf_counter() - t) * 1000)
+    return out
+
+
+async def measure_ingest(store: Store, now: datetime, rng: random.Random, n_facts: int) -> tuple[float, float]:
+    articles = make_articles(rng, n_facts // 4, now - timedelta(minutes=50), now, "new")
+    batches = [Batch(articles=tuple(articles[i:i + 50])) for i in range(0, len(articles), 50)]
+    stall = 0.0
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal stall
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            due = loop.time() + 0.010
+            await asyncio.sleep(0.010)
+            stall = max(stall, loop.time() - due)
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0.05)
+    t0 = time.perf_counter()
+    for batch in batches:
+        await store.commit(batch)
+    elapsed = time.perf_counter() - t0
+    stop.set()
+    await task
+    return n_facts / elapsed, stall * 1000
+
+
+COLD = r"""
+import resource, sys, time
+from datetime import datetime, timedelta, timezone
+t_start = time.perf_counter()
+from storage.store import Store
+t_import = time.perf_counter()
+store = Store.open_sync(sys.argv[1])
+answer = store.facts(topics=["gaza"], since=datetime.now(timezone.utc) - timedelta(days=7))
+t_answer = time.perf_counter()
+print(t_answer - t_import, t_answer - t_start, len(answer), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def measure_cold_start(directory: Path, runs: int = 3) -> tuple[float, float, float]:
+    """Best of ``runs`` fresh processes: (open → first answer s, whole process incl. imports s, RSS MB)."""
+    results = []
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", COLD, str(directory)], capture_output=True, text=True,
+                             check=True, cwd=ROOT).stdout.split()
+        results.append((float(out[0]), float(out[1]), float(out[3])))
+    return min(results)
+
+
+def run_crash(rounds: int) -> tuple[int, list[str]]:
+    from tests.storage.crashkit import run_round
+
+    rng = random.Random(7)
+    clean, problems = 0, []
+    with tempfile.TemporaryDirectory(prefix="sitrep-crash-") as tmp:
+        for i in range(rounds):
+            result = run_round(Path(tmp), i, rng, max_delay=0.25)
+            clean += not result.problems
+            problems += [f"round {i}: {p}" for p in result.problems]
+    return clean, problems
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--facts", type=int, default=100_000)
+    parser.add_argument("--ingest", type=int, default=10_000, help="new facts to ingest (default 10,000)")
+    parser.add_argument("--rounds", type=int, default=200, help="query rounds (each asks every query once)")
+    parser.add_argument("--crash", type=int, nargs="?", const=100, default=0,
+                        help="also run R SIGKILL rounds (default off; 100 if given without a number)")
+    parser.add_argument("--keep", type=Path, help="build the store in DIR (must not exist) and keep it")
+    args = parser.parse_args()
+    rng = random.Random(2025)
+    now = datetime.now(UTC)
+    with tempfile.TemporaryDirectory(prefix="sitrep-bench-") as tmp:
+        directory = args.keep or Path(tmp) / "store"
+        print(f"building a store of {args.facts:,} facts in {directory} ...", flush=True)
+        store, build_s = build(directory, args.facts, now, rng)
+        stats = store.stats()
+        disk_mb = sum(p.stat().st_size for p in directory.iterdir()) / 2**20
+        print(f"  built in {build_s:.1f} s: {stats['facts']:,} facts, {stats['articles']:,} articles, "
+              f"{stats['partitions']} partitions, {disk_mb:.0f} MB on disk")
+
+        latencies = measure_queries(store, now, rng, args.rounds)
+        every = [v for values in latencies.values() for v in values]
+        print(f"query latency over {len(every):,} queries (ms):")
+        for name, values in latencies.items():
+            print(f"  {name:30s} p50 {statistics.median(values):7.3f}   p99 {pct(values, 0.99):7.3f}   "
+                  f"max {max(values):7.3f}")
+
+        ingest_rate, stall_ms = asyncio.run(measure_ingest(store, now, rng, args.ingest))
+        print(f"ingest: {args.ingest:,} facts in batches of 200 at {ingest_rate:,.0f} facts/s; "
+              f"max event-loop stall {stall_ms:.1f} ms")
+
+        cold_s, cold_total_s, cold_rss = measure_cold_start(directory)
+        print(f"cold start ({store.stats()['facts']:,} facts): open → first answer {cold_s:.3f} s "
+              f"({cold_total_s:.3f} s with imports), RSS {cold_rss:.0f} MB")
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS of this process (generator + store + ingest): {peak_rss:.0f} MB")
+
+    result: dict[str, Any] = {
+        "facts": args.facts,
+        "query_p50_ms": round(statistics.median(every), 3),
+        "query_p99_ms": round(pct(every, 0.99), 3),
+        "ingest_facts_per_s": round(ingest_rate),
+        "max_loop_stall_ms": round(stall_ms, 1),
+        "cold_start_s": round(cold_s, 3),
+        "cold_start_with_imports_s": round(cold_total_s, 3),
+        "peak_rss_mb": round(peak_rss),
+        "cold_start_rss_mb": round(cold_rss),
+        "build_s": round(build_s, 1),
+    }
+    if args.crash:
+        clean, problems = run_crash(args.crash)
+        for problem in problems[:20]:
+            print(f"  crash: {problem}")
+        print(f"crash test: {clean}/{args.crash} kills reopened cleanly with no half batch")
+        result.update(crash_rounds=args.crash, crash_clean=clean)
+    targets = {"query_p50_ms": 5, "query_p99_ms": 20, "max_loop_stall_ms": 200, "cold_start_s": 1,
+               "peak_rss_mb": 300}
+    missed = [k for k, limit in targets.items() if result[k] > limit]
+    if result["ingest_facts_per_s"] < 1000:
+        missed.append("ingest_facts_per_s")
+    result["targets_missed"] = missed
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
