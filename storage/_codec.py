@@ -41,12 +41,27 @@ def _hints(cls: type) -> dict[str, Any]:
 
 def decode(cls: type, data: dict[str, Any]) -> Any:
     """The inverse of :func:`encode` for the model's dataclasses (unknown keys are ignored)."""
-    hints = _hints(cls)
     kwargs = {}
-    for f in dataclasses.fields(cls):
-        if f.init and f.name in data:
-            kwargs[f.name] = _decode_value(hints[f.name], data[f.name])
+    for name, plain, hint in _plan(cls):
+        if name in data:
+            value = data[name]
+            kwargs[name] = value if plain or value is None else _decode_value(hint, value)
     return cls(**kwargs)
+
+
+@cache
+def _plan(cls: type) -> tuple[tuple[str, bool, Any], ...]:
+    """Per init field: (name, whether JSON already holds the value as is, type hint). Worked out once per
+    class: decoding is most of a cold start."""
+    hints = _hints(cls)
+    return tuple((f.name, _is_plain(hints[f.name]), hints[f.name]) for f in dataclasses.fields(cls) if f.init)
+
+
+def _is_plain(hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return all(_is_plain(a) for a in typing.get_args(hint) if a is not type(None))
+    return hint is not datetime and origin is not tuple
 
 
 def _decode_value(hint: Any, value: Any) -> Any:

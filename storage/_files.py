@@ -13,7 +13,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tinydb import TinyDB
 from tinydb.storages import Storage
 
 from bot.errors import StoreError
@@ -49,8 +48,13 @@ class AtomicJSONStorage(Storage):
 
 def read_tables(path: Path) -> dict[str, list[dict[str, Any]]]:
     """Every table of a TinyDB file, as lists of documents."""
-    with TinyDB(path, storage=AtomicJSONStorage) as db:
-        return {name: list(db.table(name).all()) for name in db.tables()}
+    # What TinyDB(path, storage=AtomicJSONStorage).table(name).all() returns, without copying every
+    # document into a tinydb Document (a third of the cold-start time at 100k facts).
+    data = AtomicJSONStorage(path).read() or {}
+    try:
+        return {name: list(table.values()) for name, table in data.items()}
+    except AttributeError:
+        raise StoreError(f"store file {path} is corrupt (a table is not a TinyDB table); left untouched") from None
 
 
 def write_tables(path: Path, tables: dict[str, list[dict[str, Any]]]) -> None:
