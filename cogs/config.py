@@ -76,9 +76,9 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Sitre
     async def feeds_add(self, interaction: discord.Interaction, url: str, name: str | None = None) -> None:
         guild_id = interaction.guild_id
         assert guild_id is not None
-        check_url(url)  # refuse private addresses etc. before anything is fetched
         if self.fetcher is None:
             raise BadOption("feeds cannot be checked right now; try again later")
+        check_url(url, self.fetcher.config.is_allowed_private)  # refuse private addresses before any fetch
         await interaction.response.defer(ephemeral=True, thinking=True)  # the test fetch may take seconds
         result = await check_feed_url(self.fetcher, url)
         if not result.ok:

@@ -161,7 +161,7 @@ def build_sources(sources: Sequence[SourceState], now: datetime) -> Answer:
         seen = f"last success {_ago(s.last_success, now)}" if s.last_success else "never fetched successfully"
         error = f"; last error: {s.last_error}" if s.last_error and s.consecutive_failures else ""
         failures = f"; {s.consecutive_failures} failures in a row" if s.consecutive_failures else ""
-        lines.append(Line.of(f"{s.name} [{state}] — {seen}; {s.items_seen} items{failures}{error}",
+        lines.append(Line.of(f"{s.name} · {state} — {seen}; {s.items_seen} items{failures}{error}",
                              detail=s.url))
     paused = sum(s.paused for s in sources)
     return Answer(title, (Section("", tuple(lines)),),

@@ -1,0 +1,65 @@
+"""Slash commands end to end: the real discord.py client, a fake Discord, facts polled from loopback."""
+
+from __future__ import annotations
+
+import re
+
+from tests.client.conftest import GUILD_A, MEMBER, World
+
+
+async def test_bot_logs_in_without_privileged_intents(world: World) -> None:
+    intents = world.fake.identify["intents"]
+    privileged = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, message content
+    assert intents & privileged == 0
+    assert {c["name"] for c in world.fake.commands} >= {"casualties", "timeline", "brief", "fact", "search",
+                                                        "sources", "config"}
+
+
+async def test_casualties_shows_contested_claims_side_by_side(world: World) -> None:
+    reply = await world.fake.slash(GUILD_A, MEMBER, "casualties", {"topic": "pak-afg"})
+    assert reply.callback_type == 4
+    text = reply.text
+    assert "40 Pakistani soldiers killed — claimed by Afghanistan (Taliban)" in text
+    assert "admitted by Pakistan" in text
+    assert "more than 150 Taliban fighters killed — claimed by Pakistan" in text
+    assert reply.data["allowed_mentions"] == {"parse": []}
+
+
+async def test_every_read_command_answers_from_stored_facts(world: World) -> None:
+    brief = await world.fake.slash(GUILD_A, MEMBER, "brief", {"topic": "sudan"})
+    assert "El Fasher" in brief.text
+    timeline = await world.fake.slash(GUILD_A, MEMBER, "timeline", {"topic": "pak-afg"})
+    assert "<t:" in timeline.text  # exact days as Discord timestamps: every user sees their own time zone
+    search = await world.fake.slash(GUILD_A, MEMBER, "search", {"words": "Kurram"})
+    assert "Kurram" in search.text or "40 Pakistani soldiers" in search.text
+    sources = await world.fake.slash(GUILD_A, MEMBER, "sources")
+    assert "Frontier Wire · ok" in sources.text
+    fact_id = re.search(r"`([a-z2-9]{10})`", timeline.text).group(1)
+    provenance = await world.fake.slash(GUILD_A, MEMBER, "fact", {"id": fact_id})
+    assert "Outlet:" in provenance.text and "http://127.0.0.1" in provenance.text
+
+
+async def test_bad_option_gets_a_short_ephemeral_error(world: World) -> None:
+    reply = await world.fake.slash(GUILD_A, MEMBER, "casualties", {"topic": "atlantis"})
+    assert reply.ephemeral
+    assert "unknown topic 'atlantis'" in reply.text
+    reply = await world.fake.slash(GUILD_A, MEMBER, "timeline", {"from": "last tuesday"})
+    assert reply.ephemeral and "YYYY" in reply.text
+    reply = await world.fake.slash(GUILD_A, MEMBER, "fact", {"id": "nope"})
+    assert reply.ephemeral and "no fact with id" in reply.text
+
+
+async def test_topic_autocomplete(world: World) -> None:
+    choices = await world.fake.autocomplete(GUILD_A, MEMBER, "casualties", "topic", "sud")
+    assert choices == [{"name": "Sudan war", "value": "sudan"}]
+
+
+async def test_answers_are_acknowledged_fast_while_a_poll_cycle_writes(world: World) -> None:
+    import asyncio
+
+    world.outlets.phase = 2
+    cycle = asyncio.create_task(world.poller.run_cycle())
+    replies = [await world.fake.slash(GUILD_A, MEMBER, "casualties", {"topic": "pak-afg"}) for _ in range(5)]
+    await cycle
+    assert all(r.callback_type == 4 for r in replies)
+    assert max(r.ack_ms for r in replies) < 3000  # Discord's deadline; typically a few ms
