@@ -76,6 +76,10 @@ class Store:
             from storage._migrate import migrate_v0
 
             migrate_v0(store, store.data_dir / LEGACY_V0)
+        # The loaded facts live as long as the process and hold no reference cycles (they are freed by
+        # reference counting when replaced). Freezing them keeps the cyclic collector from walking them on
+        # every full collection: at 100k facts each such walk stalled the event loop ~400 ms during ingest.
+        gc.freeze()
         return store
 
     async def close(self) -> None:
