@@ -22,7 +22,7 @@ class FeedCheck:
 async def check_feed_url(fetcher: Fetcher, url: str) -> FeedCheck:
     try:
         result = await fetcher.fetch(url)
-        feed = await asyncio.to_thread(parse_feed, result.body, url)
+        feed = await asyncio.to_thread(parse_feed, result.body, url, None, result.content_type)
     except FetchError as exc:
         return FeedCheck(False, error=str(exc))
     return FeedCheck(True, feed.title, len(feed.entries), problem=feed.problem)

@@ -105,18 +105,15 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        deadline = self.config.timeout.total_seconds()
         try:
-            async with asyncio.timeout(deadline):
-                return await self._follow(url, headers)
-        except TimeoutError:
-            raise FetchError(f"timed out after {deadline:g}s") from None
+            return await self._follow(url, headers)
         except aiohttp.ClientError as exc:
             raise FetchError(_describe(exc)) from None
         except OSError as exc:
             raise FetchError(str(exc) if "refused" in str(exc) else f"network error: {exc}") from None
 
     async def _follow(self, url: str, headers: dict[str, str]) -> FetchResult:
+        deadline = self.config.timeout.total_seconds()
         for _ in range(self.config.max_redirects + 1):
             check_url(url, self.config.is_allowed_private)
             host = (urlsplit(url).hostname or "").lower()
@@ -124,21 +121,33 @@ class Fetcher:
             if wait > 0:
                 raise FetchError(f"{host} asked us to wait (Retry-After); next try in {wait:.0f}s")
             semaphore = self._hosts.setdefault(host, asyncio.Semaphore(self.config.per_host))
-            async with self._global, semaphore, self.session.get(url, headers=headers, allow_redirects=False) as resp:
-                if resp.status in _REDIRECTS and resp.headers.get("Location"):
-                    url = urljoin(url, resp.headers["Location"])
-                    continue
-                if resp.status in (429, 503):
-                    self._not_before[host] = time.monotonic() + _retry_after(resp.headers.get("Retry-After"))
-                    raise FetchError(f"HTTP {resp.status} {resp.reason or ''}".strip() + " (rate limited)")
-                if resp.status == 304:
-                    return FetchResult(url, 304, b"", "", resp.headers.get("ETag"), resp.headers.get("Last-Modified"))
-                if resp.status >= 400:
-                    raise FetchError(f"HTTP {resp.status} {resp.reason or ''}".strip())
-                body = await self._read_capped(resp)
-                return FetchResult(url, resp.status, body, resp.headers.get("Content-Type", ""),
-                                   resp.headers.get("ETag"), resp.headers.get("Last-Modified"))
+            # Waiting for a slot is politeness, not the server's fault: the deadline starts with the request.
+            async with self._global, semaphore:
+                try:
+                    async with asyncio.timeout(deadline):
+                        result = await self._request(url, host, headers)
+                except TimeoutError:
+                    raise FetchError(f"timed out after {deadline:g}s") from None
+            if isinstance(result, str):
+                url = result  # a redirect: check and follow the next hop
+                continue
+            return result
         raise FetchError(f"more than {self.config.max_redirects} redirects")
+
+    async def _request(self, url: str, host: str, headers: dict[str, str]) -> FetchResult | str:
+        async with self.session.get(url, headers=headers, allow_redirects=False) as resp:
+            if resp.status in _REDIRECTS and resp.headers.get("Location"):
+                return urljoin(url, resp.headers["Location"])
+            if resp.status in (429, 503):
+                self._not_before[host] = time.monotonic() + _retry_after(resp.headers.get("Retry-After"))
+                raise FetchError(f"HTTP {resp.status} {resp.reason or ''}".strip() + " (rate limited)")
+            if resp.status == 304:
+                return FetchResult(url, 304, b"", "", resp.headers.get("ETag"), resp.headers.get("Last-Modified"))
+            if resp.status >= 400:
+                raise FetchError(f"HTTP {resp.status} {resp.reason or ''}".strip())
+            body = await self._read_capped(resp)
+            return FetchResult(url, resp.status, body, resp.headers.get("Content-Type", ""),
+                               resp.headers.get("ETag"), resp.headers.get("Last-Modified"))
 
     async def _read_capped(self, resp: aiohttp.ClientResponse) -> bytes:
         limit = self.config.max_bytes

@@ -31,7 +31,7 @@ class ParsedFeed:
     problem: str | None = None  # human-readable: what was wrong with a feed we could still read
 
 
-def parse_feed(body: bytes, url: str, now: datetime | None = None) -> ParsedFeed:
+def parse_feed(body: bytes, url: str, now: datetime | None = None, content_type: str = "") -> ParsedFeed:
     """CPU work: call it off the event loop."""
     now = now or datetime.now(UTC)
     stripped = body.lstrip()
@@ -41,8 +41,10 @@ def parse_feed(body: bytes, url: str, now: datetime | None = None) -> ParsedFeed
         return _json_feed(stripped, now)
     import feedparser
 
-    parsed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False, response_headers={
-        "content-location": url})
+    # The server's content type matters to feedparser (charset, and "is this XML at all"); without one it
+    # would call every feed malformed.
+    headers = {"content-location": url, "content-type": content_type or "application/xml"}
+    parsed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False, response_headers=headers)
     problems = []
     if parsed.get("bozo"):
         problems.append(f"malformed feed ({_bozo(parsed.get('bozo_exception'))})")

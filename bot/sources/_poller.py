@@ -169,7 +169,7 @@ class Poller:
             if result.not_modified:
                 return _SourceOutcome(self._succeeded(source, now, result.etag, result.last_modified, 0),
                                       status="not_modified")
-            feed = await asyncio.to_thread(parse_feed, result.body, source.url, now)
+            feed = await asyncio.to_thread(parse_feed, result.body, source.url, now, result.content_type)
         except FetchError as exc:
             return _SourceOutcome(self._failed(source, now, str(exc)), status="failed")
         items = []
