@@ -42,6 +42,7 @@ PAUSED_RETRY = timedelta(hours=6)
 MAX_BACKOFF = timedelta(hours=6)
 STORY_WINDOW = timedelta(days=3)
 STORY_SIMILARITY = 72
+TICK = timedelta(minutes=5)
 
 
 @dataclass
@@ -96,9 +97,11 @@ class Poller:
         self._lock = asyncio.Lock()
 
     def schedule(self, scheduler: AsyncIOScheduler) -> None:
+        """The poll job ticks at least every 5 minutes (the shortest interval a guild may choose); each source
+        is fetched only when it is due, and a tick with nothing due writes nothing."""
+        tick = int(min(self.config.poll_interval, TICK).total_seconds())
         scheduler.add_job(self.run_cycle, "interval", id="poll", replace_existing=True, coalesce=True,
-                          max_instances=1, misfire_grace_time=int(self.config.poll_interval.total_seconds() // 2),
-                          seconds=int(self.config.poll_interval.total_seconds()), next_run_time=self.clock())
+                          max_instances=1, misfire_grace_time=tick, seconds=tick, next_run_time=self.clock())
 
     async def run_cycle(self) -> CycleSummary:
         async with self._lock:  # never two cycles at once, however they are started
@@ -258,16 +261,21 @@ class Poller:
                    seen: int) -> SourceState:
         return replace(s, etag=etag or s.etag, last_modified=modified or s.last_modified, last_attempt=now,
                        last_success=now, last_error=None, consecutive_failures=0, items_seen=s.items_seen + seen,
-                       paused=False, paused_at=None, next_due=now + self._interval(), seeded=True)
+                       paused=False, paused_at=None, next_due=now + self._interval(s), seeded=True)
 
     def _failed(self, s: SourceState, now: datetime, error: str) -> SourceState:
         failures = s.consecutive_failures + 1
-        backoff = min(self._interval() * (2 ** (failures - 1)), MAX_BACKOFF)
+        backoff = min(self._interval(s) * (2 ** (failures - 1)), MAX_BACKOFF)
         backoff *= random.uniform(0.8, 1.2)  # jitter: failing sources don't retry in lockstep
         paused = failures >= self.config.fetch.pause_after
         return replace(s, last_attempt=now, last_error=error, consecutive_failures=failures,
                        paused=paused, paused_at=(s.paused_at or now) if paused else None,
                        next_due=now + (PAUSED_RETRY if paused else backoff))
 
-    def _interval(self) -> timedelta:
+    def _interval(self, source: SourceState) -> timedelta:
+        """config.toml's interval; a guild's own feeds follow the interval its admins chose."""
+        if source.guild_id is not None:
+            chosen = self.store.guild(source.guild_id).poll_interval_s
+            if chosen:
+                return timedelta(seconds=chosen)
         return self.config.poll_interval
