@@ -63,3 +63,29 @@ async def test_answers_are_acknowledged_fast_while_a_poll_cycle_writes(world: Wo
     await cycle
     assert all(r.callback_type == 4 for r in replies)
     assert max(r.ack_ms for r in replies) < 3000  # Discord's deadline; typically a few ms
+
+
+async def test_long_answers_page_and_only_the_asker_can_turn_pages(world: World) -> None:
+    from datetime import UTC, date, datetime, timedelta
+
+    from bot.model import Article, Event
+    from storage import ArticleFacts, Batch
+    from tests.client.conftest import OTHER
+
+    events = tuple(Event(summary=f"Clash number {i} near the crossing " + "with many details " * 8, quote=f"q{i}",
+                         date=(date(2025, 1, 1) + timedelta(days=i)).isoformat(), date_precision="day")
+                   for i in range(120))
+    article = Article(url="https://example.org/long", outlet="Archive", title="Archive", source_id="x",
+                      published=datetime(2025, 6, 1, tzinfo=UTC), text_hash="long", topics=("pak-afg",))
+    await world.store.commit(Batch(articles=(ArticleFacts(article, events),)))
+    reply = await world.fake.slash(GUILD_A, MEMBER, "timeline", {"topic": "pak-afg"})
+    message = reply.data
+    buttons = [c for row in message["components"] for c in row["components"]]
+    assert [b["custom_id"] for b in buttons] == ["sitrep:prev", "sitrep:next"]
+    assert "page 1/" in message["embeds"][0]["footer"]["text"]
+    original = world.fake.original_message(reply)
+    refused = await world.fake.click(GUILD_A, OTHER, original, "sitrep:next")
+    assert refused.callback_type == 4 and refused.ephemeral and "Only the person who asked" in refused.text
+    turned = await world.fake.click(GUILD_A, MEMBER, original, "sitrep:next")
+    assert turned.callback_type == 7  # the message itself is updated in place
+    assert "page 2/" in turned.data["embeds"][0]["footer"]["text"]

@@ -156,6 +156,10 @@ class FakeDiscord:
         """The next request matching ``method`` and the ``path`` regex (after /api/v10) fails once."""
         self._failures.append((method.upper(), re.compile(path), status, retry_after))
 
+    def original_message(self, record: Interaction) -> dict[str, Any]:
+        """The message an interaction's response created, as Discord would send it with a later click."""
+        return self._messages[record.token]
+
     def messages_in(self, channel_id: int) -> list[dict[str, Any]]:
         return self.channel_messages.get(channel_id, [])
 
