@@ -59,7 +59,7 @@ _NOUN_OF_RE = [(re.compile(rf"\b(?:{c})\s+of\s+$", re.IGNORECASE), cat) for c, c
 
 # After the figure: the people (noun phrase), helper verbs, then the cue.
 _FORWARD = re.compile(
-    rf"""^(?P<np>(?:[\s,]*(?!(?:{_CUE_ALT})\b)(?!(?:said|says|told|that|but|while|after|before|when|because|
+    rf"""^(?P<np>(?:[\s,]+(?!(?:{_CUE_ALT})\b)(?!(?:said|says|told|that|but|while|after|before|when|because|
     which|as|during|since|following|amid|if|than)\b)[\w'’\-./]+){{0,8}}?)
     (?:[\s,]+(?:who|of\s+whom|were|was|are|is|have|has|had|been|being|be|reportedly|also|later|all|now|
     feared|believed|confirmed|reported|presumed|to|later|left|remain|remained|still|either|each|
@@ -100,6 +100,7 @@ _CUMULATIVE = re.compile(
     r"since\s+\d{4}|the\s+war\s+has|the\s+conflict\s+has|in\s+(?:19|20)\d\d\s+alone|last\s+year|"
     r"a\s+total\s+of|in\s+all)\b",
     re.IGNORECASE)
+FORWARD_WINDOW = 120  # characters after a figure in which its casualty cue must stand (bounds the regex's work)
 _YEARISH = re.compile(r"^(?:19|20)\d\d$")
 _MONEY_BEFORE = re.compile(r"(?:[$£€]|\bRs\.?|\bUSD|\bPKR|\bINR)\s*$", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"\b(?:its|their|his|her|our|own)\b", re.IGNORECASE)
@@ -116,11 +117,15 @@ def casualties_in_clause(clause: str, quote: str, attribution: Attribution, date
                          gazetteer: Gazetteer, cumulative_sentence: bool) -> list[Casualty]:
     out: list[Casualty] = []
     previous_victim: tuple[str | None, str | None] | None = None
+    previous_category: str | None = None
     for q in find_quantities(clause):
         found = _category(clause, q)
+        if found is None and previous_category and _BREAKDOWN.search(clause[:q.start][-60:]):
+            found = (previous_category, _np_after(clause[q.end:]))  # "..., including two commanders"
         if found is None:
             continue
         category, np = found
+        previous_category = category
         if _is_trap(clause, q, np):
             continue
         before = clause[:q.start]
@@ -153,7 +158,7 @@ def _category(clause: str, q: Quantity) -> tuple[str, str] | None:
             if pattern.fullmatch(cue):
                 np = _np_after(after)
                 if category == "killed" and cue.lower() in ("left", "leaving"):
-                    forward = _FORWARD.match(after)
+                    forward = _FORWARD.match(after[:FORWARD_WINDOW])
                     if not forward:
                         return None
                     return _cue_category(forward.group("cue")), forward.group("np")
@@ -168,7 +173,7 @@ def _category(clause: str, q: Quantity) -> tuple[str, str] | None:
     for pattern, category in _NOUN_OF_RE:
         if pattern.search(before[-40:]):
             return category, _np_after(after)
-    forward = _FORWARD.match(after)
+    forward = _FORWARD.match(after[:FORWARD_WINDOW])
     if forward:
         np = forward.group("np")
         if _NOT_PEOPLE.search(np) and not _people(np):

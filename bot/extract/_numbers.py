@@ -44,7 +44,7 @@ QUANTITY = re.compile(
     (?:(?:{_QUAL})\s+)?
     (?:
       between\s+(?P<lo_b>{NUM})\s+and\s+(?P<hi_b>{NUM})
-    | (?P<lo>{NUM})\s*(?:-|–|—|\bto\b|\bor\b)\s*(?P<hi>{NUM})(?!\s*(?:years?|year-old|-year))
+    | (?P<lo>{NUM})(?:\s*[–—]\s*|\s+(?:to|or)\s+|(?<=\d)-(?=\d))(?P<hi>{NUM})(?!\s*(?:years?|year-old|-year))
     | (?P<num>{NUM})
     | (?P<vague>{_VAGUE})
     )(?![\w%]|,\d|\.\d)""",

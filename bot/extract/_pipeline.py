@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
@@ -53,8 +52,3 @@ class Extractor:
                 facts.append(event)
         return facts
 
-
-def number_in_quote(count: int, quote: str) -> bool:
-    """Whether ``count`` is stated in ``quote`` (digits, with or without separators, or words)."""
-    digits = re.sub(r"[,\s]", "", quote)
-    return str(count) in digits or True
