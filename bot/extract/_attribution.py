@@ -20,7 +20,7 @@ _SPEECH = (r"(?:says|said|say|saying|claimed|claims|claim|claiming|told|tells|re
            r"declared|revealed|disclosed|believes|believed|warned|conceded|concedes|denied|denies|rejected|"
            r"accused|accuses)")
 _CLAUSE_SPLIT = re.compile(r";\s+|,?\s+while\s+|,\s+but\s+|,\s+whereas\s+|\.\s+But\s+", re.IGNORECASE)
-_LEAD = re.compile(rf"(?:^\W*|^[^,;]{{0,60}},\s+)(?P<who>[^,;:\d“\"]{{2,90}}?)\s+"
+_LEAD = re.compile(rf"(?:^\W*|^[^,;]{{0,60}},\s+)(?P<who>[^,;:\d“\"]{{2,90}}?),?\s+"
                    rf"(?:has\s+|have\s+|had\s+|also\s+|later\s+|earlier\s+)*"
                    rf"{_SPEECH}\b", re.IGNORECASE)
 _ACCORDING = re.compile(r"\baccording\s+to\s+(?P<who>[^,.;:]{2,90}?)(?=[,.;:]|\s+(?:who|which|on|in|at)\b|$)",
@@ -29,12 +29,19 @@ _TRAILING = re.compile(
     rf"[,”\"]\s*(?:(?P<who>[^,;“\"]{{2,90}}?)\s+(?:has\s+|have\s+|also\s+|later\s+)?{_SPEECH}|{_SPEECH}\s+"
     rf"(?P<who2>[^,;“\"]{{2,90}}?))(?:\s+(?:on|in|at|late|early|to|by|after|via|citing)\b[^,;]*)?\W*$",
     re.IGNORECASE)
+# "..., the ministry said on Friday, in what would be ..." / "..., the teacher told this outlet by phone, ..."
+_TRAILING_MID = re.compile(
+    rf"[,”\"]\s*(?P<who>[^,;“\"]{{2,90}}?)\s+(?:has\s+|have\s+|also\s+|later\s+)?"
+    rf"(?:{_SPEECH}|told\s+[^,;]{{1,40}}?)(?:\s+(?:on|in|late|early|by|after|via|citing)\b[^,;]{{0,40}})?\s*(?:[,;]|\.?$)",
+    re.IGNORECASE)
+_DATELINE = re.compile(r"^[A-Z][A-Z/ .'-]{2,40},\s*(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2}\s*)?(?:\([^)]*\)\s*)?[-–—]\s*")
 _PRONOUN = re.compile(r"^(?:he|she|they|it|we|i|(?:the\s+|a\s+|its\s+|their\s+)?(?:spokesman|spokeswoman|"
                       r"spokesperson|statement|group|ministry|agency|organisation|organization))$",
                       re.IGNORECASE)
 _NO_CLAIMANT = re.compile(r"^(?:sources?|reports?|media(?:\s+reports?)?|local\s+media|media\s+outlets|"
                           r"it\s+is|there|this|that|reportedly|witnesses?)$", re.IGNORECASE)
-_STRIP = re.compile(r"^(?:the|a|an|and|but|also|meanwhile|separately|earlier|later|however|in\s+a\s+statement,?)\s+"
+_STRIP = re.compile(r"^(?:the|a|an|and|but|also|meanwhile|separately|earlier|later|however|when|as|after|while|"
+                    r"because|since|although|though|where|in\s+a\s+statement,?)\s+"
                     r"|\s+(?:in\s+a\s+statement|on\s+\w+|late\s+\w+|earlier|later|separately|also)$", re.IGNORECASE)
 _NOT_A_SPEAKER = re.compile(r"\b(?:killed|wounded|injured|died|attack|were|was|clashes|fighting|after|when|"
                             r"which|who|that|if)\b", re.IGNORECASE)
@@ -45,6 +52,7 @@ def split_clauses(sentence: str) -> list[str]:
 
 
 def find_attribution(clause: str, gazetteer: Gazetteer) -> Attribution | None:
+    clause = _DATELINE.sub("", clause)
     for pattern in (_ACCORDING, _LEAD):
         m = pattern.search(clause)
         if m:
@@ -54,6 +62,10 @@ def find_attribution(clause: str, gazetteer: Gazetteer) -> Attribution | None:
     m = _TRAILING.search(clause)
     if m:
         return _make(m.group("who") or m.group("who2"), gazetteer)
+    for m in reversed(list(_TRAILING_MID.finditer(clause))):
+        found = _make(m.group("who"), gazetteer)
+        if found is not None:
+            return found
     return None
 
 

@@ -135,6 +135,8 @@ def casualties_in_clause(clause: str, quote: str, attribution: Attribution, date
         victim = _victim(victim_text, attribution, gazetteer) if victim_text else None
         if not victim_text and previous_victim is not None:
             victim, victim_text = previous_victim
+        elif not victim_text:
+            victim_text = "people"  # "kills 43": the text counts people without naming them
         previous_victim = (victim, victim_text)
         cumulative = cumulative_sentence
         date = None if cumulative else _incident_date(dates)
