@@ -24,7 +24,7 @@ _CUES: dict[str, str] = {
     r"were\s+among\s+the\s+dead": "killed",
     r"injured|wounded|hurt|injuries|sustained\s+injuries|hospitali[sz]ed|maimed": "injured",
     r"kidnapped|abducted|captured|taken\s+hostage|held\s+hostage|taken\s+prisoner|hostages|seized|"
-    r"taken\s+captive|held\s+captive|prisoners": "captured",
+    r"taken\s+captive|held\s+captive|taken\s+away|led\s+away|carried\s+off": "captured",
     r"missing|unaccounted\s+for|disappeared": "missing",
     r"arrested|detained|taken\s+into\s+custody|in\s+custody|rounded\s+up": "arrested",
     r"displaced|fled\s+their\s+homes|forced\s+to\s+flee|uprooted|fled|evacuated|forced\s+from\s+their\s+homes|"
@@ -43,8 +43,8 @@ _ACTIVE: dict[str, str] = {
 }
 _ACTIVE_COMPILED = [(re.compile(rf"(?:{c})", re.IGNORECASE), cat) for c, cat in _ACTIVE.items()]
 _ACTIVE_BEFORE = re.compile(
-    r"\b(?P<cue>" + "|".join(f"(?:{c})" for c in _ACTIVE) + r")\s+(?:(?:a\s+total\s+of|an?\s+estimated|"
-    r"the\s+lives\s+of|another|a\s+further|an\s+additional)\s+)?$", re.IGNORECASE)
+    r"\b[\"“]?(?P<cue>" + "|".join(f"(?:{c})" for c in _ACTIVE) + r")[\"”]?\s+[\"“]?(?:(?:a\s+total\s+of|"
+    r"an?\s+estimated|the\s+lives\s+of|another|a\s+further|an\s+additional)\s+)?$", re.IGNORECASE)
 _TOLL_BEFORE = re.compile(
     r"\b(?:death\s+toll|toll|number\s+of\s+(?:dead|deaths|people\s+killed|victims))\b[^.;]{0,50}?"
     r"\b(?:to|at|of|reached|hit|passed|exceeded|surpassed|is|was|stood\s+at|stands\s+at)\s+$", re.IGNORECASE)
@@ -100,6 +100,10 @@ _CUMULATIVE = re.compile(
     r"since\s+\d{4}|the\s+war\s+has|the\s+conflict\s+has|in\s+(?:19|20)\d\d\s+alone|last\s+year|"
     r"a\s+total\s+of|in\s+all)\b",
     re.IGNORECASE)
+_LIST_NEXT = re.compile(r"\b(?:and|as\s+well\s+as)\s+(?:another\s+|a\s+further\s+)?$", re.IGNORECASE)
+_OF_THEM = re.compile(r"^\s+of\s+(?:them|whom|those)\b", re.IGNORECASE)
+_AMONG_THE = re.compile(r"\bamong\s+the\s+(dead|killed|injured|wounded|missing|abducted|detained)\s+"
+                        r"(?:are|were|was|is)\s+$", re.IGNORECASE)
 FORWARD_WINDOW = 120  # characters after a figure in which its casualty cue must stand (bounds the regex's work)
 _YEARISH = re.compile(r"^(?:19|20)\d\d$")
 _MONEY_BEFORE = re.compile(r"(?:[$£€]|\bRs\.?|\bUSD|\bPKR|\bINR)\s*$", re.IGNORECASE)
@@ -120,15 +124,19 @@ def casualties_in_clause(clause: str, quote: str, attribution: Attribution, date
     previous_category: str | None = None
     for q in find_quantities(clause):
         found = _category(clause, q)
-        if found is None and previous_category and _BREAKDOWN.search(clause[:q.start][-60:]):
-            found = (previous_category, _np_after(clause[q.end:]))  # "..., including two commanders"
+        before, after = clause[:q.start], clause[q.end:]
+        if previous_category and (_LIST_NEXT.search(before[-20:]) and not _close_cue(found)):
+            found = (previous_category, _np_after(after))  # "killed 47 soldiers and 84 fighters"
+        if found is None and previous_category and (_BREAKDOWN.search(before[-60:]) or _OF_THEM.match(after)):
+            found = (previous_category, _np_after(after))  # "..., including two commanders", "six of them women"
+        if found is None and (among := _AMONG_THE.search(before[-40:])):
+            found = (_cue_category(among.group(1)), _np_after(after))  # "Among the injured are three children"
         if found is None:
             continue
         category, np = found
         previous_category = category
         if _is_trap(clause, q, np):
             continue
-        before = clause[:q.start]
         if _DENIAL.search(before[-80:]):
             continue
         victim_text = _clean_np(np)
@@ -140,12 +148,13 @@ def casualties_in_clause(clause: str, quote: str, attribution: Attribution, date
         previous_victim = (victim, victim_text)
         cumulative = cumulative_sentence
         date = None if cumulative else _incident_date(dates)
+        is_subset = bool(_BREAKDOWN.search(before[-60:]) or _OF_THEM.match(after) or _AMONG_THE.search(before[-40:]))
         out.append(Casualty(
             category=category,  # type: ignore[arg-type]
             count=q.count, qualifier=q.qualifier, count_high=q.count_high,  # type: ignore[arg-type]
             quote=quote, victim=victim, victim_text=victim_text or None,
             claimant=attribution.claimant, claimant_text=attribution.text,
-            date=date, cumulative=cumulative, breakdown=bool(_BREAKDOWN.search(before[-60:])),
+            date=date, cumulative=cumulative, breakdown=is_subset,
         ))
     return out
 
@@ -189,6 +198,11 @@ def _category(clause: str, q: Quantity) -> tuple[str, str] | None:
     return None
 
 
+def _close_cue(found: tuple[str, str] | None) -> bool:
+    """A cue right after the figure's own noun phrase ("and another 29 injured") outranks the list's."""
+    return found is not None and len(found[1].split()) <= 3 and " and " not in f" {found[1]} "
+
+
 def _cue_category(cue: str) -> str:
     cue = re.sub(r"\s+", " ", cue)
     for pattern, category in _CUE_COMPILED:
@@ -211,7 +225,9 @@ def _np_after(after: str) -> str:
 def _is_trap(clause: str, q: Quantity, np: str) -> bool:
     before = clause[:q.start]
     after = clause[q.end:q.end + 20]
-    if q.count is not None and _YEARISH.match(q.text.strip()) and not _people(np):
+    if q.count is not None and _YEARISH.match(q.text.strip()) and (
+            not _people(np) or re.search(r"\b(?:in|since|by|until|from|during|of|early|late|mid-?)\s*$", before,
+                                         re.IGNORECASE)):
         return True
     if _MONEY_BEFORE.search(before):
         return True
