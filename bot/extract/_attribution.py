@@ -44,7 +44,9 @@ _STRIP = re.compile(r"^(?:the|a|an|and|but|also|meanwhile|separately|earlier|lat
                     r"because|since|although|though|where|in\s+a\s+statement,?)\s+"
                     r"|\s+(?:in\s+a\s+statement|on\s+\w+|late\s+\w+|earlier|later|separately|also)$", re.IGNORECASE)
 _NOT_A_SPEAKER = re.compile(r"\b(?:killed|wounded|injured|died|attack|were|was|clashes|fighting|after|when|"
-                            r"which|who|that|if)\b", re.IGNORECASE)
+                            r"which|who|that|if)\b|^(?:in|on|at|by|for|with|from|via|citing|speaking|reached|based|"
+                            r"asking|adding|count|tally|according)\b|\bcondition\s+of\s+anonymity\b|"
+                            r"\bthis\s+(?:outlet|agency|newspaper|channel)\b", re.IGNORECASE)
 
 
 def split_clauses(sentence: str) -> list[str]:

@@ -141,7 +141,9 @@ def casualties_in_clause(clause: str, quote: str, attribution: Attribution, date
             continue
         victim_text = _clean_np(np)
         victim = _victim(victim_text, attribution, gazetteer) if victim_text else None
-        if not victim_text and previous_victim is not None:
+        if _OF_THEM.match(after) and previous_victim is not None:
+            victim, victim_text = previous_victim  # "four of them seriously": the people just counted
+        elif not victim_text and previous_victim is not None:
             victim, victim_text = previous_victim
         elif not victim_text:
             victim_text = "people"  # "kills 43": the text counts people without naming them
