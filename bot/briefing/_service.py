@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 DEFAULT_WINDOW = timedelta(days=30)
 FACT_LIMIT = 5000  # facts read for one answer at most: answers stay fast on a store of any size
+RECENT_TIMELINE = 600  # events read for a timeline without a date range (it shows the latest 300 lines)
 
 
 class Briefing:
@@ -72,8 +73,11 @@ class Briefing:
     def timeline(self, topic: str | None = None, *, guild_id: int | None = None, date_from: str | None = None,
                  date_to: str | None = None, newest_first: bool = False) -> Answer:
         keys, name = self._scope(topic, guild_id)
-        events = self.store.facts(topics=keys, kind="event", limit=FACT_LIMIT)
-        claims = self.store.facts(topics=keys, kind="casualty", limit=FACT_LIMIT // 5)
+        # Without a date range the timeline shows its latest lines: the newest articles hold them. With a
+        # range, read more, because an article can date an event long before it was published.
+        limit = FACT_LIMIT if (date_from or date_to) else RECENT_TIMELINE
+        events = self.store.facts(topics=keys, kind="event", limit=limit)
+        claims = self.store.facts(topics=keys, kind="casualty", limit=limit // 5)
         return build_timeline([*events, *claims], topic_name=name, date_from=date_from, date_to=date_to,
                               newest_first=newest_first)
 
