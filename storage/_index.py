@@ -51,7 +51,9 @@ class FactIndex:
         self._by_topic: dict[str, list[Key]] = {}
         self._by_seq: list[tuple[int, str]] = []
         self._ids: list[str] = []
-        self._words: dict[str, set[str]] = {}
+        # The word index behind search is built on first use (or by Store.warm_search after start-up):
+        # it is more than half the cost of opening a large store, and most start-ups answer no search first.
+        self._words: dict[str, set[str]] | None = None
 
     def __len__(self) -> int:
         return len(self._facts)
@@ -97,8 +99,9 @@ class FactIndex:
                 touched_topics.add(topic)
             self._by_seq.append((fact.seq, fact.id))
             self._ids.append(fact.id)
-            for word in self._fact_words(fact):
-                self._words.setdefault(word, set()).add(fact.id)
+            if self._words is not None:
+                for word in self._fact_words(fact):
+                    self._words.setdefault(word, set()).add(fact.id)
             self.last_seq = max(self.last_seq, fact.seq)
         if items:
             self._all.sort()
@@ -118,8 +121,9 @@ class FactIndex:
             self._backlog.discard(fact_id)
             self._by_article.get(fact.article.url, set()).discard(fact_id)
             topics.update(fact.topics)
-            for word in self._fact_words(fact):
-                self._words.get(word, set()).discard(fact_id)
+            if self._words is not None:
+                for word in self._fact_words(fact):
+                    self._words.get(word, set()).discard(fact_id)
         self._all = [k for k in self._all if k[2] not in gone]
         for topic in topics:
             self._by_topic[topic] = [k for k in self._by_topic[topic] if k[2] not in gone]
@@ -199,10 +203,21 @@ class FactIndex:
                 out.append(fact)
         return out
 
+    def build_words(self) -> None:
+        """Build the word index from the facts as they are now. Callers keep writes out meanwhile."""
+        index: dict[str, set[str]] = {}
+        for fact_id, fact in list(self._facts.items()):
+            for word in self._fact_words(fact):
+                index.setdefault(word, set()).add(fact_id)
+        self._words = index
+
     def search(self, text: str, topics: Collection[str] | None, limit: int) -> list[StoredFact]:
         terms = words(text)
         if not terms:
             return []
+        if self._words is None:
+            self.build_words()
+        assert self._words is not None
         sets = sorted((self._words.get(t, set()) for t in terms), key=len)
         ids = set(sets[0]).intersection(*sets[1:])
         wanted = set(topics) if topics is not None else None

@@ -82,6 +82,12 @@ class Store:
         gc.freeze()
         return store
 
+    async def warm_search(self) -> None:
+        """Build the search index off the event loop (writes wait; reads go on). Call once after start-up."""
+        async with self._lock:
+            if self._index._words is None:
+                await asyncio.to_thread(self._index.build_words)
+
     async def close(self) -> None:
         """Wait for the write in flight, then release the store. Idempotent."""
         async with self._lock:

@@ -74,6 +74,7 @@ class SitrepBot(commands.Bot):
         if not self._caught_up:
             self._caught_up = True
             await self.digests.catch_up()
+            await self.store.warm_search()
 
     async def close(self) -> None:
         if self.scheduler.running:

@@ -203,3 +203,25 @@ def test_guid_and_story_lookups(tmp_path: Path) -> None:
         assert [a.url for a in s.story_articles("st")] == ["https://g/2", "https://g/1"]
         assert all(f.story_id == "st" for f in s.facts())
     assert store.stats()["facts"] == 2 and store.stats()["articles"] == 2
+
+
+async def test_search_index_is_built_lazily_or_warmed_and_kept_in_step(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from bot.model import Article, Event
+    from storage import ArticleFacts, Batch, Store
+
+    def article(n: int, words: str) -> ArticleFacts:
+        a = Article(url=f"https://x.test/{n}", outlet="Wire", title=f"Story {n}", source_id="s",
+                    published=datetime(2025, 10, n, tzinfo=UTC), text_hash=f"h{n}", topics=("t",))
+        return ArticleFacts(a, (Event(summary=words, quote=words, date="2025-10-01", date_precision="day"),))
+
+    store = await Store.open(tmp_path)
+    await store.commit(Batch(articles=(article(1, "Shelling near Kharlachi crossing"),)))
+    reopened = await Store.open(tmp_path)
+    await reopened.warm_search()
+    await reopened.commit(Batch(articles=(article(2, "Talks resume in Doha"),)))
+    assert [f.fact.summary for f in reopened.search("kharlachi")] == ["Shelling near Kharlachi crossing"]
+    assert [f.fact.summary for f in reopened.search("doha talks")] == ["Talks resume in Doha"]
+    lazy = await Store.open(tmp_path)  # never warmed: the first search builds the index
+    assert len(lazy.search("crossing")) == 1
