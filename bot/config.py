@@ -198,7 +198,7 @@ def _sources(items: Any) -> tuple[SourceConfig, ...]:
         if not re.match(r"https?://[^/\s]+", url, re.IGNORECASE):
             raise ConfigError(f"{key}.url", f"{url!r} must be an http:// or https:// URL")
         name = _get(item, f"{key}.name", str, url)
-        source_id = _get(item, f"{key}.id", str, _slug(name))
+        source_id = _get(item, f"{key}.id", str, slug(name) or "source")
         if source_id in seen:
             raise ConfigError(f"{key}.id", f"duplicate source id {source_id!r}; give one an explicit id")
         seen.add(source_id)
@@ -217,9 +217,9 @@ def _aliases(table: Mapping[str, Any], key: str) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def _slug(text: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return slug[:40] or "source"
+def slug(text: str) -> str:
+    """Lower-case letters, digits and dashes, at most 40 characters: an id made from a name."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40]
 
 
 def _replace(config: Config, **changes: Any) -> Config:

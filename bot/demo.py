@@ -123,7 +123,7 @@ async def _demo(config: Config, data_dir: Path) -> None:
     from bot.briefing import Briefing, render_text
     from bot.extract import Extractor
     from bot.sources import Fetcher, Poller, make_session
-    from storage import Store
+    from storage import Batch, Store
 
     server = DemoServer(datetime.now(UTC).replace(minute=0, second=0, microsecond=0))
     base = await server.start()
@@ -138,7 +138,7 @@ async def _demo(config: Config, data_dir: Path) -> None:
         print(f"  {await poller.run_cycle()}")
         server.phase = 2
         for source in store.all_sources():  # the demo does not wait for the poll interval
-            await store.commit(__import__("storage").Batch(sources=(replace(source, next_due=None),)))
+            await store.commit(Batch(sources=(replace(source, next_due=None),)))
         print("Second poll (two new articles have appeared):")
         print(f"  {await poller.run_cycle()}\n")
         briefing = Briefing(store, config)

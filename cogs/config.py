@@ -16,7 +16,7 @@ from discord.ext import commands
 
 from bot.briefing import Briefing
 from bot.client._digests import DigestScheduler
-from bot.config import validate_timezone
+from bot.config import slug, validate_timezone
 from bot.durations import format_duration, parse_duration
 from bot.errors import BadOption, NotFound, SitrepError
 from bot.model import GuildSettings, SourceState, Topic
@@ -29,10 +29,6 @@ MIN_POLL = 300
 
 class NotAllowed(app_commands.CheckFailure):
     """Refused before anything runs: the error handler answers with the Manage Server message."""
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40]
 
 
 @app_commands.default_permissions(manage_guild=True)
@@ -87,7 +83,7 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Sitre
         if any(s.url == url or canonical_url(s.url) == canonical for s in self.store.sources(guild_id)):
             raise BadOption("this server already follows that feed")
         title = (name or result.title or canonical).strip()[:100]
-        source = SourceState(id=f"g{guild_id}-{_slug(title) or 'feed'}-{len(self.store.sources(guild_id))}",
+        source = SourceState(id=f"g{guild_id}-{slug(title) or 'feed'}-{len(self.store.sources(guild_id))}",
                              name=title, url=url, guild_id=guild_id)
         await self.store.commit(Batch(sources=(source,)))
         note = f" (note: {result.problem})" if result.problem else ""
@@ -122,14 +118,14 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Sitre
     @app_commands.rename(topic_id="id")
     async def topics_add(self, interaction: discord.Interaction, topic_id: str, name: str, keywords: str) -> None:
         guild_id = interaction.guild_id
-        slug = _slug(topic_id)
-        if not slug:
+        topic_slug = slug(topic_id)
+        if not topic_slug:
             raise BadOption("the id needs letters or digits")
-        if any(t.id == slug for t in self.briefing.topics_for(guild_id)):
-            raise BadOption(f"a topic with id {slug!r} already exists here; use /config topics edit")
-        topic = Topic(id=slug, name=name.strip()[:100], keywords=_keywords(keywords), guild_id=guild_id)
+        if any(t.id == topic_slug for t in self.briefing.topics_for(guild_id)):
+            raise BadOption(f"a topic with id {topic_slug!r} already exists here; use /config topics edit")
+        topic = Topic(id=topic_slug, name=name.strip()[:100], keywords=_keywords(keywords), guild_id=guild_id)
         await self.store.commit(Batch(topics=(topic,)))
-        await self._done(interaction, f"Topic **{discord.utils.escape_markdown(topic.name)}** ({slug}) added "
+        await self._done(interaction, f"Topic **{discord.utils.escape_markdown(topic.name)}** ({topic_slug}) added "
                                       f"with {len(topic.keywords)} keywords. It applies to articles polled "
                                       "from now on.")
 
@@ -159,7 +155,7 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Sitre
 
     def _own_topic(self, guild_id: int | None, topic_id: str) -> Topic:
         for t in self.store.topics(guild_id):
-            if t.id == _slug(topic_id):
+            if t.id == slug(topic_id):
                 return t
         raise NotFound(f"this server has no topic {topic_id!r} of its own (config topics can't be changed here)")
 

@@ -108,8 +108,7 @@ class Briefing:
         keys = [t.key for t in self.topics_for(guild_id)]
         settings = self.store.guild(guild_id) if guild_id is not None else None
         if since is not None:
-            new = [f for f in self.store.facts(topics=keys, since=now - since, limit=FACT_LIMIT)]
-            new.reverse()
+            new = self.store.facts(topics=keys, since=now - since, limit=FACT_LIMIT)[::-1]  # oldest first
         else:
             new = self.store.facts_after(settings.digest_watermark if settings else 0, topics=keys)[:FACT_LIMIT]
         paused = [s for s in self.store.sources(guild_id) if s.paused]
