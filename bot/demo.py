@@ -149,7 +149,17 @@ async def _demo(config: Config, data_dir: Path) -> None:
         await session.close()
         await store.close()
         await server.stop()
+    python = _python()
     print("The store is kept. Ask it again, for example:")
-    print(f"  python -m bot --data-dir {data_dir} ask casualties --topic pak-afg")
-    print(f"  python -m bot --data-dir {data_dir} ask timeline --topic pak-afg")
-    print(f"  python -m bot --data-dir {data_dir} ask fact <id shown in brackets>")
+    print(f"  {python} -m bot --data-dir {data_dir} ask casualties --topic pak-afg")
+    print(f"  {python} -m bot --data-dir {data_dir} ask timeline --topic pak-afg")
+    print(f"  {python} -m bot --data-dir {data_dir} ask fact <id shown in brackets>")
+
+
+def _python() -> str:
+    """The interpreter to type: the project's .venv one when the demo runs from it (as `make demo` does)."""
+    import os
+    import sys
+
+    relative = os.path.relpath(sys.executable)
+    return relative if not relative.startswith("..") else "python"
