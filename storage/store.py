@@ -28,7 +28,8 @@ from storage.api import Batch, CommitResult, fact_id
 MANIFEST = "manifest.json"
 LEGACY_V0 = "sitrep.json"  # stock TinyDB, one file: what version 0 of Sitrep wrote
 STATE = "state"
-_PART_FILE = re.compile(r"(?P<part>state|facts-\d{4}-\d{2})\.g(?P<gen>\d+)\.json")
+# Weekly fact partitions (facts-2025-W41); monthly ones (facts-2025-10) written by earlier versions still load.
+_PART_FILE = re.compile(r"(?P<part>state|facts-\d{4}-(?:W\d{2}|\d{2}))\.g(?P<gen>\d+)\.json")
 
 
 class Store:
@@ -346,7 +347,10 @@ def _article_time(article: Article) -> datetime:
 
 
 def partition_of(when: datetime) -> str:
-    return f"facts-{when.astimezone(UTC):%Y-%m}"
+    """The partition of an article published at ``when``: its ISO week. A poll batch lands in this week's
+    partition, so the cost of a write is bounded by a week of news, not by a month or the whole history."""
+    year, week, _ = when.astimezone(UTC).isocalendar()
+    return f"facts-{year}-W{week:02d}"
 
 
 class _Plan:

@@ -14,7 +14,7 @@ import storage._files
 from bot.errors import StoreError
 from bot.model import GuildSettings, SourceState, Topic
 from storage.api import ArticleFacts, Batch
-from storage.store import MANIFEST, Store
+from storage.store import MANIFEST, Store, partition_of
 from tests.storage._helpers import T0, article, casualty, event, facts_batch, snapshot
 
 
@@ -88,10 +88,11 @@ def test_guild_sources_are_private(tmp_path: Path) -> None:
 def test_writes_touch_only_their_partitions(tmp_path: Path) -> None:
     store = _populated(tmp_path)
     before = snapshot(tmp_path)
-    store.commit_sync(facts_batch("https://d/3", [casualty(3)]))  # same month as d/1: 2025-03
+    store.commit_sync(facts_batch("https://d/3", [casualty(3)]))
     after = snapshot(tmp_path)
-    assert after.keys() - before.keys() == {"facts-2025-03.g2.json"}
-    assert before.keys() - after.keys() == {"facts-2025-03.g1.json"}  # the old generation is collected
+    week = partition_of(T0)  # d/1 and d/3 are published in the same week
+    assert after.keys() - before.keys() == {f"{week}.g2.json"}
+    assert before.keys() - after.keys() == {f"{week}.g1.json"}  # the old generation is collected
     for name in before.keys() & after.keys() - {MANIFEST}:
         assert before[name] == after[name]
 
@@ -140,7 +141,7 @@ def test_newer_schema_is_refused_and_nothing_touched(tmp_path: Path) -> None:
     manifest = json.loads((tmp_path / MANIFEST).read_text())
     manifest["schema"] = Store.SCHEMA_VERSION + 1
     (tmp_path / MANIFEST).write_text(json.dumps(manifest))
-    (tmp_path / "facts-2025-03.g9.json").write_text("{}")  # would be garbage to a v1 store: must stay
+    (tmp_path / f"{partition_of(T0)}.g9.json").write_text("{}")  # would be garbage to a v1 store: must stay
     before = snapshot(tmp_path)
     with pytest.raises(StoreError, match="newer"):
         Store.open_sync(tmp_path)
@@ -152,13 +153,13 @@ def test_newer_schema_is_refused_and_nothing_touched(tmp_path: Path) -> None:
 def test_corrupt_file_is_refused_and_left_untouched(tmp_path: Path, target: str, damage: str) -> None:
     _populated(tmp_path)
     files = json.loads((tmp_path / MANIFEST).read_text())["files"]
-    name = {"manifest": MANIFEST, "partition": files["facts-2025-03"], "state": files["state"]}[target]
+    name = {"manifest": MANIFEST, "partition": files[partition_of(T0)], "state": files["state"]}[target]
     path = tmp_path / name
     data = path.read_bytes()
     path.write_bytes({"truncate": data[: len(data) // 2], "garbage": b"\x00\xff{{", "not-an-object": b"[1, 2]",
                       "wrong-shape": b'{"facts": {"1": {"id": "x"}}, "sources": {"1": {"name": 3}}, "files": 1}',
                       }[damage])
-    (tmp_path / "facts-2025-03.g9.json").write_text("{}")  # an unreferenced file: must not be collected
+    (tmp_path / f"{partition_of(T0)}.g9.json").write_text("{}")  # an unreferenced file: must not be collected
     before = snapshot(tmp_path)
     with pytest.raises(StoreError, match="corrupt"):
         Store.open_sync(tmp_path)
@@ -168,7 +169,7 @@ def test_corrupt_file_is_refused_and_left_untouched(tmp_path: Path, target: str,
 def test_partition_named_by_manifest_but_missing_is_refused(tmp_path: Path) -> None:
     _populated(tmp_path)
     files = json.loads((tmp_path / MANIFEST).read_text())["files"]
-    (tmp_path / files["facts-2024-03"]).unlink()
+    (tmp_path / files[partition_of(T0.replace(year=2024))]).unlink()
     before = snapshot(tmp_path)
     with pytest.raises(StoreError):
         Store.open_sync(tmp_path)
@@ -178,13 +179,14 @@ def test_partition_named_by_manifest_but_missing_is_refused(tmp_path: Path) -> N
 def test_leftovers_of_an_uncommitted_batch_are_removed_on_open(tmp_path: Path) -> None:
     store = _populated(tmp_path)
     state = _state_of(store)
-    (tmp_path / "facts-2025-03.g2.json").write_text('{"articles": {}, "facts": {}}')  # written, never committed
+    (tmp_path / f"{partition_of(T0)}.g2.json").write_text('{"articles": {}, "facts": {}}')  # never committed
     (tmp_path / ".manifest.json.tmp").write_text("{")
     (tmp_path / "notes.txt").write_text("mine")  # not ours: never touched
     reopened = Store.open_sync(tmp_path)
     assert _state_of(reopened) == state
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["manifest.json", "notes.txt", "facts-2025-03.g1.json", "facts-2024-03.g1.json", "state.g1.json"])
+        ["manifest.json", "notes.txt", f"{partition_of(T0)}.g1.json", f"{partition_of(T0.replace(year=2024))}.g1.json",
+         "state.g1.json"])
 
 
 @pytest.mark.parametrize("failing", ["fsync", "replace-manifest", "replace-partition"])
@@ -260,3 +262,20 @@ def test_unserialisable_values_are_rejected_before_anything_is_written(tmp_path:
         store.commit_sync(batch)
     assert _state_of(store) == state
     assert snapshot(tmp_path) == before
+
+
+def test_monthly_partitions_of_earlier_versions_still_load_and_stay(tmp_path: Path) -> None:
+    store = _populated(tmp_path)
+    state = _state_of(store)
+    manifest = json.loads((tmp_path / MANIFEST).read_text())
+    week = partition_of(T0)
+    os.replace(tmp_path / manifest["files"][week], tmp_path / "facts-2025-03.g1.json")  # as an older version wrote
+    manifest["files"]["facts-2025-03"] = "facts-2025-03.g1.json"
+    del manifest["files"][week]
+    (tmp_path / MANIFEST).write_text(json.dumps(manifest))
+    reopened = Store.open_sync(tmp_path)
+    assert _state_of(reopened)[:5] == state[:5]
+    reopened.commit_sync(facts_batch("https://d/9", [casualty(9)]))
+    again = Store.open_sync(tmp_path)
+    assert again.fact(next(f.id for f in again.facts() if f.article.url == "https://d/9")) is not None
+    assert (tmp_path / "facts-2025-03.g1.json").exists()  # still named by the manifest: never collected
