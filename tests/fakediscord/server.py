@@ -3,10 +3,11 @@
 The client logs in (GET /users/@me), opens the gateway (HELLO → IDENTIFY → READY → GUILD_CREATE,
 heartbeats), syncs its commands, and then receives the interactions a test dispatches. Everything the bot
 sends back is recorded: command syncs, interaction callbacks, edits, follow-ups and channel messages. A
-route can be made to answer 429 once (with ``retry_after`` and a ``Via`` header, as Discord does, so
-discord.py retries) and a channel can be made to answer 403.
+route can be made to fail (a 429 with ``retry_after`` and a ``Via`` header, as Discord sends it, so
+discord.py retries; or any other status) and a channel can be forbidden (403) or gone (404).
 
-Waiting is event-driven with bounded timeouts; nothing here sleeps for a fixed time.
+The REST routes live in _rest.py, the JSON shapes in _payloads.py. Waiting is event-driven with bounded
+timeouts; nothing here sleeps for a fixed time.
 """
 
 from __future__ import annotations
@@ -14,133 +15,99 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 import re
 import time
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
-APP_ID = 900000000000000001
-BOT_ID = 900000000000000002
-MANAGE_GUILD = 0x20
-ALL_PERMISSIONS = (1 << 50) - 1
-MEMBER_PERMISSIONS = 0x400 | 0x800 | 0x4000 | 0x10000 | 0x80000000  # view, send, embed, history, app commands
+from tests.fakediscord import _payloads as p
+from tests.fakediscord._model import APP_ID, BOT_ID, FakeGuild, Interaction
+from tests.fakediscord._rest import Failure, Rest
 
+if TYPE_CHECKING:
+    import pytest
 
-def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    # discord.py parses a body as JSON only when the content type is exactly application/json.
-    return web.Response(body=json.dumps(data).encode(), status=status,
-                        headers={"Content-Type": "application/json", **(headers or {})})
+log = logging.getLogger("fakediscord")
 
-
-def _user(user_id: int, name: str, bot: bool = False) -> dict[str, Any]:
-    return {"id": str(user_id), "username": name, "global_name": name, "discriminator": "0", "avatar": None,
-            "bot": bot, "public_flags": 0}
-
-
-@dataclass
-class FakeChannel:
-    id: int
-    name: str = "general"
-    forbidden: bool = False  # posting answers 403 Missing Permissions
-
-
-@dataclass
-class FakeGuild:
-    id: int
-    name: str = "Test guild"
-    channels: list[FakeChannel] = field(default_factory=lambda: [])
-    owner_id: int = 1
-
-
-@dataclass
-class Interaction:
-    """What happened to one dispatched interaction."""
-
-    id: int
-    token: str
-    dispatched_at: float
-    callback: dict[str, Any] | None = None
-    callback_at: float | None = None
-    edits: list[dict[str, Any]] = field(default_factory=list)
-    followups: list[dict[str, Any]] = field(default_factory=list)
-    answered: asyncio.Event = field(default_factory=asyncio.Event)
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-
-    @property
-    def callback_type(self) -> int | None:
-        return self.callback["type"] if self.callback else None
-
-    @property
-    def data(self) -> dict[str, Any]:
-        return (self.callback or {}).get("data") or {}
-
-    @property
-    def ack_ms(self) -> float:
-        assert self.callback_at is not None
-        return (self.callback_at - self.dispatched_at) * 1000
-
-    @property
-    def ephemeral(self) -> bool:
-        return bool(self.data.get("flags", 0) & 64)
-
-    @property
-    def final(self) -> dict[str, Any]:
-        """The message the user ends up seeing: the last edit, else the first follow-up, else the reply."""
-        if self.edits:
-            return self.edits[-1]
-        if self.followups:
-            return self.followups[0]
-        return self.data
-
-    @property
-    def text(self) -> str:
-        """Content and every embed's title, description and footer, as one string for assertions."""
-        message = self.final
-        parts = [message.get("content") or ""]
-        for embed in message.get("embeds") or []:
-            parts += [embed.get("title", ""), embed.get("description", ""), (embed.get("footer") or {}).get("text", "")]
-        return "\n".join(parts)
+# Gateway opcodes.
+DISPATCH, HEARTBEAT, IDENTIFY, RESUME, RECONNECT, HELLO, HEARTBEAT_ACK = 0, 1, 2, 6, 7, 10, 11
 
 
 class FakeDiscord:
-    def __init__(self, guilds: list[FakeGuild]) -> None:
+    """One fake Discord: guilds, the bot's commands, and everything the bot did.
+
+    ``token``: when set, only that bot token is accepted (anything else gets 401, which discord.py's
+    ``login`` turns into ``LoginFailure``); by default any token is.
+    """
+
+    def __init__(self, guilds: list[FakeGuild], *, token: str | None = None,
+                 heartbeat_interval_ms: int = 41250) -> None:
         self.guilds = {g.id: g for g in guilds}
+        self.token = token
+        self.heartbeat_interval_ms = heartbeat_interval_ms
         self.url = ""
-        self.identify: dict[str, Any] | None = None
-        self.commands: list[dict[str, Any]] = []
-        self.command_syncs = 0
-        self.channel_messages: dict[int, list[dict[str, Any]]] = {}
-        self.unknown_routes: list[str] = []
+        # What the bot did.
+        self.identify: dict[str, Any] | None = None  # the last IDENTIFY payload (token redacted)
+        self.identifies = 0
+        self.resumes = 0
+        self.heartbeats = 0
+        self.commands: list[dict[str, Any]] = []  # the global commands, as Discord stores them (with ids)
+        self.guild_commands: dict[int, list[dict[str, Any]]] = {}
+        self.command_syncs = 0  # bulk overwrites (PUT), global or per guild
+        self.syncs: list[tuple[int | None, list[dict[str, Any]]]] = []  # (guild id or None, what was sent)
         self.interactions: dict[int, Interaction] = {}
-        self.ready = asyncio.Event()
+        self.requests: list[str] = []  # "METHOD /path" of every REST request, in order
+        self.unknown_routes: list[str] = []
+        self.ready = asyncio.Event()  # set at every READY + GUILD_CREATEs; cleared when a new socket opens
+        # Internals.
         self._ws: web.WebSocketResponse | None = None
         self._seq = itertools.count(1)
-        self._ids = itertools.count(1_000_000_000_000_000_000)
-        self._failures: list[tuple[str, re.Pattern[str], int, float]] = []
-        self._messages: dict[str, dict[str, Any]] = {}  # token → original response message
+        self._ids = itertools.count(1_300_000_000_000_000_000)
+        self._failures: list[Failure] = []
+        self._channel_messages: dict[int, list[dict[str, Any]]] = {}
+        self._messages: dict[int, dict[str, Any]] = {}  # every message by id
         self._runner: web.AppRunner | None = None
         self._changed = asyncio.Condition()
+        self._rest = Rest(self)
 
     # --- life cycle ---------------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def start(self) -> FakeDiscord:
         app = web.Application()
         app.router.add_get("/gateway-ws", self._gateway)
-        app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
+        app.router.add_route("*", "/api/v10/{tail:.*}", self._rest.handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        return self
 
     async def stop(self) -> None:
         if self._ws is not None and not self._ws.closed:
             await self._ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeDiscord:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Point discord.py at this fake for one test: REST base (also used by the interaction webhooks)
+        and the gateway URL of a plain ``Client``/``Bot``. ``monkeypatch`` restores both afterwards."""
+        import discord
+        import yarl
+        from discord.gateway import DiscordWebSocket
+
+        monkeypatch.setattr(discord.http.Route, "BASE", self.api_base)
+        monkeypatch.setattr(DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(self.gateway_url))
 
     @property
     def api_base(self) -> str:
@@ -150,115 +117,161 @@ class FakeDiscord:
     def gateway_url(self) -> str:
         return f"{self.url.replace('http', 'ws', 1)}/gateway-ws"
 
-    # --- test controls ------------------------------------------------------------------------------
+    # --- what the bot did ---------------------------------------------------------------------------
 
-    def fail_next(self, method: str, path: str, status: int = 429, retry_after: float = 0.05) -> None:
-        """The next request matching ``method`` and the ``path`` regex (after /api/v10) fails once."""
-        self._failures.append((method.upper(), re.compile(path), status, retry_after))
+    @property
+    def identify_payload(self) -> dict[str, Any] | None:
+        return self.identify
+
+    @property
+    def synced_commands(self) -> list[dict[str, Any]]:
+        """The global commands as last synced (with the ids Discord gave them)."""
+        return self.commands
+
+    def command(self, name: str, guild_id: int | None = None) -> dict[str, Any]:
+        """The stored command ``name``: the guild's own first, then the global one."""
+        for cmd in [*self.guild_commands.get(guild_id or 0, []), *self.commands]:
+            if cmd["name"] == name:
+                return cmd
+        known = sorted({c["name"] for c in self.commands} | {c["name"] for c in self.guild_commands.get(
+            guild_id or 0, [])})
+        raise KeyError(f"no command /{name} was synced (synced: {known})")
+
+    def channel_messages(self, channel_id: int) -> list[dict[str, Any]]:
+        """Messages the bot posted to a channel, in order (each with the ``allowed_mentions`` it sent)."""
+        return self._channel_messages.get(channel_id, [])
+
+    messages_in = channel_messages  # older name
+
+    def message(self, message_id: int | str) -> dict[str, Any]:
+        return self._messages[int(message_id)]
 
     def original_message(self, record: Interaction) -> dict[str, Any]:
         """The message an interaction's response created, as Discord would send it with a later click."""
-        return self._messages[record.token]
+        assert record.message is not None, "that interaction created no message"
+        return self._messages[int(record.message["id"])]
 
-    def messages_in(self, channel_id: int) -> list[dict[str, Any]]:
-        return self.channel_messages.get(channel_id, [])
+    # --- test controls ------------------------------------------------------------------------------
+
+    def fail_next(self, method: str, path: str, status: int = 429, retry_after: float = 0.05, *, times: int = 1,
+                  code: int | None = None, message: str | None = None) -> None:
+        """The next ``times`` requests matching ``method`` and ``path`` (after /api/v10) fail with ``status``.
+
+        ``path`` is a regex matched in full; ``{name}`` stands for one path segment, so
+        ``"/channels/{id}/messages"`` matches any channel. A 429 carries ``retry_after`` and a ``Via`` header
+        (discord.py retries it); a 403/404 carries Discord's error code (50013 Missing Permissions, 10003
+        Unknown Channel) unless ``code``/``message`` say otherwise.
+        """
+        pattern = re.compile(re.sub(r"\{[A-Za-z_]+\}", "[^/]+", path))
+        self._failures.append(Failure(method.upper(), pattern, status, retry_after, times, code, message))
 
     async def wait_ready(self, timeout: float = 10) -> None:
+        """Until the bot identified and received READY and every GUILD_CREATE."""
         await asyncio.wait_for(self.ready.wait(), timeout)
 
-    async def wait_for(self, predicate: Any, timeout: float = 5) -> None:
-        """Wait until ``predicate()`` is true, woken by every request the fake records."""
+    async def wait_synced(self, timeout: float = 10) -> None:
+        """Until the bot synced its commands at least once (globally or to a guild)."""
+        await self.wait_for(lambda: self.command_syncs > 0, timeout)
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5) -> None:
+        """Wait until ``predicate()`` is true, re-checked after every request and gateway message."""
         async with self._changed:
             await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
 
-    async def _notify(self) -> None:
+    async def notify(self) -> None:
         async with self._changed:
             self._changed.notify_all()
+
+    def next_id(self) -> int:
+        return next(self._ids)
 
     # --- interactions -------------------------------------------------------------------------------
 
     async def slash(self, guild_id: int, user_id: int, command: str, options: dict[str, Any] | None = None, *,
-                    permissions: int = MEMBER_PERMISSIONS, channel_id: int | None = None, wait_final: bool = True,
+                    permissions: int | None = None, channel_id: int | None = None, wait_final: bool = True,
                     timeout: float = 5) -> Interaction:
-        """Dispatch ``/command`` ("config digest time" for subcommands) and wait for the bot's answer."""
+        """Dispatch ``/command`` ("config feeds add" for subcommands) and wait for the bot's answer.
+
+        ``permissions`` is the member's (default: the guild's idea of this user, see
+        ``FakeGuild.permissions_of``). Returns once the initial callback arrived; if the bot deferred
+        and ``wait_final``, once it also edited the original or sent a follow-up.
+        """
         names = command.split()
-        schema = next(c for c in self.commands if c["name"] == names[0])
+        schema = self.command(names[0], guild_id)
         data: dict[str, Any] = {"id": schema["id"], "name": names[0], "type": 1, "guild_id": str(guild_id)}
-        data["options"], data["resolved"] = self._options(schema, names[1:], options or {}, guild_id)
+        data["options"], resolved = p.command_options(schema, names[1:], options or {}, self.guilds[guild_id])
+        if resolved:
+            data["resolved"] = resolved
         return await self._dispatch(2, data, guild_id, user_id, permissions, channel_id, wait_final, timeout)
 
-    async def autocomplete(self, guild_id: int, user_id: int, command: str, option: str, value: str) -> list[Any]:
-        names = command.split()
-        schema = next(c for c in self.commands if c["name"] == names[0])
-        data: dict[str, Any] = {"id": schema["id"], "name": names[0], "type": 1, "guild_id": str(guild_id)}
-        options, _ = self._options(schema, names[1:], {option: value}, guild_id)
-        self._focus(options, option)
-        data["options"] = options
-        record = await self._dispatch(4, data, guild_id, user_id, MEMBER_PERMISSIONS, None, False, 5)
-        return list(record.data.get("choices", []))
+    async def autocomplete(self, guild_id: int, user_id: int, command: str, option: str, value: str, *,
+                           others: dict[str, Any] | None = None, timeout: float = 5) -> list[Any]:
+        """Type ``value`` into ``option`` of ``command``; return the choices the bot offered."""
+        record = await self.autocomplete_record(guild_id, user_id, command, option, value, others=others,
+                                                timeout=timeout)
+        return record.choices
 
-    async def click(self, guild_id: int, user_id: int, message: dict[str, Any], custom_id: str,
-                    timeout: float = 5) -> Interaction:
+    async def autocomplete_record(self, guild_id: int, user_id: int, command: str, option: str, value: str, *,
+                                  others: dict[str, Any] | None = None, timeout: float = 5) -> Interaction:
+        names = command.split()
+        schema = self.command(names[0], guild_id)
+        data: dict[str, Any] = {"id": schema["id"], "name": names[0], "type": 1, "guild_id": str(guild_id)}
+        options, _ = p.command_options(schema, names[1:], {**(others or {}), option: value}, self.guilds[guild_id])
+        p.focus(options, option)
+        data["options"] = options
+        return await self._dispatch(4, data, guild_id, user_id, None, None, False, timeout)
+
+    async def click(self, guild_id: int, user_id: int, message: dict[str, Any] | Interaction, custom_id: str, *,
+                    permissions: int | None = None, wait_final: bool = False, timeout: float = 5) -> Interaction:
+        """Press the button ``custom_id`` on ``message`` (a message dict, or an interaction whose response
+        message is meant). The bot's view must be listening on that message, as on Discord."""
+        if isinstance(message, Interaction):
+            message = self.original_message(message)
         data = {"custom_id": custom_id, "component_type": 2}
-        return await self._dispatch(3, data, guild_id, user_id, MEMBER_PERMISSIONS, None, False, timeout,
+        channel_id = int(message["channel_id"]) or None
+        return await self._dispatch(3, data, guild_id, user_id, permissions, channel_id, wait_final, timeout,
                                     message=message)
 
-    async def _dispatch(self, kind: int, data: dict[str, Any], guild_id: int, user_id: int, permissions: int,
+    async def submit_modal(self, guild_id: int, user_id: int, custom_id: str, values: dict[str, str], *,
+                           timeout: float = 5) -> Interaction:
+        """Submit the modal ``custom_id`` with text inputs ``{input custom_id: value}``."""
+        rows = [{"type": 1, "components": [{"type": 4, "custom_id": k, "value": v}]} for k, v in values.items()]
+        return await self._dispatch(5, {"custom_id": custom_id, "components": rows}, guild_id, user_id, None, None,
+                                    False, timeout)
+
+    async def _dispatch(self, kind: int, data: dict[str, Any], guild_id: int, user_id: int, permissions: int | None,
                         channel_id: int | None, wait_final: bool, timeout: float,
                         message: dict[str, Any] | None = None) -> Interaction:
         guild = self.guilds[guild_id]
         channel = channel_id or (guild.channels[0].id if guild.channels else guild_id)
-        interaction_id = next(self._ids)
+        interaction_id = self.next_id()
         token = f"tok{interaction_id}"
-        payload: dict[str, Any] = {
-            "id": str(interaction_id), "application_id": str(APP_ID), "type": kind, "data": data,
-            "guild_id": str(guild_id), "channel_id": str(channel),
-            "channel": {"id": str(channel), "type": 0, "guild_id": str(guild_id), "name": "general"},
-            "member": {"user": _user(user_id, f"user{user_id}"), "roles": [], "permissions": str(permissions),
-                       "joined_at": "2025-01-01T00:00:00+00:00", "deaf": False, "mute": False, "flags": 0},
-            "token": token, "version": 1, "app_permissions": str(ALL_PERMISSIONS), "locale": "en-US",
-            "guild_locale": "en-US", "entitlements": [], "authorizing_integration_owners": {"0": str(guild_id)},
-            "context": 0, "attachment_size_limit": 8 * 1024 * 1024,
-        }
+        perms = guild.permissions_of(user_id) if permissions is None else permissions
+        payload = p.interaction(interaction_id, token, kind, data, guild, channel, user_id, perms)
         if message is not None:
             payload["message"] = message
-        record = Interaction(interaction_id, token, time.perf_counter())
+        record = Interaction(interaction_id, token, kind, payload, time.perf_counter())
         self.interactions[interaction_id] = record
         await self.dispatch_event("INTERACTION_CREATE", payload)
-        await asyncio.wait_for(record.answered.wait(), timeout)
-        if wait_final and record.callback_type == 5:  # deferred: wait for the edit or follow-up
-            await self.wait_for(lambda: bool(record.edits or record.followups), timeout)
+        try:
+            await asyncio.wait_for(record.answered.wait(), timeout)
+            if wait_final and record.deferred:  # wait for the edit or follow-up that completes it
+                await self.wait_for(lambda: bool(record.edits or record.followups or record.deleted), timeout)
+        except TimeoutError:
+            raise AssertionError(f"the bot did not answer interaction type {kind} {data} within {timeout}s "
+                                 f"(callback: {record.callback}; unknown routes: {self.unknown_routes})") from None
         return record
 
-    def _options(self, schema: dict[str, Any], path: list[str], values: dict[str, Any],
-                 guild_id: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        resolved: dict[str, Any] = {}
-        options = schema.get("options", [])
-        nest: list[dict[str, Any]] = []
-        outer = nest
-        for name in path:
-            sub = next(o for o in options if o["name"] == name)
-            node = {"type": sub["type"], "name": name, "options": []}
-            nest.append(node)
-            nest, options = node["options"], sub.get("options", [])
-        for name, value in values.items():
-            spec = next(o for o in options if o["name"] == name)
-            if spec["type"] == 7:  # channel
-                resolved.setdefault("channels", {})[str(value)] = {
-                    "id": str(value), "type": 0, "name": "digest", "permissions": str(ALL_PERMISSIONS),
-                    "guild_id": str(guild_id)}
-            nest.append({"type": spec["type"], "name": name, "value": str(value) if spec["type"] == 7 else value})
-        return outer, resolved
-
-    def _focus(self, options: list[dict[str, Any]], name: str) -> None:
-        for option in options:
-            if option.get("name") == name and "value" in option:
-                option["focused"] = True
-            self._focus(option.get("options", []), name)
-
     async def dispatch_event(self, event: str, data: dict[str, Any]) -> None:
+        """Send any gateway DISPATCH event to the connected bot."""
+        assert self._ws is not None and not self._ws.closed, "the bot is not connected to the gateway"
+        await self._ws.send_str(json.dumps({"op": DISPATCH, "t": event, "s": next(self._seq), "d": data}))
+
+    async def request_reconnect(self) -> None:
+        """Ask the bot to reconnect (op 7), as Discord does; discord.py resumes on resume_gateway_url."""
         assert self._ws is not None, "the bot is not connected to the gateway"
-        await self._ws.send_str(json.dumps({"op": 0, "t": event, "s": next(self._seq), "d": data}))
+        self.ready.clear()
+        await self._ws.send_str(json.dumps({"op": RECONNECT, "d": None}))
 
     # --- gateway ------------------------------------------------------------------------------------
 
@@ -266,153 +279,37 @@ class FakeDiscord:
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         self._ws = ws
-        await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 41250}}))
+        self.ready.clear()
+        await ws.send_str(json.dumps({"op": HELLO, "d": {"heartbeat_interval": self.heartbeat_interval_ms}}))
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 continue
             payload = json.loads(msg.data)
             op = payload.get("op")
-            if op == 1:
-                await ws.send_str(json.dumps({"op": 11}))
-            elif op == 2:
-                self.identify = payload["d"]
+            if op == HEARTBEAT:
+                self.heartbeats += 1
+                await ws.send_str(json.dumps({"op": HEARTBEAT_ACK}))
+            elif op == IDENTIFY:
+                self.identifies += 1
+                self.identify = {**payload["d"], "token": "<redacted>"}
                 await self._ready(ws)
+            elif op == RESUME:
+                self.resumes += 1
+                await ws.send_str(json.dumps({"op": DISPATCH, "t": "RESUMED", "s": next(self._seq), "d": {}}))
+                self.ready.set()
+            await self.notify()
         return ws
 
     async def _ready(self, ws: web.WebSocketResponse) -> None:
-        ready = {"v": 10, "user": _user(BOT_ID, "Sitrep", bot=True), "session_id": "fake-session",
-                 "resume_gateway_url": self.gateway_url, "guilds": [{"id": str(g), "unavailable": True}
-                                                                     for g in self.guilds],
+        ready = {"v": 10, "user": p.bot_user(), "session_id": f"fake-session-{self.identifies}",
+                 "resume_gateway_url": self.gateway_url, "shard": [0, 1],
+                 "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
                  "application": {"id": str(APP_ID), "flags": 0}, "private_channels": [], "relationships": []}
-        await ws.send_str(json.dumps({"op": 0, "t": "READY", "s": next(self._seq), "d": ready}))
+        await ws.send_str(json.dumps({"op": DISPATCH, "t": "READY", "s": next(self._seq), "d": ready}))
         for guild in self.guilds.values():
-            await ws.send_str(json.dumps({"op": 0, "t": "GUILD_CREATE", "s": next(self._seq),
-                                          "d": self._guild_payload(guild)}))
+            await ws.send_str(json.dumps({"op": DISPATCH, "t": "GUILD_CREATE", "s": next(self._seq),
+                                          "d": p.guild(guild)}))
         self.ready.set()
 
-    def _guild_payload(self, guild: FakeGuild) -> dict[str, Any]:
-        return {
-            "id": str(guild.id), "name": guild.name, "owner_id": str(guild.owner_id), "icon": None,
-            "unavailable": False, "member_count": 2, "large": False, "features": [], "emojis": [], "stickers": [],
-            "roles": [{"id": str(guild.id), "name": "@everyone", "permissions": str(MEMBER_PERMISSIONS),
-                       "position": 0, "color": 0, "hoist": False, "managed": False, "mentionable": False,
-                       "flags": 0}],
-            "channels": [{"id": str(c.id), "type": 0, "name": c.name, "position": i, "permission_overwrites": [],
-                          "guild_id": str(guild.id)} for i, c in enumerate(guild.channels)],
-            "members": [], "threads": [], "voice_states": [], "presences": [], "stage_instances": [],
-            "guild_scheduled_events": [], "premium_tier": 0, "preferred_locale": "en-US", "verification_level": 0,
-            "default_message_notifications": 0, "explicit_content_filter": 0, "mfa_level": 0, "nsfw_level": 0,
-            "system_channel_flags": 0, "joined_at": "2025-01-01T00:00:00+00:00",
-        }
 
-    # --- REST ---------------------------------------------------------------------------------------
-
-    async def _rest(self, request: web.Request) -> web.Response:
-        path = "/" + request.match_info["tail"]
-        method = request.method
-        for i, (m, pattern, status, retry_after) in enumerate(self._failures):
-            if m == method and pattern.fullmatch(path):
-                del self._failures[i]
-                if status == 429:
-                    return _json({"message": "You are being rate limited.", "retry_after": retry_after,
-                                  "global": False}, 429, {"Via": "1.1 google", "Retry-After": str(retry_after),
-                                                          "X-RateLimit-Scope": "user"})
-                return _json({"code": 0, "message": f"{status}"}, status)
-        body: Any = None
-        if request.can_read_body:
-            raw = await request.read()
-            body = json.loads(raw) if raw and request.content_type == "application/json" else \
-                _multipart_json(raw)
-        try:
-            return await self._route(method, path, body)
-        finally:
-            await self._notify()
-
-    async def _route(self, method: str, path: str, body: Any) -> web.Response:
-        if path == "/users/@me":
-            return _json(_user(BOT_ID, "Sitrep", bot=True))
-        if path in ("/oauth2/applications/@me", "/applications/@me"):
-            return _json({"id": str(APP_ID), "name": "Sitrep", "description": "", "icon": None, "bot_public": True,
-                          "bot_require_code_grant": False, "verify_key": "0" * 64, "flags": 0,
-                          "owner": _user(1, "owner"), "team": None})
-        if path in ("/gateway", "/gateway/bot"):
-            return _json({"url": self.gateway_url, "shards": 1, "session_start_limit": {
-                "total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}})
-        if m := re.fullmatch(r"/applications/\d+/commands", path):
-            if method == "PUT":
-                self.command_syncs += 1
-                self.commands = [{**c, "id": str(next(self._ids)), "application_id": str(APP_ID), "version": "1",
-                                  "default_member_permissions": c.get("default_member_permissions"),
-                                  "type": c.get("type", 1)} for c in body]
-            return _json(self.commands)
-        if m := re.fullmatch(r"/interactions/(\d+)/([^/]+)/callback", path):
-            return self._callback(int(m.group(1)), body)
-        if m := re.fullmatch(r"/webhooks/\d+/([^/]+)(?:/messages/(@original|\d+))?", path):
-            return self._webhook(method, m.group(1), m.group(2), body)
-        if m := re.fullmatch(r"/channels/(\d+)/messages", path):
-            return self._channel_post(int(m.group(1)), body)
-        if m := re.fullmatch(r"/channels/(\d+)", path):
-            channel_id = int(m.group(1))
-            for guild in self.guilds.values():
-                for channel in guild.channels:
-                    if channel.id == channel_id:
-                        return _json({"id": str(channel.id), "type": 0, "name": channel.name,
-                                      "guild_id": str(guild.id), "position": 0, "permission_overwrites": []})
-            return _json({"code": 10003, "message": "Unknown Channel"}, 404)
-        self.unknown_routes.append(f"{method} {path}")
-        return _json({"code": 0, "message": f"404: Not Found ({method} {path})"}, 404)
-
-    def _message(self, channel_id: int, body: dict[str, Any], *, ephemeral: bool = False) -> dict[str, Any]:
-        return {"id": str(next(self._ids)), "channel_id": str(channel_id), "author": _user(BOT_ID, "Sitrep", True),
-                "content": body.get("content") or "", "timestamp": datetime.now(UTC).isoformat(),
-                "edited_timestamp": None, "tts": False, "mention_everyone": False, "mentions": [],
-                "mention_roles": [], "attachments": [], "embeds": body.get("embeds") or [], "pinned": False,
-                "type": 0, "flags": 64 if ephemeral else 0, "components": body.get("components") or [],
-                "allowed_mentions": body.get("allowed_mentions")}
-
-    def _callback(self, interaction_id: int, body: dict[str, Any]) -> web.Response:
-        record = self.interactions[interaction_id]
-        record.callback, record.callback_at = body, time.perf_counter()
-        data = body.get("data") or {}
-        message = self._message(0, data, ephemeral=bool(data.get("flags", 0) & 64))
-        if body["type"] in (4, 5, 7):
-            self._messages[record.token] = message
-        record.answered.set()
-        return _json({"interaction": {"id": str(interaction_id), "type": 2, "response_message_id": message["id"],
-                                      "response_message_loading": body["type"] == 5,
-                                      "response_message_ephemeral": message["flags"] == 64},
-                      "resource": {"type": body["type"], "message": message} if body["type"] in (4, 7) else None})
-
-    def _webhook(self, method: str, token: str, message_id: str | None, body: Any) -> web.Response:
-        record = next((r for r in self.interactions.values() if r.token == token), None)
-        if record is None:
-            return _json({"code": 10015, "message": "Unknown Webhook"}, 404)
-        original = self._messages.setdefault(token, self._message(0, {}))
-        if method == "GET":
-            return _json(original)
-        if method == "PATCH":
-            edited = {**original, **{k: v for k, v in body.items() if k in ("content", "embeds", "components")}}
-            edited["allowed_mentions"] = body.get("allowed_mentions")
-            self._messages[token] = edited
-            record.edits.append(edited)
-            return _json(edited)
-        if method == "POST":
-            message = self._message(0, body, ephemeral=bool(body.get("flags", 0) & 64))
-            record.followups.append(message)
-            return _json(message)
-        return web.Response(status=204)
-
-    def _channel_post(self, channel_id: int, body: dict[str, Any]) -> web.Response:
-        for guild in self.guilds.values():
-            for channel in guild.channels:
-                if channel.id == channel_id and channel.forbidden:
-                    return _json({"code": 50013, "message": "Missing Permissions"}, 403)
-        message = self._message(channel_id, body)
-        self.channel_messages.setdefault(channel_id, []).append(message)
-        return _json(message)
-
-
-def _multipart_json(raw: bytes) -> Any:
-    """discord.py sends payload_json in a multipart body when it attaches files; we only need the JSON."""
-    match = re.search(rb'name="payload_json"\r\n(?:[^\r\n]*\r\n)*\r\n(.*?)\r\n--', raw, re.DOTALL)
-    return json.loads(match.group(1)) if match else None
+__all__ = ["BOT_ID", "FakeDiscord"]

@@ -1,0 +1,277 @@
+"""The fake Discord works with the real discord.py client: a real ``commands.Bot`` with a tiny cog logs in,
+syncs, and answers interactions; what it sends is recorded as Discord would see it."""
+
+from __future__ import annotations
+
+import gc
+import logging
+from collections.abc import AsyncIterator
+
+import discord
+import pytest
+from discord import app_commands
+from discord.ext import commands
+
+from tests.fakediscord import (
+    ADMIN_PERMISSIONS,
+    MANAGE_GUILD,
+    MEMBER_PERMISSIONS,
+    FakeChannel,
+    FakeDiscord,
+    FakeGuild,
+    FakeMember,
+    connected,
+)
+
+GUILD, OTHER_GUILD = 100, 200
+GENERAL, LOCKED, GONE = 101, 102, 103
+OWNER, ADMIN, MEMBER = 1, 11, 12
+PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, message content
+TOPICS = ["pak-afg", "sudan", "sahel"]
+
+
+class Pager(discord.ui.View):
+    def __init__(self, owner: int) -> None:
+        super().__init__(timeout=60)
+        self.owner = owner
+        self.page = 1
+
+    @discord.ui.button(label="Next", custom_id="demo:next")
+    async def next(self, interaction: discord.Interaction, _: discord.ui.Button[Pager]) -> None:
+        if interaction.user.id != self.owner:
+            await interaction.response.send_message("Only the person who asked can turn pages.", ephemeral=True)
+            return
+        self.page += 1
+        await interaction.response.edit_message(content=f"page {self.page}", view=self)
+
+
+class Demo(commands.Cog):
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+
+    @app_commands.command(description="Answer at once")
+    async def ping(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("pong @everyone")
+
+    @app_commands.command(description="Think, then answer")
+    async def slow(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(thinking=True)
+        await interaction.edit_original_response(content="done thinking",
+                                                 embed=discord.Embed(title="Result", description="42"))
+        await interaction.followup.send("a private note", ephemeral=True)
+
+    @app_commands.command(description="Pick a topic")
+    @app_commands.describe(topic="which topic")
+    async def pick(self, interaction: discord.Interaction, topic: str, days: int = 7) -> None:
+        await interaction.response.send_message(f"{topic} for {days} days", ephemeral=True)
+
+    @pick.autocomplete("topic")
+    async def _topics(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=t, value=t) for t in TOPICS if current in t]
+
+    @app_commands.command(description="Answer with a button")
+    async def pages(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("page 1", view=Pager(interaction.user.id))
+
+    @app_commands.command(description="Post to a channel")
+    async def post(self, interaction: discord.Interaction, channel: discord.TextChannel, text: str) -> None:
+        await interaction.response.defer(ephemeral=True)
+        try:
+            await channel.send(text)
+        except discord.Forbidden as exc:
+            await interaction.followup.send(f"forbidden: {exc.code}", ephemeral=True)
+            return
+        await interaction.followup.send("posted", ephemeral=True)
+
+    config = app_commands.Group(name="config", description="Settings", default_permissions=discord.Permissions(
+        manage_guild=True))
+    feeds = app_commands.Group(name="feeds", description="Feeds", parent=config)
+
+    @feeds.command(name="add", description="Follow a feed")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def feeds_add(self, interaction: discord.Interaction, url: str) -> None:
+        await interaction.response.send_message(f"following {url}", ephemeral=True)
+
+    async def cog_app_command_error(self, interaction: discord.Interaction,
+                                    error: app_commands.AppCommandError) -> None:
+        if isinstance(error, app_commands.MissingPermissions):
+            await interaction.response.send_message("You need Manage Server.", ephemeral=True)
+            return
+        raise error
+
+
+class DemoBot(commands.Bot):
+    def __init__(self) -> None:
+        super().__init__(command_prefix=commands.when_mentioned, intents=discord.Intents.default(),
+                         allowed_mentions=discord.AllowedMentions.none(), guild_ready_timeout=0.05)
+
+    async def setup_hook(self) -> None:
+        await self.add_cog(Demo(self))
+        await self.tree.sync()
+
+
+def _guilds() -> list[FakeGuild]:
+    return [
+        FakeGuild(GUILD, "Watchers", [FakeChannel(GENERAL, "general"), FakeChannel(LOCKED, "locked", forbidden=True),
+                                      FakeChannel(GONE, "gone", missing=True)], owner_id=OWNER,
+                  members=[FakeMember(ADMIN, ADMIN_PERMISSIONS, "admin"), FakeMember(MEMBER, name="member")]),
+        FakeGuild(OTHER_GUILD, "Others", [FakeChannel(201, "news")]),
+    ]
+
+
+@pytest.fixture
+async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord(_guilds()) as server:
+        server.install(monkeypatch)
+        yield server
+
+
+@pytest.fixture
+async def bot(fake: FakeDiscord) -> AsyncIterator[DemoBot]:
+    async with connected(fake, DemoBot()) as client:
+        assert isinstance(client, DemoBot)
+        yield client
+
+
+async def test_login_identify_ready_and_guilds(fake: FakeDiscord, bot: DemoBot) -> None:
+    assert fake.identify_payload is not None
+    assert fake.identify_payload["intents"] & PRIVILEGED_INTENTS == 0
+    assert fake.identify_payload["token"] == "<redacted>"
+    await bot.wait_until_ready()
+    assert bot.user is not None and bot.user.bot
+    assert bot.application_id is not None
+    assert {g.id for g in bot.guilds} == {GUILD, OTHER_GUILD}
+    guild = bot.get_guild(GUILD)
+    assert guild is not None and guild.owner_id == OWNER
+    assert guild.get_channel(GENERAL) is not None and guild.get_channel(GONE) is None
+    me = guild.me
+    assert guild.get_channel(GENERAL).permissions_for(me).send_messages  # type: ignore[union-attr]
+    assert not guild.get_channel(LOCKED).permissions_for(me).send_messages  # type: ignore[union-attr]
+    assert fake.unknown_routes == []
+
+
+async def test_commands_sync_is_recorded_with_ids_and_permissions(fake: FakeDiscord, bot: DemoBot) -> None:
+    assert fake.command_syncs == 1
+    assert {c["name"] for c in fake.synced_commands} == {"ping", "slow", "pick", "pages", "post", "config"}
+    assert all(c["id"].isdigit() for c in fake.synced_commands)
+    assert fake.command("config")["default_member_permissions"] == str(MANAGE_GUILD)
+    ids = {c["name"]: c["id"] for c in fake.synced_commands}
+    await bot.tree.sync()  # a second sync keeps the ids, as Discord does for unchanged names
+    assert fake.command_syncs == 2 and {c["name"]: c["id"] for c in fake.synced_commands} == ids
+    await bot.tree.sync(guild=discord.Object(OTHER_GUILD))
+    assert fake.syncs[-1][0] == OTHER_GUILD
+    remote = await bot.tree.fetch_commands()
+    assert {c.name for c in remote} == set(ids) and {c.id for c in remote} == {int(i) for i in ids.values()}
+
+
+async def test_a_slash_command_reply_is_recorded(fake: FakeDiscord, bot: DemoBot) -> None:
+    reply = await fake.slash(GUILD, MEMBER, "ping")
+    assert reply.callback_type == 4
+    assert reply.content == "pong @everyone"
+    assert reply.allowed_mentions == {"parse": []}  # the bot's AllowedMentions.none(): nobody gets pinged
+    assert not reply.ephemeral
+    assert 0 <= reply.ack_ms < 3000
+    assert reply.message is not None and reply.message["channel_id"] == str(GENERAL)
+
+
+async def test_defer_then_edit_and_followup(fake: FakeDiscord, bot: DemoBot) -> None:
+    reply = await fake.slash(GUILD, MEMBER, "slow")
+    assert reply.callback_type == 5 and reply.deferred
+    await fake.wait_for(lambda: bool(reply.followups))
+    assert reply.content == "done thinking"
+    assert reply.embeds[0]["title"] == "Result" and "42" in reply.text
+    assert [f["content"] for f in reply.followups] == ["a private note"]
+    assert reply.followups[0]["flags"] & 64  # ephemeral follow-up
+
+
+async def test_options_subcommand_groups_and_permissions(fake: FakeDiscord, bot: DemoBot) -> None:
+    answer = await fake.slash(GUILD, MEMBER, "pick", {"topic": "sudan", "days": 3})
+    assert answer.content == "sudan for 3 days" and answer.ephemeral
+    refused = await fake.slash(GUILD, MEMBER, "config feeds add", {"url": "https://example.org/rss"})
+    assert refused.ephemeral and "Manage Server" in refused.content
+    allowed = await fake.slash(GUILD, ADMIN, "config feeds add", {"url": "https://example.org/rss"})
+    assert allowed.content == "following https://example.org/rss"
+    owner = await fake.slash(GUILD, OWNER, "config feeds add", {"url": "https://a.example/"})
+    assert owner.content.startswith("following")
+    explicit = await fake.slash(GUILD, MEMBER, "config feeds add", {"url": "https://b.example/"},
+                                permissions=MEMBER_PERMISSIONS | MANAGE_GUILD)
+    assert explicit.content.startswith("following")
+    with pytest.raises(KeyError, match="no option"):
+        await fake.slash(GUILD, MEMBER, "pick", {"nope": 1})
+
+
+async def test_autocomplete_returns_the_bots_choices(fake: FakeDiscord, bot: DemoBot) -> None:
+    choices = await fake.autocomplete(GUILD, MEMBER, "pick", "topic", "sa")
+    assert [c["value"] for c in choices] == ["sahel"]
+    record = await fake.autocomplete_record(GUILD, MEMBER, "pick", "topic", "")
+    assert record.callback_type == 8 and len(record.choices) == 3
+
+
+async def test_buttons_are_clicked_on_the_message_that_carries_them(fake: FakeDiscord, bot: DemoBot) -> None:
+    reply = await fake.slash(GUILD, MEMBER, "pages")
+    assert reply.custom_ids == ["demo:next"]
+    refused = await fake.click(GUILD, ADMIN, reply, "demo:next")
+    assert refused.callback_type == 4 and refused.ephemeral and "Only the person" in refused.content
+    turned = await fake.click(GUILD, MEMBER, reply, "demo:next")
+    assert turned.callback_type == 7 and turned.content == "page 2"
+    assert reply.content == "page 2"  # the original message was updated in place
+    again = await fake.click(GUILD, MEMBER, fake.original_message(reply), "demo:next")
+    assert again.content == "page 3"
+
+
+async def test_a_429_on_a_channel_post_is_retried_and_posted_once(fake: FakeDiscord, bot: DemoBot) -> None:
+    fake.fail_next("POST", "/channels/{id}/messages", status=429, retry_after=0.05)
+    reply = await fake.slash(GUILD, ADMIN, "post", {"channel": GENERAL, "text": "hello"})
+    assert reply.followups[0]["content"] == "posted"
+    assert [m["content"] for m in fake.channel_messages(GENERAL)] == ["hello"]
+    assert fake.requests.count(f"POST /channels/{GENERAL}/messages") == 2  # the 429, then the retry
+
+
+async def test_a_forbidden_channel_raises_forbidden_in_the_bot(fake: FakeDiscord, bot: DemoBot) -> None:
+    reply = await fake.slash(GUILD, ADMIN, "post", {"channel": LOCKED, "text": "hello"})
+    assert reply.followups[0]["content"] == "forbidden: 50013"
+    assert fake.channel_messages(LOCKED) == []
+    with pytest.raises(discord.NotFound) as gone:
+        await bot.http.send_message(GONE, params=discord.http.handle_message_parameters(content="x"))
+    assert gone.value.code == 10003
+    fake.fail_next("POST", rf"/channels/{GENERAL}/messages", status=403)
+    channel = bot.get_channel(GENERAL)
+    assert isinstance(channel, discord.TextChannel)
+    with pytest.raises(discord.Forbidden):
+        await channel.send("once refused")
+    await channel.send("then accepted")
+    assert [m["content"] for m in fake.channel_messages(GENERAL)] == ["then accepted"]
+
+
+async def test_a_reconnect_resumes_the_session(fake: FakeDiscord, bot: DemoBot) -> None:
+    await fake.request_reconnect()
+    await fake.wait_ready()
+    assert fake.resumes == 1 and fake.identifies == 1
+    reply = await fake.slash(GUILD, MEMBER, "ping")
+    assert reply.content.startswith("pong")
+
+
+async def test_a_wrong_token_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with FakeDiscord(_guilds(), token="right") as server:
+        server.install(monkeypatch)
+        client = DemoBot()
+        with pytest.raises(discord.LoginFailure):
+            await client.login("wrong")
+        await client.close()
+
+
+async def test_unknown_routes_answer_404_and_are_recorded(fake: FakeDiscord, bot: DemoBot) -> None:
+    with pytest.raises(discord.NotFound):
+        await bot.http.get_guild(GUILD)
+    assert fake.unknown_routes == [f"GET /guilds/{GUILD}"]
+
+
+async def test_the_bot_closes_cleanly(fake: FakeDiscord, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = DemoBot()
+    async with connected(fake, client):
+        await fake.slash(GUILD, MEMBER, "ping")
+    assert client.is_closed()
+    assert client.http._HTTPClient__session.closed  # type: ignore[attr-defined]
+    gc.collect()
+    assert not [r for r in caplog.records if "Unclosed" in r.getMessage() or r.levelno >= logging.ERROR]
