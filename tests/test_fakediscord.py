@@ -4,6 +4,7 @@ syncs, and answers interactions; what it sends is recorded as Discord would see 
 from __future__ import annotations
 
 import gc
+import io
 import logging
 from collections.abc import AsyncIterator
 
@@ -21,6 +22,7 @@ from tests.fakediscord import (
     FakeGuild,
     FakeMember,
     connected,
+    fixtures,
 )
 
 GUILD, OTHER_GUILD = 100, 200
@@ -124,6 +126,7 @@ async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
     async with FakeDiscord(_guilds()) as server:
         server.install(monkeypatch)
         yield server
+        assert server.errors == []  # the fake understood every request
 
 
 @pytest.fixture
@@ -275,3 +278,38 @@ async def test_the_bot_closes_cleanly(fake: FakeDiscord, caplog: pytest.LogCaptu
     assert client.http._HTTPClient__session.closed  # type: ignore[attr-defined]
     gc.collect()
     assert not [r for r in caplog.records if "Unclosed" in r.getMessage() or r.levelno >= logging.ERROR]
+
+
+fake_discord = fixtures.fake_discord  # the shared fixture: one guild, an admin and a member
+
+
+async def test_the_shared_fixture_serves_a_guild_with_an_admin(fake_discord: FakeDiscord) -> None:
+    async with connected(fake_discord, DemoBot()):
+        refused = await fake_discord.slash(fixtures.GUILD_ID, fixtures.MEMBER_ID, "config feeds add", {"url": "u"})
+        allowed = await fake_discord.slash(fixtures.GUILD_ID, fixtures.ADMIN_ID, "config feeds add", {"url": "u"})
+    assert "Manage Server" in refused.content and allowed.content == "following u"
+    assert refused.payload["member"]["permissions"] == str(MEMBER_PERMISSIONS)
+
+
+async def test_an_auto_sharded_bot_asks_for_the_gateway_and_connects(fake: FakeDiscord) -> None:
+    class Sharded(commands.AutoShardedBot):
+        async def setup_hook(self) -> None:
+            await self.add_cog(Demo(self))
+            await self.tree.sync()
+
+    client = Sharded(command_prefix=commands.when_mentioned, intents=discord.Intents.default(),
+                     guild_ready_timeout=0.05)
+    async with connected(fake, client):
+        assert "GET /gateway/bot" in fake.requests
+        reply = await fake.slash(GUILD, MEMBER, "ping")
+    assert reply.content.startswith("pong")
+
+
+async def test_attachments_are_accepted_and_their_json_recorded(fake: FakeDiscord, bot: DemoBot) -> None:
+    channel = bot.get_channel(GENERAL)
+    assert isinstance(channel, discord.TextChannel)
+    await channel.send("with a file", file=discord.File(io.BytesIO(b"data"), "facts.csv"))
+    assert [m["content"] for m in fake.channel_messages(GENERAL)] == ["with a file"]
+    assert fake.channel_messages(GENERAL)[0]["attachments"][0]["filename"] == "facts.csv"
+    assert fake.channel_messages(GENERAL)[0]["attachments"][0]["size"] == 4
+    assert fake.errors == []

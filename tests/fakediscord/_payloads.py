@@ -84,13 +84,21 @@ def message(message_id: int, channel_id: int, body: dict[str, Any], *, ephemeral
         "id": str(message_id), "channel_id": str(channel_id), "author": bot_user(),
         "content": body.get("content") or "", "timestamp": datetime.now(UTC).isoformat(), "edited_timestamp": None,
         "tts": bool(body.get("tts")), "mention_everyone": False, "mentions": [], "mention_roles": [],
-        "attachments": [], "embeds": body.get("embeds") or [], "pinned": False, "type": 0 if interaction is None
-        else 20, "flags": flags, "components": body.get("components") or [],
+        "attachments": [attachment(message_id, a) for a in body.get("attachments") or []],
+        "embeds": body.get("embeds") or [], "pinned": False, "type": 0 if interaction is None else 20,
+        "flags": flags, "components": body.get("components") or [],
         "allowed_mentions": body.get("allowed_mentions"), "application_id": str(APP_ID),
     }
     if interaction is not None:
         result["interaction_metadata"] = interaction
     return result
+
+
+def attachment(message_id: int, sent: dict[str, Any]) -> dict[str, Any]:
+    name = sent.get("filename", "file")
+    url = f"https://cdn.discordapp.com/attachments/{message_id}/{sent.get('id', 0)}/{name}"
+    return {"id": str(message_id + 1 + int(sent.get("id", 0))), "filename": name, "size": sent.get("size", 0),
+            "url": url, "proxy_url": url, "description": sent.get("description")}
 
 
 def interaction(interaction_id: int, token: str, kind: int, data: dict[str, Any], g: FakeGuild,

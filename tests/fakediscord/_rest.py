@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from tests.fakediscord import _payloads as p
 from tests.fakediscord._model import APP_ID, Interaction
@@ -58,10 +58,24 @@ def rate_limited(retry_after: float) -> web.Response:
                                "X-RateLimit-Reset-After": str(retry_after), "X-RateLimit-Bucket": "fake"})
 
 
-def _multipart_json(raw: bytes) -> Any:
-    """discord.py sends ``payload_json`` in a multipart body when it attaches files; we keep only the JSON."""
-    match = re.search(rb'name="payload_json"\r\n(?:[^\r\n]*\r\n)*\r\n(.*?)\r\n--', raw, re.DOTALL)
-    return json.loads(match.group(1)) if match else None
+async def _body(request: web.Request) -> Any:
+    """The JSON the bot sent: the body, or the ``payload_json`` part of a multipart body (files attached;
+    their bytes are dropped, their names and sizes kept in the body's ``attachments``)."""
+    if request.content_type.startswith("multipart/"):
+        body: Any = None
+        sizes: dict[str, int] = {}
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            assert isinstance(part, BodyPartReader)
+            if part.name == "payload_json":
+                body = json.loads(await part.text())
+            elif part.filename:
+                sizes[part.filename] = len(await part.read())
+        for attachment in (body or {}).get("attachments") or []:
+            attachment["size"] = sizes.get(attachment.get("filename", ""), 0)
+        return body
+    raw = await request.read()
+    return json.loads(raw) if raw else None
 
 
 COMMAND_FIELDS = ("name", "description", "options", "default_member_permissions", "dm_permission", "nsfw",
@@ -83,11 +97,13 @@ class Rest:
             if self.fake.token is not None and request.headers.get("Authorization") != f"Bot {self.fake.token}" \
                     and not path.startswith(("/interactions/", "/webhooks/")):
                 return error(401)
-            body: Any = None
-            if request.can_read_body:
-                raw = await request.read()
-                body = json.loads(raw) if raw and request.content_type == "application/json" else _multipart_json(raw)
+            body = await _body(request) if request.can_read_body else None
             return self.route(method, path, body)
+        except Exception as exc:  # a bug in the fake or a request it cannot read: fail fast and visibly
+            # A 5xx would make discord.py retry for seconds; 400 surfaces at once as HTTPException.
+            log.exception("fake Discord failed on %s %s", method, path)
+            self.fake.errors.append(f"{method} {path}: {exc!r}")
+            return json_response({"code": 50035, "message": f"fake Discord error: {exc!r}"}, 400)
         finally:
             await self.fake.notify()
 

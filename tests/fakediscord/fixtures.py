@@ -31,6 +31,7 @@ async def fake_discord(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDis
     async with FakeDiscord([guild]) as fake:
         fake.install(monkeypatch)
         yield fake
+        assert fake.errors == [], "the fake failed on requests it should understand"
 
 
 @contextlib.asynccontextmanager

@@ -61,6 +61,7 @@ class FakeDiscord:
         self.interactions: dict[int, Interaction] = {}
         self.requests: list[str] = []  # "METHOD /path" of every REST request, in order
         self.unknown_routes: list[str] = []
+        self.errors: list[str] = []  # requests the fake itself failed on (answered 400): a bug in the fake
         self.ready = asyncio.Event()  # set at every READY + GUILD_CREATEs; cleared when a new socket opens
         # Internals.
         self._ws: web.WebSocketResponse | None = None
