@@ -46,6 +46,18 @@ class Pager(discord.ui.View):
         self.page += 1
         await interaction.response.edit_message(content=f"page {self.page}", view=self)
 
+    @discord.ui.button(label="Refresh", custom_id="demo:refresh")
+    async def refresh(self, interaction: discord.Interaction, _: discord.ui.Button[Pager]) -> None:
+        await interaction.response.defer()  # a deferred update (type 6), then an edit of the clicked message
+        await interaction.edit_original_response(content=f"page {self.page}, refreshed")
+
+
+class Feedback(discord.ui.Modal, title="Feedback"):
+    text: discord.ui.TextInput[Feedback] = discord.ui.TextInput(label="Your words", custom_id="feedback:text")
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(f"thanks: {self.text.value}", ephemeral=True)
+
 
 class Demo(commands.Cog):
     def __init__(self, bot: commands.Bot) -> None:
@@ -74,6 +86,10 @@ class Demo(commands.Cog):
     @app_commands.command(description="Answer with a button")
     async def pages(self, interaction: discord.Interaction) -> None:
         await interaction.response.send_message("page 1", view=Pager(interaction.user.id))
+
+    @app_commands.command(description="Open a form")
+    async def feedback(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_modal(Feedback(custom_id="feedback"))
 
     @app_commands.command(description="Post to a channel")
     async def post(self, interaction: discord.Interaction, channel: discord.TextChannel, text: str) -> None:
@@ -155,7 +171,8 @@ async def test_login_identify_ready_and_guilds(fake: FakeDiscord, bot: DemoBot) 
 
 async def test_commands_sync_is_recorded_with_ids_and_permissions(fake: FakeDiscord, bot: DemoBot) -> None:
     assert fake.command_syncs == 1
-    assert {c["name"] for c in fake.synced_commands} == {"ping", "slow", "pick", "pages", "post", "config"}
+    assert {c["name"] for c in fake.synced_commands} == {"ping", "slow", "pick", "pages", "feedback", "post",
+                                                               "config"}
     assert all(c["id"].isdigit() for c in fake.synced_commands)
     assert fake.command("config")["default_member_permissions"] == str(MANAGE_GUILD)
     ids = {c["name"]: c["id"] for c in fake.synced_commands}
@@ -212,7 +229,7 @@ async def test_autocomplete_returns_the_bots_choices(fake: FakeDiscord, bot: Dem
 
 async def test_buttons_are_clicked_on_the_message_that_carries_them(fake: FakeDiscord, bot: DemoBot) -> None:
     reply = await fake.slash(GUILD, MEMBER, "pages")
-    assert reply.custom_ids == ["demo:next"]
+    assert reply.custom_ids == ["demo:next", "demo:refresh"]
     refused = await fake.click(GUILD, ADMIN, reply, "demo:next")
     assert refused.callback_type == 4 and refused.ephemeral and "Only the person" in refused.content
     turned = await fake.click(GUILD, MEMBER, reply, "demo:next")
@@ -220,6 +237,16 @@ async def test_buttons_are_clicked_on_the_message_that_carries_them(fake: FakeDi
     assert reply.content == "page 2"  # the original message was updated in place
     again = await fake.click(GUILD, MEMBER, fake.original_message(reply), "demo:next")
     assert again.content == "page 3"
+    refreshed = await fake.click(GUILD, MEMBER, reply, "demo:refresh", wait_final=True)
+    assert refreshed.callback_type == 6 and refreshed.content == "page 3, refreshed"
+    assert reply.content == "page 3, refreshed" and len(reply.edits) == 3
+
+
+async def test_a_modal_is_shown_and_submitted(fake: FakeDiscord, bot: DemoBot) -> None:
+    form = await fake.slash(GUILD, MEMBER, "feedback")
+    assert form.callback_type == 9 and form.data["custom_id"] == "feedback"
+    submitted = await fake.submit_modal(GUILD, MEMBER, "feedback", {"feedback:text": "clear and short"})
+    assert submitted.content == "thanks: clear and short" and submitted.ephemeral
 
 
 async def test_a_429_on_a_channel_post_is_retried_and_posted_once(fake: FakeDiscord, bot: DemoBot) -> None:

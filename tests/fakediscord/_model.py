@@ -93,7 +93,6 @@ class Interaction:
     followups: list[dict[str, Any]] = field(default_factory=lambda: [])
     deleted: bool = False
     answered: asyncio.Event = field(default_factory=asyncio.Event)
-    changed: asyncio.Event = field(default_factory=asyncio.Event)  # kept for older callers; set on every change
 
     @property
     def callback_type(self) -> int | None:

@@ -208,14 +208,10 @@ class Rest:
         elif kind in (6, 7) and "message" in record.payload:  # the clicked message (7: updated now)
             message_id = int(record.payload["message"]["id"])
             message = self.fake._messages.get(message_id, record.payload["message"])
-            if kind == 7:
-                message = {**message, **{k: v for k, v in data.items() if k in ("content", "embeds", "components")},
-                           "allowed_mentions": data.get("allowed_mentions")}
-                self.fake._messages[message_id] = message
-                self._owner_edited(message)
             record.message = message
+            if kind == 7:
+                message = self._edit(message, data, skip=record)
         record.answered.set()
-        record.changed.set()
         response: dict[str, Any] = {"interaction": {
             "id": str(interaction_id), "type": record.kind, "response_message_id": message["id"] if message else None,
             "response_message_loading": kind == 5, "response_message_ephemeral": bool(data.get("flags", 0) & 64)}}
@@ -223,12 +219,20 @@ class Rest:
             response["resource"] = {"type": kind, "message": message}
         return json_response(response)
 
-    def _owner_edited(self, message: dict[str, Any]) -> None:
-        """A component update changed a message some earlier interaction created: record it as its edit."""
-        for other in self.fake.interactions.values():
-            if other.message is not None and other.message["id"] == message["id"] and other.kind != 3:
-                other.message = message
-                other.edits.append(message)
+    def _edit(self, message: dict[str, Any], body: dict[str, Any], skip: Interaction | None = None) -> dict[str, Any]:
+        """Edit a message, and record the edit on every interaction whose response or follow-up it is (the
+        slash command that created it, a click that deferred and then edited it), except ``skip``: a
+        click answered with type 7 shows the update in its own callback data."""
+        edited = {**message, **{k: v for k, v in body.items() if k in ("content", "embeds", "components")},
+                  "allowed_mentions": body.get("allowed_mentions")}
+        self.fake._messages[int(message["id"])] = edited
+        for record in self.fake.interactions.values():
+            if record.message is not None and record.message["id"] == edited["id"]:
+                record.message = edited
+                if record is not skip:
+                    record.edits.append(edited)
+            record.followups[:] = [edited if f["id"] == edited["id"] else f for f in record.followups]
+        return edited
 
     def _webhook(self, method: str, token: str, message_id: str | None, body: Any) -> web.Response:
         record = self._record(token)
@@ -241,7 +245,6 @@ class Rest:
                 return json_response({"code": 10015, "message": "Unknown Webhook"}, 404)
             followup = self._new_message(record, body or {})
             record.followups.append(followup)
-            record.changed.set()
             return json_response(followup)
         if message_id == "@original":
             if record.message is None:
@@ -254,21 +257,11 @@ class Rest:
         if method == "GET":
             return json_response(target)
         if method == "PATCH":
-            edited = {**target, **{k: v for k, v in body.items() if k in ("content", "embeds", "components")},
-                      "allowed_mentions": body.get("allowed_mentions")}
-            self.fake._messages[int(target["id"])] = edited
-            if record.message is not None and target["id"] == record.message["id"]:
-                record.message = edited
-                record.edits.append(edited)
-            else:
-                record.followups[:] = [edited if f["id"] == target["id"] else f for f in record.followups]
-            record.changed.set()
-            return json_response(edited)
+            return json_response(self._edit(target, body or {}))
         if method == "DELETE":
             self.fake._messages.pop(int(target["id"]), None)
             if record.message is not None and target["id"] == record.message["id"]:
                 record.deleted = True
-            record.changed.set()
             return web.Response(status=204)
         return error(405, message="405: Method Not Allowed")
 
