@@ -60,7 +60,7 @@ class Feedback(discord.ui.Modal, title="Feedback"):
 
 
 class Demo(commands.Cog):
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: commands.Bot | commands.AutoShardedBot) -> None:
         self.bot = bot
 
     @app_commands.command(description="Answer at once")
@@ -72,7 +72,8 @@ class Demo(commands.Cog):
         await interaction.response.defer(thinking=True)
         await interaction.edit_original_response(content="done thinking",
                                                  embed=discord.Embed(title="Result", description="42"))
-        await interaction.followup.send("a private note", ephemeral=True)
+        note = await interaction.followup.send("a private note", ephemeral=True, wait=True)
+        await note.edit(content="a private note, edited")
 
     @app_commands.command(description="Pick a topic")
     @app_commands.describe(topic="which topic")
@@ -166,6 +167,12 @@ async def test_login_identify_ready_and_guilds(fake: FakeDiscord, bot: DemoBot) 
     me = guild.me
     assert guild.get_channel(GENERAL).permissions_for(me).send_messages  # type: ignore[union-attr]
     assert not guild.get_channel(LOCKED).permissions_for(me).send_messages  # type: ignore[union-attr]
+    info = await bot.application_info()
+    assert info.id == bot.application_id and await bot.is_owner(info.owner)
+    fetched = await bot.fetch_channel(GENERAL)
+    assert isinstance(fetched, discord.TextChannel) and fetched.name == "general"
+    with pytest.raises(discord.NotFound):
+        await bot.fetch_channel(GONE)
     assert fake.unknown_routes == []
 
 
@@ -197,10 +204,10 @@ async def test_a_slash_command_reply_is_recorded(fake: FakeDiscord, bot: DemoBot
 async def test_defer_then_edit_and_followup(fake: FakeDiscord, bot: DemoBot) -> None:
     reply = await fake.slash(GUILD, MEMBER, "slow")
     assert reply.callback_type == 5 and reply.deferred
-    await fake.wait_for(lambda: bool(reply.followups))
+    await fake.wait_for(lambda: any(f["content"].endswith("edited") for f in reply.followups))
     assert reply.content == "done thinking"
     assert reply.embeds[0]["title"] == "Result" and "42" in reply.text
-    assert [f["content"] for f in reply.followups] == ["a private note"]
+    assert [f["content"] for f in reply.followups] == ["a private note, edited"]  # edited in place
     assert reply.followups[0]["flags"] & 64  # ephemeral follow-up
 
 

@@ -12,6 +12,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import BodyPartReader, web
@@ -224,7 +225,7 @@ class Rest:
         slash command that created it, a click that deferred and then edited it), except ``skip``: a
         click answered with type 7 shows the update in its own callback data."""
         edited = {**message, **{k: v for k, v in body.items() if k in ("content", "embeds", "components")},
-                  "allowed_mentions": body.get("allowed_mentions")}
+                  "allowed_mentions": body.get("allowed_mentions"), "edited_timestamp": datetime.now(UTC).isoformat()}
         self.fake._messages[int(message["id"])] = edited
         for record in self.fake.interactions.values():
             if record.message is not None and record.message["id"] == edited["id"]:
@@ -246,14 +247,9 @@ class Rest:
             followup = self._new_message(record, body or {})
             record.followups.append(followup)
             return json_response(followup)
-        if message_id == "@original":
-            if record.message is None:
-                return json_response({"code": 10008, "message": "Unknown Message"}, 404)
-            target = record.message
-        else:
-            target = self.fake._messages.get(int(message_id))
-            if target is None:
-                return json_response({"code": 10008, "message": "Unknown Message"}, 404)
+        target = record.message if message_id == "@original" else self.fake._messages.get(int(message_id))
+        if target is None:
+            return json_response({"code": 10008, "message": "Unknown Message"}, 404)
         if method == "GET":
             return json_response(target)
         if method == "PATCH":

@@ -47,8 +47,8 @@ async def connected(fake: FakeDiscord, bot: discord.Client, *, token: str = "fak
     task = asyncio.create_task(bot.connect(reconnect=False))
     try:
         waits = [fake.wait_ready(timeout), *([fake.wait_synced(timeout)] if synced else [])]
-        ready = asyncio.ensure_future(asyncio.gather(*waits))
-        done, _ = await asyncio.wait([task, ready], return_when=asyncio.FIRST_COMPLETED)
+        ready: asyncio.Future[list[None]] = asyncio.ensure_future(asyncio.gather(*waits))
+        done, _ = await asyncio.wait([task, ready], return_when=asyncio.FIRST_COMPLETED)  # type: ignore[type-var]
         if ready not in done:  # the connection ended before the bot was ready: say why
             ready.cancel()
             await asyncio.gather(ready, return_exceptions=True)
