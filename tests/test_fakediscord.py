@@ -347,3 +347,12 @@ async def test_attachments_are_accepted_and_their_json_recorded(fake: FakeDiscor
     assert fake.channel_messages(GENERAL)[0]["attachments"][0]["filename"] == "facts.csv"
     assert fake.channel_messages(GENERAL)[0]["attachments"][0]["size"] == 4
     assert fake.errors == []
+
+
+async def test_a_429_on_the_interaction_callback_is_retried_by_the_webhook_adapter(fake: FakeDiscord,
+                                                                                   bot: DemoBot) -> None:
+    fake.fail_next("POST", "/interactions/{id}/{token}/callback", status=429, retry_after=0.02, times=2)
+    reply = await fake.slash(GUILD, MEMBER, "ping")
+    assert reply.content.startswith("pong")
+    assert sum(r.endswith("/callback") for r in fake.requests) == 3  # two 429s, then the answer
+    assert reply.ack_ms >= 40  # the bot waited retry_after each time
