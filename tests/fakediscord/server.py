@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import logging
 import re
 import time
 from collections.abc import Callable
@@ -29,8 +28,6 @@ from tests.fakediscord._rest import Failure, Rest
 
 if TYPE_CHECKING:
     import pytest
-
-log = logging.getLogger("fakediscord")
 
 # Gateway opcodes.
 DISPATCH, HEARTBEAT, IDENTIFY, RESUME, RECONNECT, HELLO, HEARTBEAT_ACK = 0, 1, 2, 6, 7, 10, 11
