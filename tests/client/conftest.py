@@ -63,7 +63,7 @@ async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
     await poller.run_cycle()
     scheduler = AsyncIOScheduler(timezone=UTC)
     bot = SitrepBot(config=config, store=store, briefing=Briefing(store, config), poller=None, fetcher=fetcher,
-                    scheduler=scheduler)
+                    scheduler=scheduler, guild_ready_timeout=0.05)
     await bot.login("fake-token")
     task = asyncio.create_task(bot.connect(reconnect=False))
     await fake.wait_ready()
