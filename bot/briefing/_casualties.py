@@ -1,19 +1,28 @@
 """Casualty answers: every claim with its claimant, never merged across claimants, never summed.
 
-- The same claim from several outlets (same victim, category, claimant, figure, incident within two
-  days) is one line with all its sources.
-- A claimant that changes its own figure for the same incident is a revision: the latest figure is
-  shown with the change ("raised from 12 to 23 on 13 Oct").
-- Where claimants disagree about one side and category, a range line names the low and the high end
-  and who said each, in the spirit of UCDP's low/high estimates without hiding who said what.
+Rule 5 of the product: a statement the bot derives itself needs evidence in the text; when unsure, the
+claims stand side by side and nothing is derived. Three statements are derived here, each only under
+stated conditions:
+
+- **Corroboration** ("+2 outlets"): the same figure for the same side and category from the same claimant,
+  about the *same incident* (below), merged into one line with all its sources.
+- **Revision** ("raised from 19 to 23 on 13 Oct"): a named claimant (never the outlet fallback) changes its
+  figure for the same known side, category and incident, and the new figure comes from a later report.
+  Two figures of one article are never a revision: nothing here reads the text's own "rose to".
+- **Range** ("Range — Pakistan killed, 11 Oct: 9 (Taliban) to more than 200 (Pakistan)"): different
+  claimants about one incident, one known side, one category and a shared topic; never for "side not
+  stated", totals, subsets or vague figures.
+
+*Same incident* means the same story (articles linked across outlets by the sources layer) or the same
+place and day, and never two different stated incident days.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 
 from bot.briefing._answers import MONTH, Answer, Day, Line, Ref, Section
@@ -22,6 +31,7 @@ from bot.model import Casualty, StoredFact
 QUALIFIER_WORDS = {"at_least": "at least ", "more_than": "more than ", "about": "about ", "up_to": "up to ",
                    "fewer_than": "fewer than ", "exact": ""}
 MAX_LINES = 40
+NO_SIDE = "side not stated"
 
 
 def figure_text(c: Casualty) -> str:
@@ -50,12 +60,14 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-UNSPECIFIED = "Unspecified side"
 _POSSESSIVE = re.compile(r"^(?:of\s+)?(?:its|their|his|her|our)\s+(?:own\s+)?", re.IGNORECASE)
+_COMBATANT = re.compile(r"\b(?:soldiers?|troops?|servicem(?:e|a)n|personnel|fighters?|militants?|members|"
+                        r"forces|officers|policem(?:e|a)n|police|guards?|commanders?|men|its|their|our)\b",
+                        re.IGNORECASE)
 
 
 def side_of(c: Casualty) -> str:
-    return c.victim or UNSPECIFIED
+    return c.victim or NO_SIDE
 
 
 def who_text(c: Casualty) -> str:
@@ -66,33 +78,97 @@ def who_text(c: Casualty) -> str:
     return text
 
 
+def claimant_text(c: Casualty) -> str:
+    """Who asserts the figure, as precisely as the text names them, with the canonical side beside it:
+    "Lebanon's health ministry", "the Taliban government (Afghanistan (Taliban))"."""
+    assert c.claimant is not None
+    text = (c.claimant_text or "").strip()
+    if not text or text.casefold() == c.claimant.casefold():
+        return c.claimant
+    if c.claimant.casefold() in text.casefold():
+        return text
+    return f"{text} ({c.claimant})"
+
+
+def admitted(c: Casualty) -> bool:
+    """A side stating its own combatants' losses ("the army said 23 of its soldiers were killed"). A health
+    ministry counting its country's dead is not an admission: its count is not a statement of the side."""
+    return c.admitted and bool(_COMBATANT.search(c.victim_text or ""))
+
+
 def claim_label(c: Casualty, outlet: str) -> str:
     """Rule 3: every figure names who asserts it; the outlet when nobody else does."""
     if c.claimant is None:
         return f"reported by {outlet}"
-    return f"{'admitted' if c.admitted else 'claimed'} by {c.claimant}"
+    return f"{'admitted' if admitted(c) else 'claimed'} by {claimant_text(c)}"
 
 
 def incident_day(f: StoredFact) -> date | None:
+    """The stated day of the incident; None when the text gives none (a publication date is no incident day)."""
     c = f.fact
     if isinstance(c, Casualty) and c.date and len(c.date) == 10:
         return date.fromisoformat(c.date)
-    return f.article.published.date() if f.article.published else None
+    return None
+
+
+def same_incident(a: StoredFact, b: StoredFact) -> bool:
+    """The same story, or the same place and day; never two different stated days."""
+    day_a, day_b = incident_day(a), incident_day(b)
+    if day_a and day_b and day_a != day_b:
+        return False
+    if a.story_id and a.story_id == b.story_id:
+        return True
+    ca, cb = a.fact, b.fact
+    assert isinstance(ca, Casualty) and isinstance(cb, Casualty)
+    return bool(day_a and day_a == day_b and ca.location and ca.location == cb.location)
+
+
+def _published(f: StoredFact) -> float:
+    return f.article.published.timestamp() if f.article.published else 0.0
 
 
 @dataclass
 class _Claim:
-    """One claim: every mention of the same figure by the same claimant about the same incident."""
+    """One figure from one claimant about one incident, with every outlet that reported it."""
 
-    mentions: list[StoredFact]
-    revisions: list[tuple[str, date | None]]  # earlier figures and when they were reported
+    mentions: list[StoredFact]  # newest article first
+    revised_from: tuple[Casualty, date | None] | None = None  # the claimant's earlier figure, when backed
+    superseded: list[StoredFact] = field(default_factory=list)
 
     @property
     def latest(self) -> StoredFact:
         return self.mentions[0]
 
+    @property
+    def fact(self) -> Casualty:
+        c = self.latest.fact
+        assert isinstance(c, Casualty)
+        return c
+
     def outlets(self) -> list[str]:
         return list(dict.fromkeys(m.article.outlet for m in self.mentions))
+
+
+def _clusters(facts: Sequence[StoredFact]) -> list[list[StoredFact]]:
+    """Facts grouped into incidents (transitively), keeping the input order inside each group."""
+    parent = list(range(len(facts)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(facts)):
+        for j in range(i):
+            if root(i) != root(j) and ((facts[i].article.url == facts[j].article.url and
+                                       figure_text(facts[i].fact) == figure_text(facts[j].fact))  # type: ignore[arg-type]
+                                       or same_incident(facts[i], facts[j])):
+                parent[root(i)] = root(j)
+    groups: dict[int, list[StoredFact]] = defaultdict(list)
+    for i, f in enumerate(facts):
+        groups[root(i)].append(f)
+    return list(groups.values())
 
 
 def group_claims(facts: Sequence[StoredFact]) -> list[_Claim]:
@@ -105,32 +181,35 @@ def group_claims(facts: Sequence[StoredFact]) -> list[_Claim]:
                 c.claimant is None and f.article.outlet)].append(f)
     claims: list[_Claim] = []
     for mentions in by_key.values():
-        # Split one claimant's mentions into incidents: reports within two days of each other.
-        incidents: list[list[StoredFact]] = []
-        for f in mentions:
-            day = incident_day(f)
-            for incident in incidents:
-                other = incident_day(incident[0])
-                if day is None or other is None or abs((day - other).days) <= 2:
-                    incident.append(f)
-                    break
-            else:
-                incidents.append([f])
-        for incident in incidents:
+        for incident in _clusters(mentions[:400]) + [[f] for f in mentions[400:]]:
             figures: dict[str, list[StoredFact]] = {}
             for f in incident:
                 figures.setdefault(figure_text(f.fact), []).append(f)  # type: ignore[arg-type]
-            ordered = list(figures.values())  # first = the newest report's figure
-            latest = ordered[0]
-            vague_only = all(f.fact.count is None for f in latest)  # type: ignore[union-attr]
-            if vague_only or len(ordered) == 1:
-                claims.extend(_Claim(group, []) for group in ordered)
-                continue
-            revisions = [(figure_text(g[0].fact), g[0].article.published.date() if g[0].article.published  # type: ignore[arg-type]
-                          else None) for g in ordered[1:] if g[0].fact.count is not None]  # type: ignore[union-attr]
-            claims.append(_Claim(latest, revisions))
-            claims.extend(_Claim(g, []) for g in ordered[1:] if g[0].fact.count is None)  # type: ignore[union-attr]
+            ordered = [_Claim(group) for group in figures.values()]  # first = the newest report's figure
+            claims.extend(_revise(ordered))
     return claims
+
+
+def _revise(claims: list[_Claim]) -> list[_Claim]:
+    """Fold a claimant's earlier figure into its latest one where the conditions for a revision hold."""
+    if len(claims) < 2:
+        return claims
+    latest, rest = claims[0], claims[1:]
+    c = latest.fact
+    if c.claimant is None or c.victim is None or c.count is None or c.cumulative or c.breakdown:
+        return claims
+    newest_time = _published(latest.latest)
+    earliest_time = min(_published(m) for m in latest.mentions)
+    earlier = [cl for cl in rest if cl.fact.count is not None and cl.fact.count != c.count
+               and max(_published(m) for m in cl.mentions) < earliest_time
+               and not {m.article.url for m in cl.mentions} & {m.article.url for m in latest.mentions}]
+    if not earlier or not newest_time:
+        return claims
+    previous = earlier[0]
+    when = latest.latest.article.published
+    latest.revised_from = (previous.fact, when.date() if when else None)
+    latest.superseded = [m for cl in earlier for m in cl.mentions]
+    return [latest, *(cl for cl in rest if cl not in earlier)]
 
 
 def build_casualties(facts: Sequence[StoredFact], *, topic_name: str, window: str,
@@ -142,18 +221,19 @@ def build_casualties(facts: Sequence[StoredFact], *, topic_name: str, window: st
     claims = group_claims(casualties)
     by_side: dict[str, list[_Claim]] = defaultdict(list)
     for claim in claims:
-        by_side[side_of(claim.latest.fact)].append(claim)  # type: ignore[arg-type]
+        by_side[side_of(claim.fact)].append(claim)
     sections = []
     shown = 0
-    for side, side_claims in sorted(by_side.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-        side_claims.sort(key=lambda cl: (cl.latest.fact.category, -(cl.latest.fact.count or 0)))  # type: ignore[union-attr]
-        lines = [*_range_lines(side, side_claims)]
+    # Named sides first, most claims first; "side not stated" last: it is a heading, not a side.
+    for side, side_claims in sorted(by_side.items(), key=lambda kv: (kv[0] == NO_SIDE, -len(kv[1]), kv[0])):
+        side_claims.sort(key=lambda cl: (cl.fact.category, -(cl.fact.count or 0)))
+        lines = [] if side == NO_SIDE else range_lines(side, side_claims)
         for claim in side_claims:
             if shown >= max_lines:
                 break
             lines.append(_claim_line(claim))
             shown += 1
-        sections.append(Section(f"{side}", tuple(lines)))
+        sections.append(Section(side, tuple(lines)))
     hidden = len(claims) - shown
     outlets = len({f.article.outlet for f in casualties})
     footer = f"{plural(len(claims), 'claim')} from {plural(outlets, 'outlet')}, {window}. " \
@@ -165,18 +245,15 @@ def build_casualties(facts: Sequence[StoredFact], *, topic_name: str, window: st
 
 def _claim_line(claim: _Claim) -> Line:
     f = claim.latest
-    c = f.fact
-    assert isinstance(c, Casualty)
+    c = claim.fact
     outlets = claim.outlets()
     sources = outlets[0] + (f" +{len(outlets) - 1} outlet{'s' if len(outlets) > 2 else ''}" if len(outlets) > 1 else "")
     flags = " (total)" if c.cumulative else (" (subset)" if c.breakdown else "")
     detail = ""
-    if claim.revisions:
-        old = claim.revisions[0][0]
-        when = f.article.published.date() if f.article.published else None
-        latest = c.count or 0
-        verb = "raised" if latest > _first_number(old) else "lowered"
-        detail = f"{verb} from {old} to {figure_text(c)}"
+    if claim.revised_from is not None:
+        old, when = claim.revised_from
+        verb = "raised" if (c.count or 0) > (old.count or 0) else "lowered"
+        detail = f"{verb} from {figure_text(old)} to {figure_text(c)}"
         if when:
             detail += f" on {when.day} {MONTH[when.month - 1]}"
     label = claim_label(c, f.article.outlet)
@@ -187,51 +264,47 @@ def _claim_line(claim: _Claim) -> Line:
     return Line.of(*segments, detail=detail)  # type: ignore[arg-type]
 
 
-def _first_number(text: str) -> int:
-    digits = "".join(ch if ch.isdigit() else " " for ch in text).split()
-    return int(digits[0]) if digits else 0
+def _claimant_key(claim: _Claim) -> str:
+    return (claim.fact.claimant or f"outlet:{claim.latest.article.outlet}").casefold()
 
 
-def _range_lines(side: str, claims: list[_Claim]) -> list[Line]:
-    """Where different claimants give different numbers for one side, category and incident: low to high.
-    Claims about different incidents (more than two days apart) are never put in one range."""
+def range_lines(side: str, claims: Iterable[_Claim]) -> list[Line]:
+    """Where different claimants give different figures for one incident, side and category: low to high."""
     out = []
     by_category: dict[str, list[_Claim]] = defaultdict(list)
     for claim in claims:
-        c = claim.latest.fact
-        assert isinstance(c, Casualty)
-        if c.count is not None and not c.cumulative and not c.breakdown and incident_day(claim.latest):
+        c = claim.fact
+        if c.count is not None and c.qualifier != "vague" and not c.cumulative and not c.breakdown:
             by_category[c.category].append(claim)
     for category, group in sorted(by_category.items()):
-        group.sort(key=lambda cl: incident_day(cl.latest))  # type: ignore[arg-type, return-value]
-        incidents: list[list[_Claim]] = []
-        for claim in group:
-            if incidents and (incident_day(claim.latest) - incident_day(incidents[-1][0].latest)).days <= 2:  # type: ignore[operator]
-                incidents[-1].append(claim)
-            else:
-                incidents.append([claim])
-        for incident in incidents:
-            line = _range_line(side, category, incident)
+        latest = [cl.latest for cl in group]
+        for incident in _clusters(latest[:200]):
+            members = [cl for cl in group if cl.latest in incident]
+            line = _range_line(side, category, members)
             if line is not None:
                 out.append(line)
     return out
 
 
 def _range_line(side: str, category: str, incident: list[_Claim]) -> Line | None:
-    claimants = {cl.latest.fact.claimant or cl.latest.article.outlet for cl in incident}  # type: ignore[union-attr]
-    if len(claimants) < 2:
+    if len({_claimant_key(cl) for cl in incident}) < 2:
         return None
-    low = min(incident, key=lambda cl: cl.latest.fact.count)  # type: ignore[union-attr, arg-type, return-value]
-    high = max(incident, key=lambda cl: cl.latest.fact.count_high or cl.latest.fact.count)  # type: ignore[union-attr, arg-type, return-value]
-    lo, hi = low.latest.fact, high.latest.fact
-    assert isinstance(lo, Casualty) and isinstance(hi, Casualty)
-    if figure_text(lo) == figure_text(hi):
+    shared_topics = set.intersection(*(set(cl.latest.topics) for cl in incident))
+    if not shared_topics:
+        return None
+    low = min(incident, key=lambda cl: cl.fact.count or 0)
+    high = max(incident, key=lambda cl: cl.fact.count_high or cl.fact.count or 0)
+    lo, hi = low.fact, high.fact
+    if figure_text(lo) == figure_text(hi) or _claimant_key(low) == _claimant_key(high):
         return None
     days = sorted(d for d in (incident_day(cl.latest) for cl in incident) if d)
-    return Line.of(
-        f"Range — {side} {category}{_span(days[0], days[-1])}: {figure_text(lo)} "
-        f"({lo.claimant or low.latest.article.outlet}) to {figure_text(hi)} "
-        f"({hi.claimant or high.latest.article.outlet})")
+    when = _span(days[0], days[-1]) if days else ""
+    return Line.of(f"Range — {side} {category}{when}: {figure_text(lo)} ({_who(low)}) to {figure_text(hi)} "
+                   f"({_who(high)})")
+
+
+def _who(claim: _Claim) -> str:
+    return claimant_text(claim.fact) if claim.fact.claimant else claim.latest.article.outlet
 
 
 def _span(a: date, b: date) -> str:

@@ -15,11 +15,13 @@ from bot.model import ArticleRef, Casualty, Event, StoredFact
 _seq = iter(range(1, 10_000))
 
 
-def fact(f: Casualty | Event, outlet: str = "Wire", day: int = 12, hour: int = 8) -> StoredFact:
+def fact(f: Casualty | Event, outlet: str = "Wire", day: int = 12, hour: int = 8, story: str | None = None,
+         topics: tuple[str, ...] = ("pak-afg",), url: str | None = None) -> StoredFact:
     seq = next(_seq)
     published = datetime(2025, 10, day, hour, tzinfo=UTC)
-    return StoredFact(id=f"id{seq:07d}", seq=seq, fact=f, topics=("pak-afg",), stored_at=published,
-                      article=ArticleRef(f"https://{outlet.lower()}.test/{seq}", outlet, f"Story {seq}", published))
+    return StoredFact(id=f"id{seq:07d}", seq=seq, fact=f, topics=topics, stored_at=published, story_id=story,
+                      article=ArticleRef(url or f"https://{outlet.lower()}.test/{seq}", outlet, f"Story {seq}",
+                                         published))
 
 
 def killed(count: int | None, victim: str, claimant: str | None, qualifier: str = "exact", date: str | None = None,
@@ -35,8 +37,8 @@ def casualties_text(facts: list[StoredFact]) -> str:
 
 
 def test_the_same_claim_from_several_outlets_is_one_line_with_its_sources() -> None:
-    text = casualties_text([fact(killed(58, "Pakistan", "Afghanistan (Taliban)", date="2025-10-11"), outlet=o)
-                            for o in ("Al Jazeera", "Dawn", "Reuters")])
+    text = casualties_text([fact(killed(58, "Pakistan", "Afghanistan (Taliban)", date="2025-10-11"), outlet=o,
+                                 story="s1") for o in ("Al Jazeera", "Dawn", "Reuters")])
     assert text.count("58 Pakistan soldiers killed") == 1
     assert "+2 outlets" in text
 
@@ -44,9 +46,9 @@ def test_the_same_claim_from_several_outlets_is_one_line_with_its_sources() -> N
 def test_contested_claims_stay_apart_and_are_never_summed() -> None:
     text = casualties_text([
         fact(killed(200, "Afghanistan (Taliban)", "Pakistan", "more_than", "2025-10-11",
-                    victim_text="Taliban fighters")),
+                    victim_text="Taliban fighters"), story="s1"),
         fact(killed(9, "Afghanistan (Taliban)", "Afghanistan (Taliban)", date="2025-10-11",
-                    victim_text="its fighters")),
+                    victim_text="its fighters"), story="s1"),
     ])
     assert "more than 200 Taliban fighters killed — claimed by Pakistan" in text
     assert "9 fighters (Afghanistan (Taliban)) killed — admitted by Afghanistan (Taliban)" in text
@@ -56,8 +58,8 @@ def test_contested_claims_stay_apart_and_are_never_summed() -> None:
 
 def test_a_claimant_revising_its_own_figure_shows_the_latest_and_the_change() -> None:
     text = casualties_text([
-        fact(killed(12, "Pakistan", "Pakistan", "at_least", "2025-10-11"), day=12),
-        fact(killed(23, "Pakistan", "Pakistan", "at_least", "2025-10-11"), day=13),
+        fact(killed(12, "Pakistan", "Pakistan", "at_least", "2025-10-11"), day=12, story="s1"),
+        fact(killed(23, "Pakistan", "Pakistan", "at_least", "2025-10-11"), day=13, story="s1"),
     ])
     assert "at least 23 Pakistan soldiers killed — admitted by Pakistan" in text
     assert "raised from at least 12 to at least 23 on 13 Oct" in text
@@ -71,6 +73,61 @@ def test_figures_for_different_incidents_are_not_put_in_one_range() -> None:
     ])
     assert "Range" not in text
     assert "45" not in text
+
+
+def test_no_revision_without_a_later_report_of_the_same_incident() -> None:
+    same_article = "https://wire.test/one"
+    text = casualties_text([  # one claimant, two groups in one article: side by side, nothing derived
+        fact(killed(150, "Pakistan", "Pakistan", date="2025-10-11"), url=same_article, story="s1"),
+        fact(killed(1300, "Pakistan", "Pakistan", date="2025-10-11", victim_text="people"), url=same_article,
+             story="s1"),
+    ])
+    assert "raised" not in text and "lowered" not in text
+    assert "150 Pakistan soldiers" in text and "1,300 people" in text
+    text = casualties_text([  # a later report, but no shared story and no place: not the same incident
+        fact(killed(12, "Pakistan", "Pakistan", date="2025-10-11"), day=12),
+        fact(killed(23, "Pakistan", "Pakistan", date="2025-10-11"), day=13),
+    ])
+    assert "raised" not in text
+
+
+def test_contested_figures_of_two_claimants_are_never_a_revision() -> None:
+    text = casualties_text([
+        fact(killed(12, "Pakistan", "Pakistan", date="2025-10-11"), day=12, story="s1"),
+        fact(killed(25, "Pakistan", "Pakistani Taliban (TTP)", date="2025-10-11"), day=13, story="s1"),
+    ])
+    assert "raised" not in text
+    assert "12 Pakistan soldiers killed — admitted by Pakistan" in text
+    assert "25 Pakistan soldiers killed — claimed by Pakistani Taliban (TTP)" in text
+
+
+def test_a_lower_later_figure_reads_lowered() -> None:
+    text = casualties_text([
+        fact(killed(30, "Pakistan", "Pakistan", date="2025-10-11"), day=12, story="s1"),
+        fact(killed(23, "Pakistan", "Pakistan", date="2025-10-11"), day=13, story="s1"),
+    ])
+    assert "lowered from 30 to 23 on 13 Oct" in text
+
+
+def test_no_range_without_a_known_side_or_across_topics() -> None:
+    unknown = [fact(Casualty(category="killed", count=n, qualifier="exact", quote=f"{n} people were killed",
+                             victim_text="people", claimant=claimant, date="2025-10-09"), story="s1")
+               for n, claimant in ((5, "police"), (9, "residents"))]
+    text = casualties_text(unknown)
+    assert "Range" not in text
+    assert "side not stated" in text
+    other_war = [fact(killed(5, "Pakistan", "Pakistan", date="2025-10-11"), story="s1"),
+                 fact(killed(40, "Pakistan", "Afghanistan (Taliban)", date="2025-10-11"), story="s1",
+                      topics=("sudan",))]
+    assert "Range" not in casualties_text(other_war)
+
+
+def test_a_health_ministry_count_is_not_an_admission_and_keeps_its_name() -> None:
+    c = Casualty(category="killed", count=31, qualifier="exact", quote="q", victim="Lebanon", victim_text="people",
+                 claimant="Lebanon", claimant_text="Lebanon's health ministry")
+    text = casualties_text([fact(c)])
+    assert "31 people killed — claimed by Lebanon's health ministry" in text
+    assert "admitted" not in text
 
 
 def test_unattributed_figures_are_marked_as_reported_by_the_outlet() -> None:
