@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from bot.extract._actors import Gazetteer
+from bot.extract._chunks import NounPhrase, noun_phrase
 from bot.extract._dates import DateRef
 from bot.extract._numbers import Quantity, find_quantities
 from bot.model import Casualty
@@ -117,11 +118,30 @@ class Attribution:
     subject: str | None = None  # the canonical subject for "its soldiers", when known
 
 
+@dataclass(slots=True)
+class Antecedent:
+    """The people most recently counted in the article: "N others", "N more", "six of them" and "the rest"
+    count the same kind of people. Carried across clauses and sentences by the pipeline."""
+
+    victim: str | None = None
+    victim_text: str | None = None
+    quote: str | None = None  # the sentence that counted them
+
+
+_ZERO_BEFORE = re.compile(r"\b(?:no|not\s+(?:a\s+single|one|any)|none\s+of|zero|nobody)\s*$", re.IGNORECASE)
+_SPEECH_DATE_BEFORE = re.compile(r"\b(?:said|says|told|added|announced|stated|reported|confirmed|claimed|"
+                                 r"acknowledged|admitted|denied|statement|spokesman|spokeswoman)\s+(?:on\s+|late\s+|"
+                                 r"early\s+)?$", re.IGNORECASE)
+
+
 def casualties_in_clause(clause: str, quote: str, attribution: Attribution, dates: list[DateRef],
-                         gazetteer: Gazetteer, cumulative_sentence: bool) -> list[Casualty]:
+                         gazetteer: Gazetteer, cumulative_sentence: bool,
+                         antecedent: Antecedent | None = None) -> list[Casualty]:
     out: list[Casualty] = []
-    previous_victim: tuple[str | None, str | None] | None = None
+    antecedent = antecedent if antecedent is not None else Antecedent()
     previous_category: str | None = None
+    offset = quote.find(clause)
+    date_spans = [(d.start - offset, d.end - offset) for d in dates] if offset >= 0 else []
     for q in find_quantities(clause):
         found = _category(clause, q)
         before, after = clause[:q.start], clause[q.end:]
@@ -135,30 +155,51 @@ def casualties_in_clause(clause: str, quote: str, attribution: Attribution, date
             continue
         category, np = found
         previous_category = category
-        if _is_trap(clause, q, np):
+        if _is_trap(clause, q, np) or _ZERO_BEFORE.search(before[-25:]):
             continue
+        if any(q.start < e and s < q.end for s, e in date_spans):
+            continue  # "On March 9, a captain ..." : the 9 is a day of the month
         if _DENIAL.search(before[-80:]):
             continue
-        victim_text = _clean_np(np)
-        victim = _victim(victim_text, attribution, gazetteer) if victim_text else None
-        if _OF_THEM.match(after) and previous_victim is not None:
-            victim, victim_text = previous_victim  # "four of them seriously": the people just counted
-        elif not victim_text and previous_victim is not None:
-            victim, victim_text = previous_victim
-        elif not victim_text:
-            victim_text = "people"  # "kills 43": the text counts people without naming them
-        previous_victim = (victim, victim_text)
+        chunk = noun_phrase(after)
+        if chunk.kind == "thing":
+            continue  # "captured 25 army posts", "two tanks were destroyed": counts of things
+        victim_text, victim = _victim_of(chunk, attribution, gazetteer, antecedent, quote, q.count)
         cumulative = cumulative_sentence
-        date = None if cumulative else _incident_date(dates)
+        date = None if cumulative else _incident_date(dates, quote)
         is_subset = bool(_BREAKDOWN.search(before[-60:]) or _OF_THEM.match(after) or _AMONG_THE.search(before[-40:]))
+        places = gazetteer.places(clause) or gazetteer.places(quote)
         out.append(Casualty(
             category=category,  # type: ignore[arg-type]
             count=q.count, qualifier=q.qualifier, count_high=q.count_high,  # type: ignore[arg-type]
-            quote=quote, victim=victim, victim_text=victim_text or None,
+            quote=quote, victim=victim, victim_text=victim_text,
             claimant=attribution.claimant, claimant_text=attribution.text,
-            date=date, cumulative=cumulative, breakdown=is_subset,
+            date=date, location=places[0].canonical if places else None,
+            cumulative=cumulative, breakdown=is_subset,
         ))
     return out
+
+
+def _victim_of(chunk: NounPhrase, attribution: Attribution, gazetteer: Gazetteer, antecedent: Antecedent,
+               quote: str, count: int | None) -> tuple[str, str | None]:
+    """Victim text (whole words) and side. Anaphors take the people just counted; a possessive takes the
+    speaker's side; a phrase that names no side keeps none. Updates ``antecedent``."""
+    anaphoric = chunk.kind == "anaphor" or (chunk.partitive and (chunk.kind in (None, "anaphor") or chunk.head in (
+        "dead", "wounded", "injured", "victims", "casualties", "killed")))
+    if anaphoric and antecedent.victim_text:
+        if chunk.text and antecedent.victim_text not in ("people", "person"):  # "11 others (Pakistani soldier)"
+            return f"{chunk.text} ({_bare(antecedent.victim_text)})", antecedent.victim
+        return antecedent.victim_text, antecedent.victim  # "four of them": the people just counted
+    if not chunk.text and antecedent.quote == quote and antecedent.victim_text:
+        return antecedent.victim_text, antecedent.victim  # "left 23 of its soldiers dead and another 29 injured"
+    text = chunk.text
+    if not text:
+        # "kills 43", "the death toll rose to 45": the text counts people without naming them
+        text = "person" if count == 1 else "people"
+    victim = _victim(text, attribution, gazetteer) if chunk.possessive or text not in ("people", "person") else None
+    if text not in ("people", "person") or antecedent.quote != quote:
+        antecedent.victim, antecedent.victim_text, antecedent.quote = victim, text, quote
+    return text, victim
 
 
 def _category(clause: str, q: Quantity) -> tuple[str, str] | None:
@@ -245,12 +286,8 @@ def _is_trap(clause: str, q: Quantity, np: str) -> bool:
     return bool(_NOT_PEOPLE.match(np.strip())) and not _people(np)
 
 
-def _clean_np(np: str) -> str:
-    np = re.sub(r"^[\s,]+|[\s,]+$", "", np)
-    np = re.sub(r"^(?:of\s+)", "", np, flags=re.IGNORECASE)
-    np = re.split(r"\s+(?:and|or)\s+(?:another\s+)?(?=\d|a\s+dozen|dozens|several|one|two|three|four|five|six|"
-                  r"seven|eight|nine|ten)", np, maxsplit=1, flags=re.IGNORECASE)[0]
-    return np.strip()
+def _bare(victim_text: str) -> str:
+    return re.sub(r"^(?:of\s+)?(?:the\s+|its\s+|their\s+|our\s+)?(?:own\s+)?", "", victim_text, flags=re.IGNORECASE)
 
 
 def _victim(victim_text: str, attribution: Attribution, gazetteer: Gazetteer) -> str | None:
@@ -263,8 +300,11 @@ def _victim(victim_text: str, attribution: Attribution, gazetteer: Gazetteer) ->
     return side
 
 
-def _incident_date(dates: list[DateRef]) -> str | None:
+def _incident_date(dates: list[DateRef], quote: str) -> str | None:
+    """The day the incident happened: a day-precise point in the sentence, not the day of a statement
+    ("the army said on Monday" dates the statement)."""
     for ref in dates:
-        if ref.value and ref.precision == "day" and not ref.span:
+        if ref.value and ref.precision == "day" and not ref.span and \
+                not _SPEECH_DATE_BEFORE.search(quote[max(0, ref.start - 40):ref.start]):
             return ref.value
     return None

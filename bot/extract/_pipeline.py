@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from bot.extract._actors import Gazetteer
 from bot.extract._attribution import find_attribution, is_pronoun, split_clauses
-from bot.extract._casualties import _CUMULATIVE, Attribution, casualties_in_clause
+from bot.extract._casualties import _CUMULATIVE, Antecedent, Attribution, casualties_in_clause
 from bot.extract._dates import find_dates
 from bot.extract._events import event_in_sentence
 from bot.extract._sentences import split_sentences
@@ -29,6 +29,7 @@ class Extractor:
         pub = published.date() if isinstance(published, datetime) else published
         facts: list[Fact] = []
         last_speaker = _NONE
+        antecedent = Antecedent()
         for sentence in split_sentences(article_text(text).text):
             quote = sentence.text
             if len(quote) > 2000:  # a run-on block with no sentence ends: not prose worth trusting
@@ -46,7 +47,7 @@ class Extractor:
                     last_speaker = attribution
                 clause_dates = [d for d in dates if d.text in clause] or dates
                 facts.extend(casualties_in_clause(clause, quote, attribution, clause_dates, self.gazetteer,
-                                                  cumulative))
+                                                  cumulative, antecedent))
             event = event_in_sentence(quote, dates, self.gazetteer)
             if event is not None:
                 facts.append(event)
