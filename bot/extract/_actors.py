@@ -69,6 +69,12 @@ BUILTIN_ACTORS: dict[str, tuple[str, ...]] = {
     "Wagner": ("Wagner", "Africa Corps"),
     "United Nations": ("United Nations", "UN", "U.N.", "UNICEF", "OCHA", "UNHCR", "WHO", "IOM"),
 }
+# Armed groups and movements, as opposed to states and their organs: "the group said" refers to one of these.
+NON_STATE = frozenset({
+    "Pakistani Taliban (TTP)", "Hamas", "Hezbollah", "Houthis", "SDF", "Islamic State", "ISWAP", "Boko Haram",
+    "JNIM", "al-Shabab", "Rapid Support Forces", "M23", "ADF", "Arakan Army", "PDF", "Fano", "TPLF", "ELN", "BLA",
+    "Wagner",
+})
 ROLES = ("civilians", "civilian", "children", "child", "women", "soldiers", "soldier", "troops", "militants",
          "fighters", "police", "policemen", "officers", "students", "worshippers", "villagers", "farmers",
          "miners", "passengers", "refugees", "aid workers", "journalists", "people", "persons", "residents")

@@ -12,6 +12,7 @@ import re
 
 from bot.extract._actors import Gazetteer
 from bot.extract._casualties import Attribution
+from bot.extract._chunks import noun_class
 
 _SPEECH = (r"(?:says|said|say|saying|claimed|claims|claim|claiming|told|tells|reported|reports|report|"
            r"acknowledged|acknowledges|admitted|admits|announced|announces|stated|states|confirmed|confirms|"
@@ -21,12 +22,15 @@ _SPEECH = (r"(?:says|said|say|saying|claimed|claims|claim|claiming|told|tells|re
            r"accused|accuses)")
 _CLAUSE_SPLIT = re.compile(r";\s+|,?\s+while\s+|,\s+but\s+|,\s+whereas\s+|\.\s+But\s+", re.IGNORECASE)
 _LEAD = re.compile(rf"(?:^\W*|^[^,;]{{0,60}},\s+)(?P<who>[^,;:\d“\"]{{2,90}}?),?\s+"
-                   rf"(?:has\s+|have\s+|had\s+|also\s+|later\s+|earlier\s+)*"
+                   rf"(?:has\s+|have\s+|had\s+|also\s+|later\s+|earlier\s+|\w+ly\s+)*"
                    rf"{_SPEECH}\b", re.IGNORECASE)
+# "JNIM, which also operates in the area, separately claimed ...": the relative clause is no speaker
+_APPOSITIVE = re.compile(r",\s+(?:which|who)\s[^,;]{1,80},")
 _ACCORDING = re.compile(r"\baccording\s+to\s+(?P<who>[^,.;:]{2,90}?)(?=[,.;:]|\s+(?:who|which|on|in|at)\b|$)",
                         re.IGNORECASE)
+_INVERTED = r"(?:said|says|added|adds|claimed|claims|stated|confirmed|reported|according\s+to)"
 _TRAILING = re.compile(
-    rf"[,”\"]\s*(?:(?P<who>[^,;“\"]{{2,90}}?)\s+(?:has\s+|have\s+|also\s+|later\s+)?{_SPEECH}|{_SPEECH}\s+"
+    rf"[,”\"]\s*(?:(?P<who>[^,;“\"]{{2,90}}?)\s+(?:has\s+|have\s+|also\s+|later\s+)?{_SPEECH}|{_INVERTED}\s+"
     rf"(?P<who2>[^,;“\"]{{2,90}}?))(?:\s+(?:on|in|at|late|early|to|by|after|via|citing)\b[^,;]*)?\W*$",
     re.IGNORECASE)
 # "..., the ministry said on Friday, in what would be ..." / "..., the teacher told this outlet by phone, ..."
@@ -34,10 +38,16 @@ _TRAILING_MID = re.compile(
     rf"[,”\"]\s*(?P<who>[^,;“\"]{{2,90}}?)\s+(?:has\s+|have\s+|also\s+|later\s+)?"
     rf"(?:{_SPEECH}|told\s+[^,;]{{1,40}}?)(?:\s+(?:on|in|late|early|by|after|via|citing)\b[^,;]{{0,40}})?\s*(?:[,;]|\.?$)",
     re.IGNORECASE)
-_DATELINE = re.compile(r"^[A-Z][A-Z/ .'-]{2,40},\s*(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2}\s*)?(?:\([^)]*\)\s*)?[-–—]\s*")
-_PRONOUN = re.compile(r"^(?:he|she|they|it|we|i|(?:the\s+|a\s+|its\s+|their\s+)?(?:spokesman|spokeswoman|"
-                      r"spokesperson|statement|group|ministry|agency|organisation|organization))$",
+_DATELINE = re.compile(r"^(?:[A-Z][A-Z/ .'-]{2,40},\s*(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2}\s*)?(?:\([^)]*\)\s*)?[-–—]\s*|"
+                       r"[A-Z][A-Za-z]+(?:\s\([A-Za-z ]+\))?\s*[-–—:]\s*(?=[A-Z]))")
+# Headlines: "Army: 30 militants killed", "Nine killed in market blast - governor", "..., police say"
+_HEAD_LEAD = re.compile(r"^(?P<who>[A-Z][\w'’.]*(?:\s[\w'’.]+){0,3}):\s+(?=\S)")
+_HEAD_TAIL = re.compile(r"\s[-–—:]\s(?P<who>[\w'’. ]{2,40}?)\s*$")
+_PRONOUN = re.compile(r"^(?:he|she|they|it|we|i|(?:the\s+|a\s+|an\s+|its\s+|their\s+)?(?:spokesman|spokeswoman|"
+                      r"spokesperson|statement|group|ministry|agency|organisation|organization|official|"
+                      r"military|army|movement|militants|rebels|insurgents))$",
                       re.IGNORECASE)
+PERSONAL = re.compile(r"^(?:he|she)$", re.IGNORECASE)
 _NO_CLAIMANT = re.compile(r"^(?:sources?|reports?|media(?:\s+reports?)?|local\s+media|media\s+outlets|"
                           r"it\s+is|there|this|that|reportedly|witnesses?)$", re.IGNORECASE)
 _STRIP = re.compile(r"^(?:the|a|an|and|but|also|meanwhile|separately|earlier|later|however|when|as|after|while|"
@@ -53,8 +63,23 @@ def split_clauses(sentence: str) -> list[str]:
     return [c for c in _CLAUSE_SPLIT.split(sentence) if c.strip()]
 
 
+def headline_attribution(line: str, gazetteer: Gazetteer) -> Attribution | None:
+    """A headline's own attribution: a leading "Army:" or a trailing "- governor"."""
+    for pattern in (_HEAD_LEAD, _HEAD_TAIL):
+        m = pattern.search(line)
+        who = m.group("who").strip() if m else ""
+        head = who.split()[-1].lower() if who else ""
+        # stricter than in prose: "Balochistan attacks: ..." and "Zaporizhzhia: ..." name no speaker
+        if who and not who.isupper() and len(who.split()) <= 4 and (
+                gazetteer.actors(who) or head in _ORG_HEADS or noun_class(head) == "person"):
+            found = _make(who, gazetteer)
+            if found is not None and found.claimant:
+                return found
+    return None
+
+
 def find_attribution(clause: str, gazetteer: Gazetteer) -> Attribution | None:
-    clause = _DATELINE.sub("", clause)
+    clause = _APPOSITIVE.sub("", _DATELINE.sub("", clause))
     for pattern in (_ACCORDING, _LEAD):
         m = pattern.search(clause)
         if m:
@@ -73,6 +98,7 @@ def find_attribution(clause: str, gazetteer: Gazetteer) -> Attribution | None:
 
 def _make(who: str, gazetteer: Gazetteer) -> Attribution | None:
     who = re.sub(r"\s+", " ", who).strip(" ,\"“”'’")
+    who = re.split(r",?\s+(?:who|which|whose)\s", who, maxsplit=1)[0]  # "a union official who asked not to be named"
     for _ in range(3):
         who = _STRIP.sub("", who).strip()
     if not who or len(who) > 80 or _NOT_A_SPEAKER.search(who):
@@ -81,8 +107,79 @@ def _make(who: str, gazetteer: Gazetteer) -> Attribution | None:
         return Attribution(None, who)  # resolved by the caller from the previous speaker
     if _NO_CLAIMANT.match(who):
         return Attribution(None, None)
-    canonical = gazetteer.resolve(who) or _plain(who)
-    return Attribution(canonical, who, subject=canonical)
+    if not is_actor(who, gazetteer):
+        return None
+    side = _side(who, gazetteer)
+    return Attribution(side or _plain(who), who, subject=side or _plain(who))
+
+
+# Heads of phrases that name an organisation or office that can speak; people nouns come from the chunker.
+_ORG_HEADS = {
+    "spokesman", "spokeswoman", "spokesperson", "spokespeople", "ministry", "army", "military", "government",
+    "governor", "agency", "office", "council", "authorities", "authority", "forces", "group", "statement",
+    "sources", "source", "hospital", "hospitals", "network", "monitor", "observatory", "organisation",
+    "organization", "committee", "service", "services", "administration", "president", "minister", "chief",
+    "mayor", "general", "colonel", "media", "channel", "newspaper", "broadcaster", "outlet", "tv", "radio",
+    "coalition", "alliance", "movement", "front", "brigades", "wing", "department", "directorate", "command",
+    "headquarters", "society", "union", "association", "federation", "mission", "charity", "ngo", "un",
+    "cross", "crescent", "prosecutor", "court", "parliament", "cabinet", "presidency", "embassy", "ambassador",
+    "envoy", "secretary", "premier", "director", "coordinator", "representative", "representatives",
+    "commissioner", "administrator", "chairman", "police", "agencies", "officials", "official", "firm",
+    "company", "operator", "ministries", "department", "unit", "centre", "center", "institute", "project",
+    "tracker", "team", "board", "bureau", "authority", "regime", "junta", "militia", "party", "rebels",
+    "defence", "defense", "rescue", "rescuers", "emergency", "guard", "guards", "navy", "observers", "monitors",
+}
+_NON_ACTOR = {
+    "however", "also", "as", "meanwhile", "separately", "month", "week", "year", "day", "today", "yesterday",
+    "no-one", "nobody", "none", "this", "that", "there", "which", "who", "another", "other", "later",
+    "earlier", "first", "then", "thus", "still", "yet", "instead", "moreover", "furthermore", "additionally",
+    "indeed", "overall", "finally", "so", "while", "when", "where", "since", "after", "before", "both", "all",
+    "some", "many", "most", "one", "night", "morning", "evening", "afternoon", "weekend", "time", "report",
+    "reports", "it", "what", "whom", "here", "now", "officially", "previously", "initially", "again",
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "nor", "neither", "either",
+}
+_WORD = re.compile(r"[\w'’.-]+")
+_PREPOSITIONS = {"of", "in", "at", "for", "from", "with", "on", "near", "based", "inside", "outside", "across"}
+
+
+def is_actor(who: str, gazetteer: Gazetteer) -> bool:
+    """A claimant is an actor: a person, a role, an organisation, a government, a side, a medium,
+    witnesses, residents or sources. Never a sentence adverb, a connective, a time word or a clause."""
+    words = _WORD.findall(who)
+    if not words or any(w[0].isdigit() for w in words):
+        return False
+    # the head of the first noun phrase: "an aid worker in the town", "the Syrian Observatory for Human Rights"
+    cut = next((i for i, w in enumerate(words) if i and w.lower() in _PREPOSITIONS), len(words))
+    head = words[cut - 1].lower().strip("'’.")
+    if head in _NON_ACTOR or (len(words) == 1 and words[0].lower() in _NON_ACTOR):
+        return False
+    if gazetteer.actors(who):
+        return True
+    if head in _ORG_HEADS or noun_class(head) == "person":
+        return True
+    # a proper name: "Reuters", "Zabihullah Mujahid"
+    return any(w[0].isupper() and w.lower() not in _NON_ACTOR for w in words)
+
+
+_STATE_ORGANS = re.compile(
+    r"\b(?:army|military|forces|troops|government|ministry|minister|president|presidency|spokesman|spokeswoman|"
+    r"spokesperson|officials?|authorities|police|command|headquarters|administration|cabinet|office|embassy|"
+    r"ambassador|envoy|governor|mayor|commander|general|colonel|navy|air\s+force|defen[cs]e|interior|"
+    r"foreign|security|intelligence|border\s+guards?|state\s+media|state\s+tv|news\s+agency|regime|junta|"
+    r"leadership|council|parliament|prime\s+minister|statement)\b", re.IGNORECASE)
+
+
+def _side(who: str, gazetteer: Gazetteer) -> str | None:
+    """The canonical side a speaker speaks for: the side itself ("Pakistan", "the Taliban", "ISPR") or one
+    of its organs ("Pakistan's military", "the Russian defence ministry"); not an independent body that
+    merely carries a country's name ("the Syrian Observatory for Human Rights")."""
+    mentions = gazetteer.actors(who)
+    if not mentions:
+        return None
+    rest = (who[:mentions[0].start] + who[mentions[0].end:]).strip(" '’s")
+    if not rest or re.fullmatch(r"(?:the|an?)", rest, re.IGNORECASE) or _STATE_ORGANS.search(rest):
+        return mentions[0].canonical
+    return None
 
 
 def _plain(who: str) -> str:

@@ -108,7 +108,7 @@ def noun_class(word: str) -> NounKind | None:
 
 _PARTICIPLES = {"wounded", "injured", "dead", "killed", "martyred", "missing", "abducted", "kidnapped", "detained",
                 "displaced", "slain", "captured", "arrested", "fallen"}
-_JOINERS = set("\"“”‘’'()/-")
+_JOINERS = set("\"“”‘’'()/")
 
 
 def noun_phrase(after: str, max_words: int = 8) -> NounPhrase:

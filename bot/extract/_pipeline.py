@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
-from bot.extract._actors import Gazetteer
-from bot.extract._attribution import find_attribution, is_pronoun, split_clauses
+from bot.extract._actors import NON_STATE, Gazetteer
+from bot.extract._attribution import PERSONAL, find_attribution, headline_attribution, is_pronoun, split_clauses
 from bot.extract._casualties import _CUMULATIVE, Antecedent, Attribution, casualties_in_clause
 from bot.extract._dates import find_dates
 from bot.extract._events import event_in_sentence
-from bot.extract._sentences import split_sentences
+from bot.extract._sentences import Sentence, split_sentences
 from bot.extract._text import article_text
 from bot.model import Fact
 
 _NONE = Attribution(None, None)
+_OPEN_QUOTE = re.compile(r"^\W{0,3}[“\"]")
+_QUOTES = re.compile(r"[“”\"]")
+_CLOSE_THEN_SAID = re.compile(r"[”\"]\s*(?P<rest>[^“”\"]*)$")
 
 
 class Extractor:
@@ -28,28 +32,108 @@ class Extractor:
                 title: str | None = None) -> list[Fact]:
         pub = published.date() if isinstance(published, datetime) else published
         facts: list[Fact] = []
-        last_speaker = _NONE
+        speakers = _Speakers(self.gazetteer)
         antecedent = Antecedent()
-        for sentence in split_sentences(article_text(text).text):
+        sentences = split_sentences(article_text(text).text)
+        quoted = self._quoted_paragraphs(sentences)
+        for sentence in sentences:
             quote = sentence.text
             if len(quote) > 2000:  # a run-on block with no sentence ends: not prose worth trusting
                 continue
             dates = find_dates(quote, pub)
             cumulative = bool(_CUMULATIVE.search(quote))
             clauses = split_clauses(quote)
-            sentence_attr = find_attribution(clauses[-1], self.gazetteer) if clauses else None
-            for clause in clauses:
-                attribution = find_attribution(clause, self.gazetteer) or sentence_attr or _NONE
-                if is_pronoun(attribution):
-                    attribution = Attribution(last_speaker.claimant, last_speaker.text, last_speaker.subject) \
-                        if last_speaker.claimant else Attribution(None, None)
-                elif attribution.claimant:
-                    last_speaker = attribution
+            own = [find_attribution(clause, self.gazetteer) for clause in clauses]
+            fallback = own[-1] or quoted.get(sentence.index) or (
+                headline_attribution(quote, self.gazetteer) if _headline(sentence) else None)
+            lead: Attribution | None = None
+            for clause, found in zip(clauses, own, strict=True):
+                # the clause's own speaker; else the sentence's trailing one; else a lead speaker of an earlier
+                # clause ("Russia said Ukraine lost 200 troops; it also lost 12 tanks"); else a quote's speaker
+                attribution = speakers.resolve(found or lead or fallback or _NONE)
+                if found is not None and found.claimant:
+                    lead = found
                 clause_dates = [d for d in dates if d.text in clause] or dates
                 facts.extend(casualties_in_clause(clause, quote, attribution, clause_dates, self.gazetteer,
                                                   cumulative, antecedent))
+            speakers.mentioned(quote)
             event = event_in_sentence(quote, dates, self.gazetteer)
             if event is not None:
                 facts.append(event)
         return facts
 
+    def _quoted_paragraphs(self, sentences: list[Sentence]) -> dict[int, Attribution]:
+        """Sentences inside a quotation that runs over several sentences take the attribution that follows
+        its closing quote: “Our forces killed 40. Many more fled,” the spokesman said."""
+        out: dict[int, Attribution] = {}
+        i = 0
+        while i < len(sentences):
+            s = sentences[i]
+            if _OPEN_QUOTE.match(s.text) and len(_QUOTES.findall(s.text)) % 2 == 1:
+                for j in range(i + 1, min(i + 6, len(sentences))):
+                    other = sentences[j]
+                    if other.paragraph != s.paragraph and not _OPEN_QUOTE.match(other.text):
+                        break
+                    closing = _CLOSE_THEN_SAID.search(other.text)
+                    if closing and len(_QUOTES.findall(other.text)) % 2 == 1:
+                        found = find_attribution(other.text[closing.start():], self.gazetteer)
+                        if found is not None:
+                            for k in range(i, j):
+                                out[sentences[k].index] = found
+                        i = j
+                        break
+            i += 1
+        return out
+
+
+_GROUP_ROLE = re.compile(r"\b(?:group|movement|militants|rebels|insurgents|militia|organi[sz]ation)$", re.IGNORECASE)
+
+
+class _Speakers:
+    """Who "he", "she", "they", "the ministry" or "a spokesman" are: the last named speaker; "he" and "she"
+    the last speaker that is a person; "the group" the armed group the text named last. A bare role with
+    nobody named before it speaks for itself ("the ministry")."""
+
+    def __init__(self, gazetteer: Gazetteer) -> None:
+        self.gazetteer = gazetteer
+        self.last = _NONE
+        self.last_person = _NONE
+        self.last_group: str | None = None
+
+    def mentioned(self, sentence: str) -> None:
+        groups = [m for m in self.gazetteer.actors(sentence) if m.canonical in NON_STATE]
+        if groups:
+            self.last_group = groups[-1].canonical
+
+    def resolve(self, attribution: Attribution) -> Attribution:
+        if is_pronoun(attribution):
+            text = attribution.text or ""
+            if _GROUP_ROLE.search(text) and self.last_group and self.last.claimant != self.last_group:
+                return Attribution(self.last_group, text, subject=self.last_group)
+            previous = self.last_person if PERSONAL.match(text) and self.last_person.claimant else self.last
+            if previous.claimant:
+                return previous
+            if PERSONAL.match(text) or text.lower() in ("it", "they", "we", "i"):
+                return _NONE
+            role = re.sub(r"^(?:the|a|an|its|their)\s+", "", text, flags=re.IGNORECASE)
+            return Attribution(role[:1].upper() + role[1:], text)
+        if attribution.claimant:
+            self.last = attribution
+            if _is_person(attribution.text or ""):
+                self.last_person = attribution
+        return attribution
+
+
+_PERSON_WORDS = re.compile(r"\b(?:spokes(?:man|woman|person)|minister|governor|mayor|president|commander|general|"
+                           r"colonel|official|chief|head|director|secretary|leader|envoy|ambassador|doctor|"
+                           r"resident|witness|worker|he|she|Mr|Ms|Mrs|Dr)s?\b|^[A-Z][a-z]+\s+[A-Z][a-z]+", re.IGNORECASE)
+
+
+def _is_person(text: str) -> bool:
+    return bool(_PERSON_WORDS.search(text))
+
+
+def _headline(sentence: Sentence) -> bool:
+    """A headline, related-link line or caption: a short line of its own without a full stop."""
+    text = sentence.text.rstrip()
+    return len(text.split()) <= 20 and not text.endswith((".", "?", "!", "”", '"'))
