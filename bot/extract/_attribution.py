@@ -25,18 +25,20 @@ _LEAD = re.compile(rf"(?:^\W*|^[^,;]{{0,60}},\s+)(?P<who>[^,;:\d“\"]{{2,90}}?)
                    rf"(?:has\s+|have\s+|had\s+|also\s+|later\s+|earlier\s+|\w+ly\s+)*"
                    rf"{_SPEECH}\b", re.IGNORECASE)
 # "JNIM, which also operates in the area, separately claimed ...": the relative clause is no speaker
-_APPOSITIVE = re.compile(r",\s+(?:which|who)\s[^,;]{1,80},")
+_APPOSITIVE = re.compile(r",\s+(?:which|who)\s[^,;]{1,80},|,\s+(?:however|meanwhile|though|too|in\s+turn|for\s+(?:its|"
+                         r"their|his|her)\s+part|\w+ly),(?=\s)", re.IGNORECASE)
 _ACCORDING = re.compile(r"\baccording\s+to\s+(?P<who>[^,.;:]{2,90}?)(?=[,.;:]|\s+(?:who|which|on|in|at)\b|$)",
                         re.IGNORECASE)
+_WHEN = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|tonight|last|this|earlier|later)"
 _INVERTED = r"(?:said|says|added|adds|claimed|claims|stated|confirmed|reported|according\s+to)"
 _TRAILING = re.compile(
     rf"[,”\"]\s*(?:(?P<who>[^,;“\"]{{2,90}}?)\s+(?:has\s+|have\s+|also\s+|later\s+)?{_SPEECH}|{_INVERTED}\s+"
-    rf"(?P<who2>[^,;“\"]{{2,90}}?))(?:\s+(?:on|in|at|late|early|to|by|after|via|citing)\b[^,;]*)?\W*$",
+    rf"(?P<who2>[^,;“\"]{{2,90}}?))(?:\s+(?:on|in|at|late|early|to|by|after|via|citing|{_WHEN})\b[^,;]*)?\W*$",
     re.IGNORECASE)
 # "..., the ministry said on Friday, in what would be ..." / "..., the teacher told this outlet by phone, ..."
 _TRAILING_MID = re.compile(
     rf"[,”\"]\s*(?P<who>[^,;“\"]{{2,90}}?)\s+(?:has\s+|have\s+|also\s+|later\s+)?"
-    rf"(?:{_SPEECH}|told\s+[^,;]{{1,40}}?)(?:\s+(?:on|in|late|early|by|after|via|citing)\b[^,;]{{0,40}})?\s*(?:[,;]|\.?$)",
+    rf"(?:{_SPEECH}|told\s+[^,;]{{1,40}}?)(?:\s+(?:on|in|late|early|by|after|via|citing|{_WHEN})\b[^,;]{{0,40}})?\s*(?:[,;]|\.?$)",
     re.IGNORECASE)
 _DATELINE = re.compile(r"^(?:[A-Z][A-Z/ .'-]{2,40},\s*(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2}\s*)?(?:\([^)]*\)\s*)?[-–—]\s*|"
                        r"[A-Z][A-Za-z]+(?:\s\([A-Za-z ]+\))?\s*[-–—:]\s*(?=[A-Z]))")
@@ -53,7 +55,8 @@ _NO_CLAIMANT = re.compile(r"^(?:sources?|reports?|media(?:\s+reports?)?|local\s+
 _STRIP = re.compile(r"^(?:the|a|an|and|but|also|meanwhile|separately|earlier|later|however|when|as|after|while|"
                     r"because|since|although|though|where|in\s+a\s+statement,?)\s+"
                     r"|\s+(?:in\s+a\s+statement|on\s+\w+|late\s+\w+|earlier|later|separately|also)$", re.IGNORECASE)
-_NOT_A_SPEAKER = re.compile(r"\b(?:killed|wounded|injured|died|attack|were|was|clashes|fighting|after|when|"
+_NOT_A_SPEAKER = re.compile(r"\b(?:killed|wounded|injured|died|attack|were|was|is|are|be|been|clashes|fighting|"
+                            r"after|when|"
                             r"which|who|that|if)\b|^(?:in|on|at|by|for|with|from|via|citing|speaking|reached|based|"
                             r"asking|adding|count|tally|according)\b|\bcondition\s+of\s+anonymity\b|"
                             r"\bthis\s+(?:outlet|agency|newspaper|channel)\b", re.IGNORECASE)
@@ -88,7 +91,9 @@ def find_attribution(clause: str, gazetteer: Gazetteer) -> Attribution | None:
                 return found
     m = _TRAILING.search(clause)
     if m:
-        return _make(m.group("who") or m.group("who2"), gazetteer)
+        found = _make(m.group("who") or m.group("who2"), gazetteer)
+        if found is not None:
+            return found
     for m in reversed(list(_TRAILING_MID.finditer(clause))):
         found = _make(m.group("who"), gazetteer)
         if found is not None:
@@ -125,8 +130,8 @@ _ORG_HEADS = {
     "cross", "crescent", "prosecutor", "court", "parliament", "cabinet", "presidency", "embassy", "ambassador",
     "envoy", "secretary", "premier", "director", "coordinator", "representative", "representatives",
     "commissioner", "administrator", "chairman", "police", "agencies", "officials", "official", "firm",
-    "company", "operator", "ministries", "department", "unit", "centre", "center", "institute", "project",
-    "tracker", "team", "board", "bureau", "authority", "regime", "junta", "militia", "party", "rebels",
+    "company", "operator", "ministries", "unit", "centre", "center", "institute", "project",
+    "tracker", "team", "board", "bureau", "regime", "junta", "militia", "party", "rebels",
     "defence", "defense", "rescue", "rescuers", "emergency", "guard", "guards", "navy", "observers", "monitors",
 }
 _NON_ACTOR = {
@@ -137,6 +142,10 @@ _NON_ACTOR = {
     "some", "many", "most", "one", "night", "morning", "evening", "afternoon", "weekend", "time", "report",
     "reports", "it", "what", "whom", "here", "now", "officially", "previously", "initially", "again",
     "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "nor", "neither", "either",
+    "initial", "preliminary", "latest", "new", "previous", "further", "such", "these", "those",
+    "they", "he", "she", "we", "i", "you", "everyone", "anyone", "someone", "something", "nothing", "figures",
+    "figure", "toll", "data", "numbers", "estimates", "count", "tally", "statistics", "result", "total",
+    "attack", "attacks", "strike", "strikes", "clashes", "fighting", "violence", "war", "conflict", "incident",
 }
 _WORD = re.compile(r"[\w'’.-]+")
 _PREPOSITIONS = {"of", "in", "at", "for", "from", "with", "on", "near", "based", "inside", "outside", "across"}
@@ -144,7 +153,8 @@ _PREPOSITIONS = {"of", "in", "at", "for", "from", "with", "on", "near", "based",
 
 def is_actor(who: str, gazetteer: Gazetteer) -> bool:
     """A claimant is an actor: a person, a role, an organisation, a government, a side, a medium,
-    witnesses, residents or sources. Never a sentence adverb, a connective, a time word or a clause."""
+    witnesses, residents or sources. Never a sentence adverb, a connective, a time word, a thing or a place
+    ("Balochistan attacks", "the region"), nor a clause with a figure in it."""
     words = _WORD.findall(who)
     if not words or any(w[0].isdigit() for w in words):
         return False
@@ -153,12 +163,15 @@ def is_actor(who: str, gazetteer: Gazetteer) -> bool:
     head = words[cut - 1].lower().strip("'’.")
     if head in _NON_ACTOR or (len(words) == 1 and words[0].lower() in _NON_ACTOR):
         return False
-    if gazetteer.actors(who):
+    if gazetteer.actors(who) or head in _ORG_HEADS or noun_class(head) == "person":
         return True
-    if head in _ORG_HEADS or noun_class(head) == "person":
-        return True
-    # a proper name: "Reuters", "Zabihullah Mujahid"
-    return any(w[0].isupper() and w.lower() not in _NON_ACTOR for w in words)
+    # a proper name ("Reuters", "Zabihullah Mujahid") or an unlisted role ("the headteacher"), but no thing,
+    # place or adverb
+    return not (noun_class(head) is not None or gazetteer.places(who) or
+                (head.endswith("ly") and head not in _LY_NOUNS))
+
+
+_LY_NOUNS = {"family", "italy", "assembly", "ally", "rally", "monopoly", "anomaly", "daily", "weekly"}
 
 
 _STATE_ORGANS = re.compile(

@@ -23,13 +23,15 @@ _CUES: dict[str, str] = {
     r"killed|dead|died|die|deaths|fatalities|martyred|martyrs|slain|perished|executed|massacred|"
     r"lost\s+their\s+lives|shot\s+dead|eliminated|neutrali[sz]ed|bodies|murdered|beheaded|lives\s+lost|"
     r"were\s+among\s+the\s+dead": "killed",
-    r"injured|wounded|hurt|injuries|sustained\s+injuries|hospitali[sz]ed|maimed": "injured",
+    r"injured|wounded|hurt|injuries|sustained\s+injuries|hospitali[sz]ed|maimed|taken\s+(?:to\s+hospital|"
+    r"for\s+treatment)|treated\s+for\s+(?:injuries|wounds)|receiving\s+treatment": "injured",
     r"kidnapped|abducted|captured|taken\s+hostage|held\s+hostage|taken\s+prisoner|hostages|seized|"
     r"taken\s+captive|held\s+captive|taken\s+away|led\s+away|carried\s+off": "captured",
     r"missing|unaccounted\s+for|disappeared": "missing",
     r"arrested|detained|taken\s+into\s+custody|in\s+custody|rounded\s+up": "arrested",
     r"displaced|fled\s+their\s+homes|forced\s+to\s+flee|uprooted|fled|evacuated|forced\s+from\s+their\s+homes|"
-    r"made\s+homeless|have\s+fled|refugees": "displaced",
+    r"made\s+homeless|left\s+homeless|have\s+fled|refugees|fleeing\s+their\s+homes|(?:sought|taken|took)\s+"
+    r"(?:shelter|refuge)": "displaced",
 }
 _CUE_ALT = "|".join(f"(?:{c})" for c in _CUES)
 _CUE_COMPILED = [(re.compile(rf"^(?:{c})$", re.IGNORECASE), cat) for c, cat in _CUES.items()]
@@ -44,13 +46,13 @@ _ACTIVE: dict[str, str] = {
 }
 _ACTIVE_COMPILED = [(re.compile(rf"(?:{c})", re.IGNORECASE), cat) for c, cat in _ACTIVE.items()]
 _ACTIVE_BEFORE = re.compile(
-    r"\b[\"“]?(?P<cue>" + "|".join(f"(?:{c})" for c in _ACTIVE) + r")[\"”]?\s+[\"“]?(?:(?:a\s+total\s+of|"
+    r"\b[\"“]?(?P<cue>" + "|".join(f"(?:{c})" for c in _ACTIVE) + r")[\"”]?(?:\.\.\.|…)?\s+[\"“]?(?:(?:a\s+total\s+of|"
     r"an?\s+estimated|the\s+lives\s+of|another|a\s+further|an\s+additional)\s+)?$", re.IGNORECASE)
 _TOLL_BEFORE = re.compile(
     r"\b(?:death\s+toll|toll|number\s+of\s+(?:dead|deaths|people\s+killed|victims))\b[^.;]{0,50}?"
     r"\b(?:to|at|of|reached|hit|passed|exceeded|surpassed|is|was|stood\s+at|stands\s+at)\s+$", re.IGNORECASE)
 _NOUN_OF_BEFORE = {
-    r"deaths|killing|killings|massacre|murder|execution|bodies": "killed",
+    r"deaths?|killing|killings|massacre|murder|execution|bodies": "killed",
     r"abduction|kidnapping|kidnappings|capture|release": "captured",
     r"arrest|arrests|detention": "arrested",
     r"displacement": "displaced",
@@ -103,8 +105,15 @@ _CUMULATIVE = re.compile(
     re.IGNORECASE)
 _LIST_NEXT = re.compile(r"\b(?:and|as\s+well\s+as)\s+(?:another\s+|a\s+further\s+)?$", re.IGNORECASE)
 _OF_THEM = re.compile(r"^\s+of\s+(?:them|whom|those)\b", re.IGNORECASE)
-_AMONG_THE = re.compile(r"\bamong\s+the\s+(dead|killed|injured|wounded|missing|abducted|detained)\s+"
+_AMONG_THE = re.compile(r"\bamong\s+the\s+(dead|killed|injured|wounded|missing|abducted|detained|deceased|victims)\s+"
                         r"(?:are|were|was|is)\s+$", re.IGNORECASE)
+_LIVES_BEFORE = re.compile(r"\b(?:claim(?:ed|ing|s)?|cost(?:ing|s)?|took|taken|tak(?:es|ing))\s+$", re.IGNORECASE)
+_FORCED_BEFORE = re.compile(r"\b(?:forc(?:ed|ing|es)|driv(?:en|ing)|drove|sen(?:t|ding)|prompt(?:ed|ing))\s+$",
+                            re.IGNORECASE)
+_FLEE_AFTER = re.compile(
+    r"^(?:\s+[\w'’-]+){0,4}?\s+(?:to\s+flee|fleeing|from\s+their\s+homes|to\s+leave\s+their\s+homes)\b", re.IGNORECASE)
+_COMBATANTS = re.compile(r"\b(?:troops|soldiers|fighters|militants|insurgents|rebels|terrorists|gunmen|attackers|"
+                         r"assailants|jihadists|forces)\b", re.IGNORECASE)
 FORWARD_WINDOW = 120  # characters after a figure in which its casualty cue must stand (bounds the regex's work)
 _YEARISH = re.compile(r"^(?:19|20)\d\d$")
 _MONEY_BEFORE = re.compile(r"(?:[$£€]|\bRs\.?|\bUSD|\bPKR|\bINR)\s*$", re.IGNORECASE)
@@ -128,6 +137,9 @@ class Antecedent:
     quote: str | None = None  # the sentence that counted them
 
 
+_RATE_AFTER = re.compile(
+    r"^[^,.;]{0,40}\bevery\s+(?:\w+\s+)?(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?)\b", re.IGNORECASE)
+_AGE_BEFORE = re.compile(r"\baged\s+(?:from\s+|between\s+)?$|\bages\s+(?:of\s+)?$", re.IGNORECASE)
 _ZERO_BEFORE = re.compile(r"\b(?:no|not\s+(?:a\s+single|one|any)|none\s+of|zero|nobody)\s*$", re.IGNORECASE)
 _SPEECH_DATE_BEFORE = re.compile(r"\b(?:said|says|told|added|announced|stated|reported|confirmed|claimed|"
                                  r"acknowledged|admitted|denied|statement|spokesman|spokeswoman)\s+(?:on\s+|late\s+|"
@@ -157,6 +169,8 @@ def casualties_in_clause(clause: str, quote: str, attribution: Attribution, date
         previous_category = category
         if _is_trap(clause, q, np) or _ZERO_BEFORE.search(before[-25:]):
             continue
+        if _RATE_AFTER.match(after[:60]) or _AGE_BEFORE.search(before[-20:]):
+            continue  # "one child displaced every five seconds", "children aged from three to 17"
         if any(q.start < e and s < q.end for s, e in date_spans):
             continue  # "On March 9, a captain ..." : the 9 is a day of the month
         if _DENIAL.search(before[-80:]):
@@ -164,6 +178,11 @@ def casualties_in_clause(clause: str, quote: str, attribution: Attribution, date
         chunk = noun_phrase(after)
         if chunk.kind == "thing":
             continue  # "captured 25 army posts", "two tanks were destroyed": counts of things
+        if category == "displaced" and _COMBATANTS.search(chunk.text):
+            continue  # "many troops fled": a retreat, not displacement
+        if chunk.kind == "anaphor" and antecedent.quote != quote and (
+                q.qualifier == "vague" or category == "captured"):
+            continue  # "the condition of some of them", "seized seven others" (vehicles): nobody counted here
         victim_text, victim = _victim_of(chunk, attribution, gazetteer, antecedent, quote, q.count)
         cumulative = cumulative_sentence
         date = None if cumulative else _incident_date(dates, quote)
@@ -184,8 +203,8 @@ def _victim_of(chunk: NounPhrase, attribution: Attribution, gazetteer: Gazetteer
                quote: str, count: int | None) -> tuple[str, str | None]:
     """Victim text (whole words) and side. Anaphors take the people just counted; a possessive takes the
     speaker's side; a phrase that names no side keeps none. Updates ``antecedent``."""
-    anaphoric = chunk.kind == "anaphor" or (chunk.partitive and (chunk.kind in (None, "anaphor") or chunk.head in (
-        "dead", "wounded", "injured", "victims", "casualties", "killed")))
+    anaphoric = chunk.kind == "anaphor" or (chunk.partitive and chunk.head in (
+        "dead", "wounded", "injured", "victims", "casualties", "killed", "deceased"))
     if anaphoric and antecedent.victim_text:
         if chunk.text and antecedent.victim_text not in ("people", "person"):  # "11 others (Pakistani soldier)"
             return f"{chunk.text} ({_bare(antecedent.victim_text)})", antecedent.victim
@@ -224,6 +243,10 @@ def _category(clause: str, q: Quantity) -> tuple[str, str] | None:
                 return category, np
     if _TOLL_BEFORE.search(before[-90:]):
         return "killed", ""
+    if _LIVES_BEFORE.search(before[-30:]) and noun_phrase(after).head == "lives":
+        return "killed", ""  # "claimed more than 2,000 lives", "cost millions of lives"
+    if _FORCED_BEFORE.search(before[-30:]) and _FLEE_AFTER.match(after[:FORWARD_WINDOW]):
+        return "displaced", _np_after(after)  # "forced 1.5 million people to flee", "sending 30,000 fleeing"
     for pattern, category in _NOUN_OF_RE:
         if pattern.search(before[-40:]):
             return category, _np_after(after)
@@ -278,7 +301,7 @@ def _is_trap(clause: str, q: Quantity, np: str) -> bool:
                 after, re.IGNORECASE):
         return True
     if re.search(r"\b(?:no\.|number|aged|age|of\s+the|brigade|division|battalion|regiment|corps|unit|"
-                 r"route|highway|kilometre|km|mile|article|resolution|chapter|page|flight|at)\s*$",
+                 r"route|highway|kilometre|km|mile|article|resolution|chapter|page|flight)\s*$",
                  before, re.IGNORECASE):
         return True
     if not np.strip():

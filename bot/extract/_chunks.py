@@ -60,7 +60,9 @@ _THING = {
     "highway", "street", "neighbourhood", "neighborhood", "sector", "zone", "territory", "sq", "square",
     "piece", "unit", "battalion", "brigade", "division", "regiment", "company", "platoon",
     "bunker", "trench", "launcher", "artillery", "howitzer", "system", "warship", "tanker", "cargo",
-    "shipment", "aid", "meal", "flight", "seat", "vote", "article", "page", "resolution", "prisoner swap",
+    "shipment", "aid", "meal", "flight", "seat", "vote", "article", "page", "resolution", "munition",
+    "ammunition", "explosive", "mine", "landmine", "device", "ied", "cartridge", "grenade", "pager",
+    "radio", "phone", "container", "barrel", "kilo", "item", "document", "franc", "naira", "shilling",
 }
 _ANAPHOR = {"others", "other", "more", "them", "those", "rest", "whom", "which", "remaining", "others'"}
 # Words that end a noun phrase: verbs and auxiliaries, prepositions, conjunctions, relatives, speech verbs.
@@ -72,7 +74,7 @@ _STOP = {
     "to", "for", "as", "and", "or", "but", "while", "whereas", "who", "that", "whose", "when", "where",
     "said", "says", "say", "told", "according", "reportedly", "also", "all", "now", "still", "later", "each",
     "including", "among", "than", "not", "no", "if", "because", "so", "yet", "then", "there", "here",
-    "this", "these", "last", "yesterday", "today", "tonight", "overnight", "early", "late",
+    "this", "these", "last", "yesterday", "today", "tonight", "overnight", "early", "late", "aged", "every",
 }
 _DETERMINERS = {"the", "its", "their", "his", "her", "our", "my", "your", "these", "those", "such", "own"}
 _POSSESSIVES = {"its", "their", "his", "her", "our", "my"}

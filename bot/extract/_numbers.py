@@ -18,6 +18,8 @@ TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seve
         "ninety": 90}
 SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
 VAGUE = {"dozens", "scores", "hundreds", "thousands", "tens of thousands", "hundreds of thousands",
+         "several dozen", "a few dozen", "a lot of", "lots of", "several hundred", "a few hundred",
+         "several thousand", "a few thousand",
          "millions", "several", "many", "multiple", "a number of", "numerous", "an unknown number of",
          "a large number of", "countless", "a few", "some"}
 
@@ -26,7 +28,7 @@ _WORD_NUM = (r"(?:(?:" + "|".join(sorted([*UNITS, *TENS], key=len, reverse=True)
              + "|".join(sorted([*UNITS, *TENS], key=len, reverse=True)) + r")(?:[- ](?:" + "|".join(UNITS)
              + r"))?)?)?)")
 _DIGITS = r"(?:\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s*(?:million|thousand))?"
-NUM = rf"(?:{_DIGITS}|{_WORD_NUM}|a\s+dozen|two\s+dozen|three\s+dozen|half\s+a\s+dozen|a\s+hundred|a\s+thousand)"
+NUM = rf"(?:{_DIGITS}|a\s+dozen|two\s+dozen|three\s+dozen|half\s+a\s+dozen|a\s+hundred|a\s+thousand|{_WORD_NUM})"
 
 QUALIFIERS = [
     (r"at\s+least|no\s+fewer\s+than|no\s+less\s+than|a\s+minimum\s+of", "at_least"),
@@ -40,14 +42,14 @@ _QUAL = "|".join(f"(?P<q_{name}_{i}>{pattern})" for i, (pattern, name) in enumer
 _VAGUE = "|".join(re.escape(v).replace(r"\ ", r"\s+") for v in sorted(VAGUE, key=len, reverse=True))
 
 QUANTITY = re.compile(
-    rf"""(?<![\w$£€.,-])
+    rf"""(?<![\w$£€.,:/-])
     (?:(?:{_QUAL})\s+)?
     (?:
       between\s+(?P<lo_b>{NUM})\s+and\s+(?P<hi_b>{NUM})
     | (?P<lo>{NUM})(?:\s*[–—]\s*|\s+(?:to|or)\s+|(?<=\d)-(?=\d))(?P<hi>{NUM})(?!\s*(?:years?|year-old|-year))
     | (?P<num>{NUM})
     | (?P<vague>{_VAGUE})
-    )(?![\w%]|,\d|\.\d)""",
+    )(?![\w%]|,\d|\.\d|:\d|-[A-Za-z])""",
     re.IGNORECASE | re.VERBOSE,
 )
 

@@ -126,7 +126,8 @@ class _Speakers:
 
 _PERSON_WORDS = re.compile(r"\b(?:spokes(?:man|woman|person)|minister|governor|mayor|president|commander|general|"
                            r"colonel|official|chief|head|director|secretary|leader|envoy|ambassador|doctor|"
-                           r"resident|witness|worker|he|she|Mr|Ms|Mrs|Dr)s?\b|^[A-Z][a-z]+\s+[A-Z][a-z]+", re.IGNORECASE)
+                           r"resident|witness|worker|he|she|Mr|Ms|Mrs|Dr)s?\b|^[A-Z][a-z]+\s+[A-Z][a-z]+",
+                           re.IGNORECASE)
 
 
 def _is_person(text: str) -> bool:

@@ -28,12 +28,14 @@ _FURNITURE = re.compile(
 _PREVIEW = re.compile(r"this preview shows|subscribe to (read|continue)|to read the full (story|article)|"
                       r"continue reading on|read the full story", re.IGNORECASE)
 _ICON_ONLY = re.compile(r"^[\W_]*$")
+_META_DATE = re.compile(r"^\s*date\s+\d{4}-\d\d-\d\d(?:[T ][\d:.+Z-]+)?\s+")
 
 
 def article_text(raw: str) -> ArticleText:
     """The readable text of an article page or plain text, without page furniture."""
     if _HTML.search(raw[:5000]):
         raw = _html_to_text(raw)
+    raw = _META_DATE.sub("", raw)  # "date 2024-05-27 " before the text: page metadata, not prose
     preview = bool(_PREVIEW.search(raw))
     paragraphs = []
     for raw_line in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
