@@ -76,7 +76,7 @@ def headline_attribution(line: str, gazetteer: Gazetteer) -> Attribution | None:
         if who and not who.isupper() and len(who.split()) <= 4 and (
                 gazetteer.actors(who) or head in _ORG_HEADS or noun_class(head) == "person"):
             found = _make(who, gazetteer)
-            if found is not None and found.claimant:
+            if found is not None and found.text:
                 return found
     return None
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from bot.extract._actors import Gazetteer
-from bot.extract._chunks import NounPhrase, noun_phrase
+from bot.extract._chunks import NounPhrase, noun_phrase, singular_person
 from bot.extract._dates import DateRef
 from bot.extract._numbers import Quantity, find_quantities
 from bot.model import Casualty
@@ -154,9 +154,13 @@ def casualties_in_clause(clause: str, quote: str, attribution: Attribution, date
     previous_category: str | None = None
     offset = quote.find(clause)
     date_spans = [(d.start - offset, d.end - offset) for d in dates] if offset >= 0 else []
-    for q in find_quantities(clause):
+    for q in _quantities(clause):
         found = _category(clause, q)
         before, after = clause[:q.start], clause[q.end:]
+        if q.text.lower() in ("a", "an") and (found is None or re.search(r"\bamong\b", after[:40]) or (
+                attribution.text and attribution.text in clause[q.start:q.start + len(attribution.text) + 4])):
+            continue  # "a soldier" counts only with its own cue, not as one "among those detained", and never
+            # inside "according to ... and a teacher"
         if previous_category and (_LIST_NEXT.search(before[-20:]) and not _close_cue(found)):
             found = (previous_category, _np_after(after))  # "killed 47 soldiers and 84 fighters"
         if found is None and previous_category and (_BREAKDOWN.search(before[-60:]) or _OF_THEM.match(after)):
@@ -197,6 +201,21 @@ def casualties_in_clause(clause: str, quote: str, attribution: Attribution, date
             cumulative=cumulative, breakdown=is_subset,
         ))
     return out
+
+
+_ARTICLE = re.compile(r"(?<![\w-])(?:a|an)\s+(?=[\w\"“])", re.IGNORECASE)
+
+
+def _quantities(clause: str) -> list[Quantity]:
+    """The clause's quantities, and "a/an" before one person ("a soldier was killed", "killing a 76-year-old
+    woman") as the figure 1, the way the guidelines count them."""
+    found = find_quantities(clause)
+    for m in _ARTICLE.finditer(clause):
+        chunk = noun_phrase(clause[m.end() - 1:], max_words=4)
+        if chunk.kind == "person" and singular_person(chunk.head) and \
+                not any(q.start <= m.start() < q.end for q in found):
+            found.append(Quantity(1, "exact", None, m.start(), m.end() - 1, m.group(0).strip()))
+    return sorted(found, key=lambda q: q.start)
 
 
 def _victim_of(chunk: NounPhrase, attribution: Attribution, gazetteer: Gazetteer, antecedent: Antecedent,

@@ -91,6 +91,11 @@ class NounPhrase:
     end: int = 0  # offset just after the phrase, relative to the text it was read from
 
 
+def singular_person(word: str) -> bool:
+    """ "soldier", "woman", "child": one person, as in "a soldier was killed"."""
+    return word.lower() in _PERSON and word.lower() not in ("casualty", "life", "body", "corpse", "family")
+
+
 def noun_class(word: str) -> NounKind | None:
     w = word.lower().strip("'’")
     if w in _ANAPHOR:
