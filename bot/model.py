@@ -18,7 +18,8 @@ from typing import Literal
 Category = Literal["killed", "injured", "captured", "missing", "arrested", "displaced"]
 Qualifier = Literal["exact", "at_least", "more_than", "about", "up_to", "fewer_than", "range", "vague"]
 Precision = Literal["day", "month", "year"]
-Kind = Literal["casualty", "event"]
+Kind = Literal["casualty", "event", "territory"]
+Action = Literal["taken", "lost", "destroyed", "withdrawn"]
 
 CATEGORIES: tuple[Category, ...] = ("killed", "injured", "captured", "missing", "arrested", "displaced")
 QUALIFIERS: tuple[Qualifier, ...] = (
@@ -71,7 +72,32 @@ class Event:
     kind: Kind = field(default="event", init=False)
 
 
-Fact = Casualty | Event
+@dataclass(frozen=True, slots=True)
+class Territory:
+    """A claim about places: "the army said its forces had taken control of more than 20 posts". Counts of
+    places are never casualties and never summed; like a casualty figure, the claim keeps its claimant.
+
+    ``object`` is the plural noun as stated ("posts", "villages", "town"); ``by_side`` took, lost, destroyed
+    or withdrew, ``from_side`` is the side it was taken from (canonical, or ``None`` when not stated). In
+    the ``extract --format jsonl`` contract they are named ``by`` and ``from``.
+    """
+
+    action: Action
+    object: str
+    count: int | None
+    qualifier: Qualifier
+    quote: str
+    count_high: int | None = None
+    by_side: str | None = None
+    from_side: str | None = None
+    claimant: str | None = None
+    claimant_text: str | None = None
+    date: str | None = None
+    location: str | None = None
+    kind: Kind = field(default="territory", init=False)
+
+
+Fact = Casualty | Event | Territory
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from functools import cache
 from typing import Any
 
 from bot.errors import StoreError
-from bot.model import Article, Casualty, Event, Fact, GuildSettings, SourceState, Topic
+from bot.model import Article, Casualty, Event, Fact, GuildSettings, SourceState, Territory, Topic
 
 _SCALARS = (str, int, float, bool, type(None))
 
@@ -84,8 +84,11 @@ def encode_fact(fact: Fact) -> dict[str, Any]:
     return data
 
 
+FACT_TYPES: dict[str, type] = {"casualty": Casualty, "event": Event, "territory": Territory}
+
+
 def decode_fact(data: dict[str, Any]) -> Fact:
-    return decode(Casualty if data.get("kind") == "casualty" else Event, data)  # type: ignore[no-any-return]
+    return decode(FACT_TYPES.get(data.get("kind", ""), Event), data)  # type: ignore[no-any-return]
 
 
 RECORD_TYPES: dict[str, type] = {

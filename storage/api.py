@@ -18,6 +18,8 @@ def fact_id(article_url: str, fact: Fact) -> str:
     """
     if fact.kind == "casualty":
         key = f"{fact.category}|{fact.count}|{fact.count_high}|{fact.qualifier}|{fact.victim}|{fact.claimant}"
+    elif fact.kind == "territory":
+        key = f"{fact.action}|{fact.object}|{fact.count}|{fact.qualifier}|{fact.by_side}|{fact.claimant}"
     else:
         key = f"{fact.date}|{fact.summary}"
     digest = hashlib.blake2b(f"{article_url}\n{fact.kind}\n{fact.quote}\n{key}".encode(), digest_size=8)

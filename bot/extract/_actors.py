@@ -99,6 +99,7 @@ class Gazetteer:
             for alias in (canonical, *aliases):
                 alias_map[alias] = canonical
         self._actor_re, self._actor_map = _compile(alias_map)
+        self.sides = frozenset(alias_map.values())  # every canonical side
         place_map = dict(_builtin_places())
         for canonical, aliases in places.items():
             for alias in (canonical, *aliases):

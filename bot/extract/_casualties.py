@@ -189,7 +189,7 @@ def casualties_in_clause(clause: str, quote: str, attribution: Attribution, date
             continue  # "the condition of some of them", "seized seven others" (vehicles): nobody counted here
         victim_text, victim = _victim_of(chunk, attribution, gazetteer, antecedent, quote, q.count)
         cumulative = cumulative_sentence
-        date = None if cumulative else _incident_date(dates, quote)
+        date = None if cumulative else incident_date(dates, quote)
         is_subset = bool(_BREAKDOWN.search(before[-60:]) or _OF_THEM.match(after) or _AMONG_THE.search(before[-40:]))
         places = gazetteer.places(clause) or gazetteer.places(quote)
         out.append(Casualty(
@@ -342,7 +342,7 @@ def _victim(victim_text: str, attribution: Attribution, gazetteer: Gazetteer) ->
     return side
 
 
-def _incident_date(dates: list[DateRef], quote: str) -> str | None:
+def incident_date(dates: list[DateRef], quote: str) -> str | None:
     """The day the incident happened: a day-precise point in the sentence, not the day of a statement
     ("the army said on Monday" dates the statement)."""
     for ref in dates:

@@ -8,10 +8,11 @@ from datetime import date, datetime
 
 from bot.extract._actors import NON_STATE, Gazetteer
 from bot.extract._attribution import PERSONAL, find_attribution, headline_attribution, is_pronoun, split_clauses
-from bot.extract._casualties import _CUMULATIVE, Antecedent, Attribution, casualties_in_clause
+from bot.extract._casualties import _CUMULATIVE, Antecedent, Attribution, casualties_in_clause, incident_date
 from bot.extract._dates import find_dates
 from bot.extract._events import event_in_sentence
 from bot.extract._sentences import Sentence, split_sentences
+from bot.extract._territory import territory_in_clause
 from bot.extract._text import article_text
 from bot.model import Fact
 
@@ -56,6 +57,8 @@ class Extractor:
                 clause_dates = [d for d in dates if d.text in clause] or dates
                 facts.extend(casualties_in_clause(clause, quote, attribution, clause_dates, self.gazetteer,
                                                   cumulative, antecedent))
+                facts.extend(territory_in_clause(clause, quote, attribution, incident_date(clause_dates, quote),
+                                                 self.gazetteer))
             speakers.mentioned(quote)
             event = event_in_sentence(quote, dates, self.gazetteer)
             if event is not None:
@@ -108,8 +111,11 @@ class _Speakers:
     def resolve(self, attribution: Attribution) -> Attribution:
         if is_pronoun(attribution):
             text = attribution.text or ""
-            if _GROUP_ROLE.search(text) and self.last_group and self.last.claimant != self.last_group:
-                return Attribution(self.last_group, text, subject=self.last_group)
+            if _GROUP_ROLE.search(text):  # "the group" is an armed group, never the state that spoke last
+                if self.last_group:
+                    return Attribution(self.last_group, text, subject=self.last_group)
+                role = re.sub(r"^(?:the|a|an|its|their)\s+", "", text, flags=re.IGNORECASE)
+                return Attribution(role, text)
             previous = self.last_person if PERSONAL.match(text) and self.last_person.claimant else self.last
             if previous.claimant:
                 return previous

@@ -54,6 +54,8 @@ def fact_json(fact: Fact) -> dict[str, object]:
     data["kind"] = fact.kind
     if "actors" in data:
         data["actors"] = list(data["actors"])
+    if fact.kind == "territory":  # the contract's names; `from` is a Python keyword, hence by_side/from_side
+        data["by"], data["from"] = data.pop("by_side"), data.pop("from_side")
     return data
 
 
@@ -67,6 +69,14 @@ def fact_line(fact: Fact) -> str:
         flags = "".join([" [cumulative]" if fact.cumulative else "", " [subset]" if fact.breakdown else ""])
         when = f" on {fact.date}" if fact.date else ""
         return f"casualty  {figure} {who} {fact.category}{when}, {claim}{flags}  «{fact.quote}»"
+    if fact.kind == "territory":
+        figure = _figure(fact.count, fact.count_high, fact.qualifier)
+        sides = "".join([f" by {fact.by_side}" if fact.by_side else "", f" from {fact.from_side}" if fact.from_side
+                         else ""])
+        claim = f"per {fact.claimant_text or fact.claimant}" if fact.claimant or fact.claimant_text \
+            else "stated by the outlet"
+        when = f" on {fact.date}" if fact.date else ""
+        return f"territory {figure} {fact.object} {fact.action}{sides}{when}, {claim}  «{fact.quote}»"
     when = fact.date or "undated"
     return f"event     {when} ({fact.date_precision or '-'})  {fact.summary}"
 

@@ -58,8 +58,10 @@ def test_extract_command_prints_json_lines_and_readable_text() -> None:
     result = run("extract", str(article), "--published", "2025-10-12", "--format", "jsonl")
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert {r["kind"] for r in rows} == {"casualty", "event"}
+    assert {r["kind"] for r in rows} == {"casualty", "event", "territory"}
     assert all(r["quote"] for r in rows)
+    posts = next(r for r in rows if r["kind"] == "territory")
+    assert (posts["action"], posts["object"], posts["count"], posts["by"]) == ("destroyed", "posts", 19, "Pakistan")
     taliban = next(r for r in rows if r["kind"] == "casualty" and r["count"] == 40)
     assert taliban["claimant"] == "Afghanistan (Taliban)" and taliban["victim"] == "Pakistan"
     text = run("extract", "-", "--published", "2025-10-12", stdin=article.read_text())
