@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     casualties.add_argument("--claimant", metavar="C", help="who claims them")
     casualties.add_argument("--category", metavar="CAT",
                             help="killed, injured, captured, missing, arrested or displaced")
+    territory = questions.add_parser("territory", help="claims about places taken, lost or destroyed")
+    territory.add_argument("--topic", metavar="T")
+    territory.add_argument("--since", metavar="DURATION", help="e.g. 7d, 48h (default: 30d)")
     timeline = questions.add_parser("timeline", help="dated events in order")
     timeline.add_argument("--topic", metavar="T")
     timeline.add_argument("--from", dest="date_from", metavar="DATE", help="YYYY-MM-DD, YYYY-MM or YYYY")

@@ -125,7 +125,7 @@ async def _demo(config: Config, data_dir: Path) -> None:
     from bot.sources import Fetcher, Poller, make_session
     from storage import Batch, Store
 
-    server = DemoServer(datetime.now(UTC).replace(minute=0, second=0, microsecond=0))
+    server = DemoServer(demo_now(datetime.now(UTC)))
     base = await server.start()
     config = demo_config(config, base, data_dir)
     print(f"Serving the sample sources on {base} (Frontier Wire: RSS + article pages; Border Monitor: Atom)")
@@ -142,8 +142,8 @@ async def _demo(config: Config, data_dir: Path) -> None:
         print("Second poll (two new articles have appeared):")
         print(f"  {await poller.run_cycle()}\n")
         briefing = Briefing(store, config)
-        for answer in (briefing.casualties("pak-afg"), briefing.timeline("pak-afg"), briefing.brief("sudan"),
-                       briefing.digest(None), briefing.sources()):
+        for answer in (briefing.casualties("pak-afg"), briefing.territory("pak-afg"), briefing.timeline("pak-afg"),
+                       briefing.brief("sudan"), briefing.digest(None), briefing.sources()):
             print(render_text(answer), end="\n\n")
     finally:
         await session.close()
@@ -154,6 +154,15 @@ async def _demo(config: Config, data_dir: Path) -> None:
     print(f"  {python} -m bot --data-dir {data_dir} ask casualties --topic pak-afg")
     print(f"  {python} -m bot --data-dir {data_dir} ask timeline --topic pak-afg")
     print(f"  {python} -m bot --data-dir {data_dir} ask fact <id shown in brackets>")
+
+
+def demo_now(now: datetime) -> datetime:
+    """The demo's "now": the latest Tuesday noon (UTC), so that the sample articles' weekdays ("Saturday's
+    fighting", "on Monday") name the same days whatever day the demo runs."""
+    noon = now.replace(hour=12, minute=0, second=0, microsecond=0)
+    back = (noon.weekday() - 1) % 7
+    anchor = noon - timedelta(days=back)
+    return anchor if anchor <= now else anchor - timedelta(days=7)
 
 
 def _python() -> str:

@@ -1,4 +1,4 @@
-"""/casualties, /timeline, /brief, /fact, /search, /sources: thin handlers over the briefing layer.
+"""/casualties, /territory, /timeline, /brief, /fact, /search, /sources: thin handlers over the briefing layer.
 
 Answers come from facts the poll job already stored (in-memory reads), so they are fast enough to answer
 directly; nothing here fetches while the user waits.
@@ -53,6 +53,16 @@ class InfoCog(commands.Cog):
                          category: app_commands.Choice[str] | None = None) -> None:
         answer = self.briefing.casualties(topic, guild_id=interaction.guild_id, since=parse_since(since), side=side,
                                           claimant=claimant, category=category.value if category else None)
+        await send_answer(interaction, answer)
+
+    @app_commands.command(description="Places claimed taken, lost or destroyed, each with who claims it")
+    @app_commands.describe(topic="Topic (default: the only one, or all)", since="How far back, e.g. 7d or 48h "
+                           "(default 30d)")
+    @app_commands.autocomplete(topic=topic_autocomplete)
+    @app_commands.guild_only()
+    async def territory(self, interaction: discord.Interaction, topic: str | None = None,
+                        since: str | None = None) -> None:
+        answer = self.briefing.territory(topic, guild_id=interaction.guild_id, since=parse_since(since))
         await send_answer(interaction, answer)
 
     @app_commands.command(description="Dated events in order, each with its date's precision")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from bot.briefing._answers import Answer, DigestAnswer
 from bot.briefing._casualties import build_casualties
+from bot.briefing._territory import build_territory
 from bot.briefing._views import build_brief, build_digest, build_fact, build_search, build_sources, build_timeline
 from bot.durations import format_duration
 from bot.errors import BadOption, NotFound
@@ -69,6 +70,14 @@ class Briefing:
         filters = "".join([f", side {side}" if side else "", f", claimant {claimant}" if claimant else "",
                            f", {category}" if category else ""])
         return build_casualties(facts, topic_name=name, window=f"in the last {format_duration(window)}{filters}")
+
+    def territory(self, topic: str | None = None, *, guild_id: int | None = None, since: timedelta | None = None,
+                  now: datetime | None = None) -> Answer:
+        keys, name = self._scope(topic, guild_id)
+        window = since or DEFAULT_WINDOW
+        now = now or datetime.now(UTC)
+        facts = self.store.facts(topics=keys, kind="territory", since=now - window, limit=FACT_LIMIT)
+        return build_territory(facts, topic_name=name, window=f"in the last {format_duration(window)}")
 
     def timeline(self, topic: str | None = None, *, guild_id: int | None = None, date_from: str | None = None,
                  date_to: str | None = None, newest_first: bool = False) -> Answer:

@@ -9,8 +9,9 @@ from rapidfuzz import fuzz
 
 from bot.briefing._answers import Answer, Day, DigestAnswer, Line, Ref, Section
 from bot.briefing._casualties import build_casualties, claim_label, figure_text, plural, who_text
+from bot.briefing._territory import build_territory, territory_claimant, territory_text
 from bot.errors import BadOption
-from bot.model import Casualty, Event, SourceState, StoredFact
+from bot.model import Casualty, Event, SourceState, StoredFact, Territory
 
 MAX_TIMELINE = 300
 
@@ -102,6 +103,10 @@ def build_brief(facts: Sequence[StoredFact], *, topic_name: str, now: datetime) 
             for f in events)))
     for section in claims.sections:
         sections.append(Section(f"Newest claims — {section.heading}", section.lines))
+    places = build_territory([f for f in facts if isinstance(f.fact, Territory)][:50], topic_name=topic_name,
+                             window="lately", max_lines=3)
+    for section in places.sections:
+        sections.append(Section(f"Territory — {section.heading}", section.lines))
     outlets = {f.article.outlet for f in facts}
     articles = {f.article.url for f in facts}
     updated = max(f.stored_at for f in facts)
@@ -120,6 +125,10 @@ def build_fact(f: StoredFact, topic_names: Sequence[str]) -> Answer:
                              + (" (admitted own losses)" if fact.admitted else "")))
         if fact.date:
             lines.append(Line.of("Incident date: ", Day(fact.date)))
+    elif isinstance(fact, Territory):
+        lines.append(Line.of(f"Territory: {territory_text(fact)}; {territory_claimant(fact, f.article.outlet)}"))
+        if fact.date:
+            lines.append(Line.of("Date: ", Day(fact.date)))
     else:
         lines.append(Line.of(f"Event: {fact.summary}"))
         if fact.date:
@@ -145,8 +154,12 @@ def build_search(facts: Sequence[StoredFact], *, words: str) -> Answer:
     for f in facts:
         fact = f.fact
         when: list[object] = [Day(fact.date), " "] if fact.date else []
-        text = fact.summary if isinstance(fact, Event) else \
-            f"{figure_text(fact)} {who_text(fact)} {fact.category} ({claim_label(fact, f.article.outlet)})"
+        if isinstance(fact, Event):
+            text = fact.summary
+        elif isinstance(fact, Territory):
+            text = f"{territory_text(fact)} ({territory_claimant(fact, f.article.outlet)})"
+        else:
+            text = f"{figure_text(fact)} {who_text(fact)} {fact.category} ({claim_label(fact, f.article.outlet)})"
         lines.append(Line.of(*when, f"{text} · {f.article.outlet} ", Ref(f.id)))  # type: ignore[arg-type]
     return Answer(title, (Section("", tuple(lines)),), footer=f"{len(facts)} matches, newest first.")
 
@@ -189,6 +202,10 @@ def build_digest(new_facts: Sequence[StoredFact], *, topic_name: str, paused: Se
     if claims:
         for section in build_casualties(claims, topic_name=topic_name, window="new since the last digest").sections:
             sections.append(Section(f"New claims — {section.heading}", section.lines))
+    places = [f for f in new_facts if isinstance(f.fact, Territory)]
+    if places:
+        for section in build_territory(places, topic_name=topic_name, window="new since the last digest").sections:
+            sections.append(Section(f"New territory claims — {section.heading}", section.lines))
     if paused:
         sections.append(Section("Paused sources", tuple(
             Line.of(f"{s.name}: {s.last_error or 'failing'} (retried slowly; resumes by itself)") for s in paused)))
@@ -200,4 +217,4 @@ def build_digest(new_facts: Sequence[StoredFact], *, topic_name: str, paused: Se
                         guild_id=guild_id, up_to_seq=up_to_seq, notices=tuple(notices))
 
 
-__all__ = ["Ref", "build_brief", "build_digest", "build_fact", "build_search", "build_sources", "build_timeline"]
+__all__ = ["Ref", "build_brief", "build_digest", "build_fact", "build_search", "build_sources", "build_territory", "build_timeline"]

@@ -1,4 +1,4 @@
-"""`python -m bot ask casualties|timeline|brief|fact|search|sources|digest`: an answer, as text."""
+"""`python -m bot ask casualties|territory|timeline|brief|fact|search|sources|digest`: an answer, as text."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ def answer_for(args: argparse.Namespace, briefing: Briefing) -> Answer:
     if q == "casualties":
         return briefing.casualties(args.topic, since=_duration(args.since, "--since"), side=args.side,
                                    claimant=args.claimant, category=args.category)
+    if q == "territory":
+        return briefing.territory(args.topic, since=_duration(args.since, "--since"))
     if q == "timeline":
         return briefing.timeline(args.topic, date_from=args.date_from, date_to=args.date_to,
                                  newest_first=args.newest_first)

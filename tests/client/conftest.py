@@ -18,7 +18,7 @@ from discord.gateway import DiscordWebSocket
 from bot.briefing import Briefing
 from bot.client import SitrepBot
 from bot.config import Config, load_config
-from bot.demo import DemoServer, demo_config
+from bot.demo import DemoServer, demo_config, demo_now
 from bot.extract import Extractor
 from bot.sources import Fetcher, Poller, make_session
 from storage import Batch, Store
@@ -50,7 +50,7 @@ async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
     await fake.start()
     monkeypatch.setattr(discord.http.Route, "BASE", fake.api_base)
     monkeypatch.setattr(DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(fake.gateway_url))
-    outlets = DemoServer(datetime.now(UTC).replace(minute=0, second=0, microsecond=0))
+    outlets = DemoServer(demo_now(datetime.now(UTC)))
     base = await outlets.start()
     config = demo_config(load_config(ROOT / "config.toml"), base, tmp_path / "data")
     store = await Store.open(config.data_dir)

@@ -11,18 +11,26 @@ async def test_bot_logs_in_without_privileged_intents(world: World) -> None:
     intents = world.fake.identify["intents"]
     privileged = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, message content
     assert intents & privileged == 0
-    assert {c["name"] for c in world.fake.commands} >= {"casualties", "timeline", "brief", "fact", "search",
-                                                        "sources", "config"}
+    assert {c["name"] for c in world.fake.commands} >= {"casualties", "territory", "timeline", "brief", "fact",
+                                                        "search", "sources", "config"}
 
 
 async def test_casualties_shows_contested_claims_side_by_side(world: World) -> None:
     reply = await world.fake.slash(GUILD_A, MEMBER, "casualties", {"topic": "pak-afg"})
     assert reply.callback_type == 4
     text = reply.text
-    assert "40 Pakistani soldiers killed — claimed by Afghanistan (Taliban)" in text
+    assert "40 Pakistani soldiers killed — claimed by Taliban government (Afghanistan (Taliban))" in text
     assert "admitted by Pakistan" in text
     assert "more than 150 Taliban fighters killed — claimed by Pakistan" in text
     assert reply.data["allowed_mentions"] == {"parse": []}
+
+
+async def test_territory_claims_stand_with_their_claimant(world: World) -> None:
+    reply = await world.fake.slash(GUILD_A, MEMBER, "territory", {"topic": "pak-afg"})
+    assert reply.callback_type == 4
+    assert "Claimed by Pakistan's military" in reply.text
+    assert "19 posts destroyed by Pakistan" in reply.text
+    assert "never added up" in reply.text
 
 
 async def test_every_read_command_answers_from_stored_facts(world: World) -> None:
