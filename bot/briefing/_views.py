@@ -217,4 +217,5 @@ def build_digest(new_facts: Sequence[StoredFact], *, topic_name: str, paused: Se
                         guild_id=guild_id, up_to_seq=up_to_seq, notices=tuple(notices))
 
 
-__all__ = ["Ref", "build_brief", "build_digest", "build_fact", "build_search", "build_sources", "build_territory", "build_timeline"]
+__all__ = ["Ref", "build_brief", "build_digest", "build_fact", "build_search", "build_sources", "build_territory",
+           "build_timeline"]
