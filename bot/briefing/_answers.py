@@ -45,10 +45,13 @@ Segment = str | Day | Ref
 class Line:
     segments: tuple[Segment, ...]
     detail: str = ""  # a second line (the quote, a revision note), shown smaller where possible
+    # The facts a statement the bot derives itself rests on (a revision's two figures, a range's two ends):
+    # its evidence, for provenance and for the answer audit. Not rendered.
+    basis: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, *segments: Segment, detail: str = "") -> Line:
-        return cls(tuple(s for s in segments if s != ""), detail)
+    def of(cls, *segments: Segment, detail: str = "", basis: tuple[str, ...] = ()) -> Line:
+        return cls(tuple(s for s in segments if s != ""), detail, basis)
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,7 +75,7 @@ def who_text(c: Casualty) -> str:
     text = c.victim_text or c.victim or "people"
     if _POSSESSIVE.match(text) and c.victim:
         return f"{_POSSESSIVE.sub('', text)} ({c.victim})"
-    return text
+    return re.sub(r"^of\s+", "", text, flags=re.IGNORECASE)  # "thousands of | of regime troops" reads once
 
 
 def claimant_text(c: Casualty) -> str:
@@ -112,14 +112,14 @@ def incident_day(f: StoredFact) -> date | None:
 
 
 def same_incident(a: StoredFact, b: StoredFact) -> bool:
-    """The same story, or the same place and day; never two different stated days."""
+    """The same story, or the same place and day; never two different stated days or places."""
     day_a, day_b = incident_day(a), incident_day(b)
-    if day_a and day_b and day_a != day_b:
+    ca, cb = a.fact, b.fact
+    assert isinstance(ca, Casualty) and isinstance(cb, Casualty)
+    if (day_a and day_b and day_a != day_b) or (ca.location and cb.location and ca.location != cb.location):
         return False
     if a.story_id and a.story_id == b.story_id:
         return True
-    ca, cb = a.fact, b.fact
-    assert isinstance(ca, Casualty) and isinstance(cb, Casualty)
     return bool(day_a and day_a == day_b and ca.location and ca.location == cb.location)
 
 
@@ -132,7 +132,7 @@ class _Claim:
     """One figure from one claimant about one incident, with every outlet that reported it."""
 
     mentions: list[StoredFact]  # newest article first
-    revised_from: tuple[Casualty, date | None] | None = None  # the claimant's earlier figure, when backed
+    revised_from: tuple[StoredFact, date | None] | None = None  # the claimant's earlier figure, when backed
     superseded: list[StoredFact] = field(default_factory=list)
 
     @property
@@ -207,7 +207,7 @@ def _revise(claims: list[_Claim]) -> list[_Claim]:
         return claims
     previous = earlier[0]
     when = latest.latest.article.published
-    latest.revised_from = (previous.fact, when.date() if when else None)
+    latest.revised_from = (previous.latest, when.date() if when else None)
     latest.superseded = [m for cl in earlier for m in cl.mentions]
     return [latest, *(cl for cl in rest if cl not in earlier)]
 
@@ -250,8 +250,12 @@ def _claim_line(claim: _Claim) -> Line:
     sources = outlets[0] + (f" +{len(outlets) - 1} outlet{'s' if len(outlets) > 2 else ''}" if len(outlets) > 1 else "")
     flags = " (total)" if c.cumulative else (" (subset)" if c.breakdown else "")
     detail = ""
+    basis: tuple[str, ...] = ()
     if claim.revised_from is not None:
-        old, when = claim.revised_from
+        old_fact, when = claim.revised_from
+        old = old_fact.fact
+        assert isinstance(old, Casualty)
+        basis = (old_fact.id, f.id)
         verb = "raised" if (c.count or 0) > (old.count or 0) else "lowered"
         detail = f"{verb} from {figure_text(old)} to {figure_text(c)}"
         if when:
@@ -261,7 +265,7 @@ def _claim_line(claim: _Claim) -> Line:
     if c.date:
         segments += [", ", Day(c.date)]
     segments += [f" · {sources} ", Ref(f.id)]
-    return Line.of(*segments, detail=detail)  # type: ignore[arg-type]
+    return Line.of(*segments, detail=detail, basis=basis)  # type: ignore[arg-type]
 
 
 def _claimant_key(claim: _Claim) -> str:
@@ -300,7 +304,7 @@ def _range_line(side: str, category: str, incident: list[_Claim]) -> Line | None
     days = sorted(d for d in (incident_day(cl.latest) for cl in incident) if d)
     when = _span(days[0], days[-1]) if days else ""
     return Line.of(f"Range — {side} {category}{when}: {figure_text(lo)} ({_who(low)}) to {figure_text(hi)} "
-                   f"({_who(high)})")
+                   f"({_who(high)})", basis=(low.latest.id, high.latest.id))
 
 
 def _who(claim: _Claim) -> str:

@@ -14,30 +14,34 @@ from bot.extract._actors import Gazetteer
 from bot.extract._casualties import Attribution
 from bot.extract._chunks import noun_class
 
-_SPEECH = (r"(?:says|said|say|saying|claimed|claims|claim|claiming|told|tells|reported|reports|report|"
+_SPEECH = (r"(?:says|said|say|saying|claimed|claims|claim|claiming|told|tells|reported|reports|report|reporting|"
            r"acknowledged|acknowledges|admitted|admits|announced|announces|stated|states|confirmed|confirms|"
            r"added|adds|insisted|insists|maintained|estimated|estimates|put\s+the\s+(?:death\s+)?toll|"
            r"put\s+the\s+number|counted|recorded|documented|alleged|alleges|wrote|posted|noted|"
            r"declared|revealed|disclosed|believes|believed|warned|conceded|concedes|denied|denies|rejected|"
-           r"accused|accuses)")
+           r"accused|accuses|(?:updated|revised|raised|lowered|downgraded|upgraded)\s+(?:the|its|their)\s+(?:death\s+)?"
+           r"(?:toll|count|figure))")
 _CLAUSE_SPLIT = re.compile(r";\s+|,?\s+while\s+|,\s+but\s+|,\s+whereas\s+|\.\s+But\s+", re.IGNORECASE)
 _LEAD = re.compile(rf"(?:^\W*|^[^,;]{{0,60}},\s+)(?P<who>[^,;:\d“\"]{{2,90}}?),?\s+"
-                   rf"(?:has\s+|have\s+|had\s+|also\s+|later\s+|earlier\s+|\w+ly\s+)*"
+                   rf"(?:has\s+|have\s+|had\s+|also\s+|later\s+|earlier\s+|\w+ly\s+|was\s+quoted\s+as\s+)*"
                    rf"{_SPEECH}\b", re.IGNORECASE)
 # "JNIM, which also operates in the area, separately claimed ...": the relative clause is no speaker
+# "Jean Valmo, a farmer who fled the violence, said": the apposition goes, the name speaks.
 _APPOSITIVE = re.compile(r",\s+(?:which|who)\s[^,;]{1,80},|,\s+(?:however|meanwhile|though|too|in\s+turn|for\s+(?:its|"
-                         r"their|his|her)\s+part|\w+ly),(?=\s)", re.IGNORECASE)
+                         r"their|his|her)\s+part|\w+ly),(?=\s)|,\s+(?:through|via|citing)\s[^,;]{1,60},(?=\s)|"
+                         rf",\s+(?:an?|the)\s[^,;]{{1,80}},(?=\s+(?:has\s+|have\s+|also\s+)?{_SPEECH}\b)",
+                         re.IGNORECASE)
 _ACCORDING = re.compile(r"\baccording\s+to\s+(?P<who>[^,.;:]{2,90}?)(?=[,.;:]|\s+(?:who|which|on|in|at)\b|$)",
                         re.IGNORECASE)
 _WHEN = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|tonight|last|this|earlier|later)"
 _INVERTED = r"(?:said|says|added|adds|claimed|claims|stated|confirmed|reported|according\s+to)"
 _TRAILING = re.compile(
-    rf"[,”\"]\s*(?:(?P<who>[^,;“\"]{{2,90}}?)\s+(?:has\s+|have\s+|also\s+|later\s+)?{_SPEECH}|{_INVERTED}\s+"
+    rf"[,”\"]\s*(?:(?P<who>[^,;“\"]{{2,90}}?),?\s+(?:has\s+|have\s+|also\s+|later\s+)?{_SPEECH}|{_INVERTED}\s+"
     rf"(?P<who2>[^,;“\"]{{2,90}}?))(?:\s+(?:on|in|at|late|early|to|by|after|via|citing|{_WHEN})\b[^,;]*)?\W*$",
     re.IGNORECASE)
 # "..., the ministry said on Friday, in what would be ..." / "..., the teacher told this outlet by phone, ..."
 _TRAILING_MID = re.compile(
-    rf"[,”\"]\s*(?P<who>[^,;“\"]{{2,90}}?)\s+(?:has\s+|have\s+|also\s+|later\s+)?"
+    rf"[,”\"]\s*(?P<who>[^,;“\"]{{2,90}}?),?\s+(?:has\s+|have\s+|also\s+|later\s+)?"
     rf"(?:{_SPEECH}|told\s+[^,;]{{1,40}}?)(?:\s+(?:on|in|late|early|by|after|via|citing|{_WHEN})\b[^,;]{{0,40}})?\s*(?:[,;]|\.?$)",
     re.IGNORECASE)
 _DATELINE = re.compile(r"^(?:[A-Z][A-Z/ .'-]{2,40},\s*(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2}\s*)?(?:\([^)]*\)\s*)?[-–—]\s*|"
@@ -46,13 +50,13 @@ _DATELINE = re.compile(r"^(?:[A-Z][A-Z/ .'-]{2,40},\s*(?:[A-Z][a-z]{2,8}\.?\s+\d
 _HEAD_LEAD = re.compile(r"^(?P<who>[A-Z][\w'’.]*(?:\s[\w'’.]+){0,3}):\s+(?=\S)")
 _HEAD_TAIL = re.compile(r"\s[-–—:]\s(?P<who>[\w'’. ]{2,40}?)\s*$")
 _PRONOUN = re.compile(r"^(?:he|she|they|it|we|i|(?:the\s+|a\s+|an\s+|its\s+|their\s+)?(?:spokesman|spokeswoman|"
-                      r"spokesperson|statement|group|ministry|agency|organisation|organization|official|"
-                      r"military|army|movement|militants|rebels|insurgents))$",
+                      r"spokesperson|statement|group|ministry|agency|organisation|organization|movement))$",
                       re.IGNORECASE)
 PERSONAL = re.compile(r"^(?:he|she)$", re.IGNORECASE)
 _NO_CLAIMANT = re.compile(r"^(?:sources?|reports?|media(?:\s+reports?)?|local\s+media|media\s+outlets|"
                           r"it\s+is|there|this|that|reportedly|witnesses?)$", re.IGNORECASE)
 _STRIP = re.compile(r"^(?:the|a|an|and|but|also|meanwhile|separately|earlier|later|however|when|as|after|while|"
+                    r"initial|preliminary|latest|new|previous|first|"
                     r"because|since|although|though|where|in\s+a\s+statement,?)\s+"
                     r"|\s+(?:in\s+a\s+statement|on\s+\w+|late\s+\w+|earlier|later|separately|also)$", re.IGNORECASE)
 _NOT_A_SPEAKER = re.compile(r"\b(?:killed|wounded|injured|died|attack|were|was|is|are|be|been|clashes|fighting|"
@@ -133,6 +137,7 @@ _ORG_HEADS = {
     "company", "operator", "ministries", "unit", "centre", "center", "institute", "project",
     "tracker", "team", "board", "bureau", "regime", "junta", "militia", "party", "rebels",
     "defence", "defense", "rescue", "rescuers", "emergency", "guard", "guards", "navy", "observers", "monitors",
+    "briefing", "communique", "communiqué",
 }
 _NON_ACTOR = {
     "however", "also", "as", "meanwhile", "separately", "month", "week", "year", "day", "today", "yesterday",
@@ -179,7 +184,7 @@ _STATE_ORGANS = re.compile(
     r"spokesperson|officials?|authorities|police|command|headquarters|administration|cabinet|office|embassy|"
     r"ambassador|envoy|governor|mayor|commander|general|colonel|navy|air\s+force|defen[cs]e|interior|"
     r"foreign|security|intelligence|border\s+guards?|state\s+media|state\s+tv|news\s+agency|regime|junta|"
-    r"leadership|council|parliament|prime\s+minister|statement)\b", re.IGNORECASE)
+    r"leadership|council|parliament|prime\s+minister|statement|briefing|communiqu[eé])\b", re.IGNORECASE)
 
 
 def _side(who: str, gazetteer: Gazetteer) -> str | None:

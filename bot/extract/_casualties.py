@@ -140,6 +140,8 @@ class Antecedent:
 _RATE_AFTER = re.compile(
     r"^[^,.;]{0,40}\bevery\s+(?:\w+\s+)?(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?)\b", re.IGNORECASE)
 _AGE_BEFORE = re.compile(r"\baged\s+(?:from\s+|between\s+)?$|\bages\s+(?:of\s+)?$", re.IGNORECASE)
+_CASUALTY_NOUN = re.compile(r"\b(?:martyrs|dead|victims|casualties|bodies|deaths|fatalities|lives|wounded|injured)$",
+                            re.IGNORECASE)  # "31 martyrs and 57 injured": the 57 are not martyrs
 _ZERO_BEFORE = re.compile(r"\b(?:no|not\s+(?:a\s+single|one|any)|none\s+of|zero|nobody)\s*$", re.IGNORECASE)
 _SPEECH_DATE_BEFORE = re.compile(r"\b(?:said|says|told|added|announced|stated|reported|confirmed|claimed|"
                                  r"acknowledged|admitted|denied|statement|spokesman|spokeswoman)\s+(?:on\s+|late\s+|"
@@ -157,7 +159,8 @@ def casualties_in_clause(clause: str, quote: str, attribution: Attribution, date
     for q in _quantities(clause):
         found = _category(clause, q)
         before, after = clause[:q.start], clause[q.end:]
-        if q.text.lower() in ("a", "an") and (found is None or re.search(r"\bamong\b", after[:40]) or (
+        if q.text.lower() in ("a", "an") and (found is None or found[0] == "displaced" or re.search(r"\bamong\b",
+                                                                                                  after[:40]) or (
                 attribution.text and attribution.text in clause[q.start:q.start + len(attribution.text) + 4])):
             continue  # "a soldier" counts only with its own cue, not as one "among those detained", and never
             # inside "according to ... and a teacher"
@@ -191,7 +194,9 @@ def casualties_in_clause(clause: str, quote: str, attribution: Attribution, date
         cumulative = cumulative_sentence
         date = None if cumulative else incident_date(dates, quote)
         is_subset = bool(_BREAKDOWN.search(before[-60:]) or _OF_THEM.match(after) or _AMONG_THE.search(before[-40:]))
-        places = gazetteer.places(clause) or gazetteer.places(quote)
+        # the place the figure is about: the first named after it in the clause ("32 killed in El-Fasher and 25
+        # in Zamzam"), else the clause's, else the sentence's
+        places = gazetteer.places(clause[q.end:q.end + 80]) or gazetteer.places(clause) or gazetteer.places(quote)
         out.append(Casualty(
             category=category,  # type: ignore[arg-type]
             count=q.count, qualifier=q.qualifier, count_high=q.count_high,  # type: ignore[arg-type]
@@ -228,7 +233,8 @@ def _victim_of(chunk: NounPhrase, attribution: Attribution, gazetteer: Gazetteer
         if chunk.text and antecedent.victim_text not in ("people", "person"):  # "11 others (Pakistani soldier)"
             return f"{chunk.text} ({_bare(antecedent.victim_text)})", antecedent.victim
         return antecedent.victim_text, antecedent.victim  # "four of them": the people just counted
-    if not chunk.text and antecedent.quote == quote and antecedent.victim_text:
+    if not chunk.text and antecedent.quote == quote and antecedent.victim_text and \
+            not _CASUALTY_NOUN.search(antecedent.victim_text):
         return antecedent.victim_text, antecedent.victim  # "left 23 of its soldiers dead and another 29 injured"
     text = chunk.text
     if not text:

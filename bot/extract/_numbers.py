@@ -21,7 +21,7 @@ VAGUE = {"dozens", "scores", "hundreds", "thousands", "tens of thousands", "hund
          "several dozen", "a few dozen", "a lot of", "lots of", "several hundred", "a few hundred",
          "several thousand", "a few thousand",
          "millions", "several", "many", "multiple", "a number of", "numerous", "an unknown number of",
-         "a large number of", "countless", "a few", "some"}
+         "a large number of", "countless"}
 
 _WORD_NUM = (r"(?:(?:" + "|".join(sorted([*UNITS, *TENS], key=len, reverse=True)) + r")(?:[- ](?:"
              + "|".join(UNITS) + r"))?(?:\s+(?:hundred|thousand|million)(?:\s+(?:and\s+)?(?:"
