@@ -33,14 +33,19 @@ def norm(text: str | None) -> str:
 
 
 def overlaps(sentence: str, quote: str | None) -> bool:
+    return overlap(sentence, quote) > 0
+
+
+def overlap(sentence: str, quote: str | None) -> int:
+    """2: the gold sentence is in the quote; 1: at least 60% of its words are; 0: no match."""
     g, q = norm(sentence), norm(quote)
     if not g or not q:
-        return False
+        return 0
     if g in q:
-        return True
+        return 2
     words = set(_TOKEN.findall(q))
     gold = _TOKEN.findall(g)
-    return bool(gold) and sum(w in words for w in gold) / len(gold) >= 0.6
+    return int(bool(gold) and sum(w in words for w in gold) / len(gold) >= 0.6)
 
 
 def alias_in(alias: str, text: str) -> bool:

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from _realnews import ROOT, any_alias, groups, load, overlaps, text_of
+from _realnews import ROOT, any_alias, groups, load, overlap, overlaps, text_of
 from aiohttp import web
 
 from bot.briefing import Answer, Briefing, Line, Ref, render_text
@@ -81,8 +81,9 @@ async def serve(articles: list[dict[str, Any]]) -> tuple[web.AppRunner, str]:
         a = next(x for x in articles if x["id"] == request.match_info["id"])
         title, *paragraphs = text_of(a).strip().splitlines() or [""]
         body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs if p.strip())
-        return web.Response(text=f"<html><head><title>{html.escape(title)}</title></head><body><article>"
-                                 f"<h1>{html.escape(title)}</h1>{body}</article></body></html>", content_type="text/html")
+        page = (f"<html><head><title>{html.escape(title)}</title></head><body><article>"
+                f"<h1>{html.escape(title)}</h1>{body}</article></body></html>")
+        return web.Response(text=page, content_type="text/html")
 
     app.router.add_get("/feed/{conflict}/{outlet}.xml", feed)
     app.router.add_get("/a/{id}", page)
@@ -188,7 +189,8 @@ def judge_derived(line: Line, facts: dict[str, StoredFact], gold: Gold, kind: st
         return False, "an end matches no annotated claim with its claimant and victim"
     same_day = any(x.get("date") == y.get("date") or y.get("date") in (x.get("date_alt") or [])
                    for x in ga for y in gb)
-    shared_victim = any(set(map(str.casefold, x["victim"])) & set(map(str.casefold, y["victim"])) for x in ga for y in gb)
+    shared_victim = any(set(map(str.casefold, x["victim"])) & set(map(str.casefold, y["victim"]))
+                        for x in ga for y in gb)
     if not same_day or not shared_victim:
         return False, "the annotations do not put both figures on one incident and one side"
     if kind == "revision":
@@ -204,6 +206,33 @@ def judge_derived(line: Line, facts: dict[str, StoredFact], gold: Gold, kind: st
 # --- 3. scoring the stored facts like the shared scorer --------------------------------------------------
 
 
+def _pairs(preds: list[Any], items: list[dict[str, Any]], fits: Any, rank: Any) -> dict[int, int]:
+    """One-to-one, greedily, the way the shared scorer pairs: whole-sentence matches first, then the pairs
+    with more attributes right."""
+    candidates = sorted((2 - overlap(g["sentence"], p.quote), -rank(g, p), gi, pi)
+                        for pi, p in enumerate(preds) for gi, g in enumerate(items)
+                        if fits(g, p) and overlap(g["sentence"], p.quote))
+    used_p: set[int] = set()
+    used_g: set[int] = set()
+    out: dict[int, int] = {}
+    for _, _, gi, pi in candidates:
+        if pi not in used_p and gi not in used_g:
+            used_p.add(pi)
+            used_g.add(gi)
+            out[pi] = gi
+    return out
+
+
+def _same_figure(g: dict[str, Any], c: Casualty) -> bool:
+    return g["category"] == c.category and g.get("count") == c.count and (
+        g["qualifier"] != "range" or g.get("count_high") == c.count_high)
+
+
+def _event_date_right(g: dict[str, Any], e: Event) -> bool:
+    n = {"day": 10, "month": 7, "year": 4}[g["precision"]]
+    return bool(e.date and len(e.date) >= n and (e.date[:n] == g["date"] or e.date[:n] in (g.get("date_alt") or [])))
+
+
 def score_facts(stored: list[StoredFact], gold: Gold, articles: list[dict[str, Any]]) -> dict[str, float]:
     by_article: dict[str, list[StoredFact]] = defaultdict(list)
     for f in stored:
@@ -216,51 +245,20 @@ def score_facts(stored: list[StoredFact], gold: Gold, articles: list[dict[str, A
     for a in articles:
         facts = by_article.get(a["id"], [])
         cas = [f.fact for f in facts if isinstance(f.fact, Casualty)]
-        for counts, items, preds, is_full in ((fig, a["casualties"], cas, False), (full, a["casualties"], cas, True)):
+        events = [f.fact for f in facts if isinstance(f.fact, Event)]
+        for counts, items, preds, fits, right in (
+                (fig, a["casualties"], cas, _same_figure, lambda g, c: True),
+                (full, a["casualties"], cas, _same_figure, lambda g, c: claimant_right(g, c) and victim_right(g, c)),
+                (ev, a["events"], events, lambda g, e: True, _event_date_right)):
             root = groups(items)
             req = {root[i] for i, g in enumerate(items) if not items[root[i]].get("optional")}
-            used: set[int] = set()
-            found: set[int] = set()
-            tp = neutral = 0
-            for c in preds:
-                i = next((i for i, g in enumerate(items) if i not in used and g["category"] == c.category
-                          and g.get("count") == c.count and overlaps(g["sentence"], c.quote)), None)
-                if i is None:
-                    continue
-                used.add(i)
-                if root[i] not in req:
-                    neutral += 1
-                    continue
-                if not is_full or (claimant_right(items[i], c) and victim_right(items[i], c)):
-                    tp += 1
-                    found.add(root[i])
-            counts[0] += tp
+            pairs = _pairs(preds, items, fits, lambda g, p, right=right: int(right(g, p)))
+            neutral = sum(root[gi] not in req for gi in pairs.values())
+            hits = [(pi, gi) for pi, gi in pairs.items() if root[gi] in req and right(items[gi], preds[pi])]
+            counts[0] += len(hits)
             counts[1] += len(preds) - neutral
-            counts[2] += len(found)
+            counts[2] += len({root[gi] for _, gi in hits})
             counts[3] += len(req)
-        events = [f.fact for f in facts if isinstance(f.fact, Event)]
-        items = a["events"]
-        root = groups(items)
-        req = {root[i] for i, g in enumerate(items) if not items[root[i]].get("optional")}
-        used, found = set(), set()
-        tp = neutral = 0
-        for e in events:
-            i = next((i for i, g in enumerate(items) if i not in used and overlaps(g["sentence"], e.quote)), None)
-            if i is None:
-                continue
-            used.add(i)
-            if root[i] not in req:
-                neutral += 1
-                continue
-            n = {"day": 10, "month": 7, "year": 4}[items[i]["precision"]]
-            if e.date and len(e.date) >= n and (e.date[:n] == items[i]["date"] or
-                                                e.date[:n] in (items[i].get("date_alt") or [])):
-                tp += 1
-                found.add(root[i])
-        ev[0] += tp
-        ev[1] += len(events) - neutral
-        ev[2] += len(found)
-        ev[3] += len(req)
 
     def f1(c: list[int]) -> float:
         p = c[0] / c[1] if c[1] else 1.0
@@ -298,7 +296,7 @@ def audit(config_path: Path, data_dir: Path, articles: list[dict[str, Any]], qui
                             derived_right += ok
                             if not ok:
                                 print(f"WRONG {kind} [{topic.id}] {_text(line)} {line.detail} — {why}")
-                        if line.detail and not line.basis or line.basis and not line.detail:
+                        if (line.detail and not line.basis) or (line.basis and not line.detail):
                             continue  # a range line is not a claim line
                         right, why = judge_line(line, facts, gold)
                         if right is None:

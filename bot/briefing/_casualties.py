@@ -70,6 +70,11 @@ def side_of(c: Casualty) -> str:
     return c.victim or NO_SIDE
 
 
+def known_side(c: Casualty) -> bool:
+    """A side a revision or range may be about: a named one, not plain "civilians" of nobody in particular."""
+    return c.victim is not None and c.victim != "civilians"
+
+
 def who_text(c: Casualty) -> str:
     """Whose casualties, as the text names them; "its soldiers" reads "soldiers (Pakistan)"."""
     text = c.victim_text or c.victim or "people"
@@ -118,8 +123,8 @@ def same_incident(a: StoredFact, b: StoredFact) -> bool:
     assert isinstance(ca, Casualty) and isinstance(cb, Casualty)
     if (day_a and day_b and day_a != day_b) or (ca.location and cb.location and ca.location != cb.location):
         return False
-    if a.story_id and a.story_id == b.story_id:
-        return True
+    if a.story_id and a.story_id == b.story_id and day_a == day_b:
+        return True  # one story; a dated figure and an undated one may be two incidents of it
     return bool(day_a and day_a == day_b and ca.location and ca.location == cb.location)
 
 
@@ -196,7 +201,7 @@ def _revise(claims: list[_Claim]) -> list[_Claim]:
         return claims
     latest, rest = claims[0], claims[1:]
     c = latest.fact
-    if c.claimant is None or c.victim is None or c.count is None or c.cumulative or c.breakdown:
+    if c.claimant is None or not known_side(c) or c.count is None or c.cumulative or c.breakdown:
         return claims
     newest_time = _published(latest.latest)
     earliest_time = min(_published(m) for m in latest.mentions)
@@ -227,7 +232,7 @@ def build_casualties(facts: Sequence[StoredFact], *, topic_name: str, window: st
     # Named sides first, most claims first; "side not stated" last: it is a heading, not a side.
     for side, side_claims in sorted(by_side.items(), key=lambda kv: (kv[0] == NO_SIDE, -len(kv[1]), kv[0])):
         side_claims.sort(key=lambda cl: (cl.fact.category, -(cl.fact.count or 0)))
-        lines = [] if side == NO_SIDE else range_lines(side, side_claims)
+        lines = range_lines(side, side_claims) if known_side(side_claims[0].fact) else []
         for claim in side_claims:
             if shown >= max_lines:
                 break

@@ -15,6 +15,7 @@ from bot.extract._casualties import Attribution
 from bot.extract._chunks import noun_class
 
 _SPEECH = (r"(?:says|said|say|saying|claimed|claims|claim|claiming|told|tells|reported|reports|report|reporting|"
+           r"indicated|indicates|showed|shows|"
            r"acknowledged|acknowledges|admitted|admits|announced|announces|stated|states|confirmed|confirms|"
            r"added|adds|insisted|insists|maintained|estimated|estimates|put\s+the\s+(?:death\s+)?toll|"
            r"put\s+the\s+number|counted|recorded|documented|alleged|alleges|wrote|posted|noted|"
@@ -25,6 +26,8 @@ _CLAUSE_SPLIT = re.compile(r";\s+|,?\s+while\s+|,\s+but\s+|,\s+whereas\s+|\.\s+B
 _LEAD = re.compile(rf"(?:^\W*|^[^,;]{{0,60}},\s+)(?P<who>[^,;:\d“\"]{{2,90}}?),?\s+"
                    rf"(?:has\s+|have\s+|had\s+|also\s+|later\s+|earlier\s+|\w+ly\s+|was\s+quoted\s+as\s+)*"
                    rf"{_SPEECH}\b", re.IGNORECASE)
+_LEAD_UNTIL = re.compile(_LEAD.pattern + r"$", re.IGNORECASE)
+_SPEECH_WORD = re.compile(rf"\b{_SPEECH}\b", re.IGNORECASE)
 # "JNIM, which also operates in the area, separately claimed ...": the relative clause is no speaker
 # "Jean Valmo, a farmer who fled the violence, said": the apposition goes, the name speaks.
 _APPOSITIVE = re.compile(r",\s+(?:which|who)\s[^,;]{1,80},|,\s+(?:however|meanwhile|though|too|in\s+turn|for\s+(?:its|"
@@ -87,12 +90,15 @@ def headline_attribution(line: str, gazetteer: Gazetteer) -> Attribution | None:
 
 def find_attribution(clause: str, gazetteer: Gazetteer) -> Attribution | None:
     clause = _APPOSITIVE.sub("", _DATELINE.sub("", clause))
-    for pattern in (_ACCORDING, _LEAD):
-        m = pattern.search(clause)
-        if m:
-            found = _make(m.group("who"), gazetteer)
-            if found is not None:
-                return found
+    m = _ACCORDING.search(clause)
+    if m and (found := _make(m.group("who"), gazetteer)) is not None:
+        return found
+    # a lead speaker: each speech verb in turn, so that "Initial reports from a committee indicated" is not
+    # read as "Initial" reporting
+    for verb in _SPEECH_WORD.finditer(clause[:160]):
+        m = _LEAD_UNTIL.match(clause[:verb.end()])
+        if m and (found := _make(m.group("who"), gazetteer)) is not None:
+            return found
     m = _TRAILING.search(clause)
     if m:
         found = _make(m.group("who") or m.group("who2"), gazetteer)
@@ -108,6 +114,9 @@ def find_attribution(clause: str, gazetteer: Gazetteer) -> Attribution | None:
 def _make(who: str, gazetteer: Gazetteer) -> Attribution | None:
     who = re.sub(r"\s+", " ", who).strip(" ,\"“”'’")
     who = re.split(r",?\s+(?:who|which|whose)\s", who, maxsplit=1)[0]  # "a union official who asked not to be named"
+    # "initial reports from a local resistance committee": the committee speaks
+    who = re.sub(r"^(?:(?:the|initial|preliminary|latest|early|earlier)\s+)*(?:reports?|figures?|data|estimates?|"
+                 r"tall(?:y|ies)|counts?)\s+(?:from|by|of|compiled\s+by)\s+", "", who, flags=re.IGNORECASE)
     for _ in range(3):
         who = _STRIP.sub("", who).strip()
     if not who or len(who) > 80 or _NOT_A_SPEAKER.search(who):

@@ -17,7 +17,8 @@ from bot.extract._text import article_text
 from bot.model import Fact
 
 _NONE = Attribution(None, None)
-_OPEN_QUOTE = re.compile(r"^\W{0,3}[“\"]")
+_COLON_LEAD = re.compile(r"\b(?:said|says|wrote|writes|stated|added|posted|told\s+\w+)\s*:\s*", re.IGNORECASE)
+_OPENING = re.compile(r"[“\"](?=[^“”\"]*$)")  # the last quote mark of a sentence, when it opens a quotation
 _QUOTES = re.compile(r"[“”\"]")
 _CLOSE_THEN_SAID = re.compile(r"[”\"]\s*(?P<rest>[^“”\"]*)$")
 
@@ -66,26 +67,47 @@ class Extractor:
         return facts
 
     def _quoted_paragraphs(self, sentences: list[Sentence]) -> dict[int, Attribution]:
-        """Sentences inside a quotation that runs over several sentences take the attribution that follows
-        its closing quote: “Our forces killed 40. Many more fled,” the spokesman said."""
+        """Sentences inside a quotation that runs over several sentences take its speaker: the attribution
+        after its closing quote (“Our forces killed 40. Many more fled,” the spokesman said.) or before its
+        opening one (The governor wrote: “Five people were injured. Two are children.”)."""
         out: dict[int, Attribution] = {}
         i = 0
         while i < len(sentences):
             s = sentences[i]
-            if _OPEN_QUOTE.match(s.text) and len(_QUOTES.findall(s.text)) % 2 == 1:
-                for j in range(i + 1, min(i + 6, len(sentences))):
-                    other = sentences[j]
-                    if other.paragraph != s.paragraph and not _OPEN_QUOTE.match(other.text):
+            colon = _COLON_LEAD.search(s.text)
+            if colon is not None and (speaker := find_attribution(s.text[:colon.end()], self.gazetteer)):
+                # "Mr Prokudin wrote: The military targeted ... Five people were injured.”": the rest of the
+                # paragraph, up to a closing quote, is what he wrote
+                k = i + 1
+                while k < len(sentences) and sentences[k].paragraph == s.paragraph:
+                    out[sentences[k].index] = speaker
+                    if sentences[k].text.rstrip().endswith(("”", '"')):
                         break
-                    closing = _CLOSE_THEN_SAID.search(other.text)
-                    if closing and len(_QUOTES.findall(other.text)) % 2 == 1:
-                        found = find_attribution(other.text[closing.start():], self.gazetteer)
-                        if found is not None:
-                            for k in range(i, j):
-                                out[sentences[k].index] = found
-                        i = j
-                        break
-            i += 1
+                    k += 1
+                i = k
+                continue
+            opening = _OPENING.search(s.text)
+            if opening is None or len(_QUOTES.findall(s.text)) % 2 == 0:
+                i += 1
+                continue
+            lead = find_attribution(s.text[:opening.start()], self.gazetteer) if opening.start() > 3 else None
+            end = i
+            for j in range(i + 1, min(i + 8, len(sentences))):
+                if sentences[j].paragraph - s.paragraph > 1:
+                    break
+                if len(_QUOTES.findall(sentences[j].text)) % 2 == 1:
+                    end = j
+                    break
+            if end == i:
+                i += 1
+                continue
+            closing = _CLOSE_THEN_SAID.search(sentences[end].text)
+            after = find_attribution(sentences[end].text[closing.start():], self.gazetteer) if closing else None
+            speaker = after or lead
+            if speaker is not None:
+                for k in range(i, end + 1):
+                    out[sentences[k].index] = speaker
+            i = end + 1
         return out
 
 
