@@ -8,7 +8,7 @@ Pakistani Taliban, TTP, is not the Afghan Taliban).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -105,12 +105,21 @@ class Gazetteer:
             for alias in (canonical, *aliases):
                 place_map[alias] = canonical
         self._place_re, self._place_map = _compile(place_map)
+        # The place pattern holds every province of thirty countries: matching it is the costliest step of
+        # extraction, and a sentence is asked about several times (per figure, per clause). Cache per text.
+        self._place_cache: dict[str, list[Mention]] = {}
+        self._actor_cache: dict[str, list[Mention]] = {}
 
     def actors(self, text: str) -> list[Mention]:
-        return _mentions(self._actor_re, self._actor_map, text)
+        return _cached(self._actor_cache, text, lambda: _mentions(self._actor_re, self._actor_map, text))
 
     def places(self, text: str) -> list[Mention]:
-        return _mentions(self._place_re, self._place_map, text)
+        return _cached(self._place_cache, text, lambda: _mentions(self._place_re, self._place_map, text))
+
+    def places_within(self, sentence: str, start: int, end: int) -> list[Mention]:
+        """The places of ``sentence`` that lie inside [start, end): one match of the sentence serves every
+        span of it."""
+        return [m for m in self.places(sentence) if start <= m.start and m.end <= end]
 
     def resolve(self, text: str) -> str | None:
         """The canonical side a phrase names ("the Taliban government" → Afghanistan (Taliban)), or None."""
@@ -128,6 +137,18 @@ def _compile(alias_map: dict[str, str]) -> tuple[re.Pattern[str], dict[str, str]
         lookup[alias.casefold()] = alias_map[alias]
     pattern = re.compile(r"(?<![\w-])(?:" + "|".join(parts) + r")(?![\w-])")
     return pattern, lookup
+
+
+_CACHE_SIZE = 512
+
+
+def _cached(cache: dict[str, list[Mention]], text: str, compute: Callable[[], list[Mention]]) -> list[Mention]:
+    found = cache.get(text)
+    if found is None:
+        if len(cache) >= _CACHE_SIZE:
+            cache.clear()
+        found = cache[text] = compute()
+    return list(found)
 
 
 def _mentions(pattern: re.Pattern[str], lookup: dict[str, str], text: str) -> list[Mention]:

@@ -196,7 +196,9 @@ def casualties_in_clause(clause: str, quote: str, attribution: Attribution, date
         is_subset = bool(_BREAKDOWN.search(before[-60:]) or _OF_THEM.match(after) or _AMONG_THE.search(before[-40:]))
         # the place the figure is about: the first named after it in the clause ("32 killed in El-Fasher and 25
         # in Zamzam"), else the clause's, else the sentence's
-        places = gazetteer.places(clause[q.end:q.end + 80]) or gazetteer.places(clause) or gazetteer.places(quote)
+        start = max(offset, 0)
+        places = (gazetteer.places_within(quote, start + q.end, start + q.end + 80)
+                  or gazetteer.places_within(quote, start, start + len(clause)) or gazetteer.places(quote))
         out.append(Casualty(
             category=category,  # type: ignore[arg-type]
             count=q.count, qualifier=q.qualifier, count_high=q.count_high,  # type: ignore[arg-type]

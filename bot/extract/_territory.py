@@ -22,6 +22,8 @@ OBJECTS = {
     "post", "outpost", "checkpoint", "checkpost", "check-post", "position", "village", "town", "city",
     "district", "base", "settlement", "locality", "hamlet", "fort", "stronghold", "area",
 }
+_OBJECT_WORD = re.compile(r"\b(?:" + "|".join(sorted(OBJECTS | {"airport", "airbase", "garrison"}, key=len, reverse=True))
+                          + r")(?:e?s)?\b|\b(?:cities|localities)\b", re.IGNORECASE)
 _LIST_NEXT = re.compile(r"^\s*(?:,\s*)?(?:and|as\s+well\s+as)\s+(?:another\s+)?$", re.IGNORECASE)
 _ACTIONS: dict[str, str] = {
     r"(?:took|tak(?:en|ing|es)|gain(?:ed|ing)|regain(?:ed|ing)|seiz(?:ed|ing)|wrest(?:ed|ing)|assum(?:ed|ing)|"
@@ -58,8 +60,8 @@ _SAID = re.compile(r"\b(?:said|says|claimed|claims|announced|confirmed|stated|ad
 def territory_in_clause(clause: str, quote: str, attribution: Attribution, date: str | None,
                         gazetteer: Gazetteer) -> list[Territory]:
     out: list[Territory] = []
-    if _DENIAL.search(clause):
-        return out
+    if not _OBJECT_WORD.search(clause) or _DENIAL.search(clause):
+        return out  # most clauses name no place or position at all: nothing to look for
     previous: tuple[str, int, int] | None = None  # action, cue position, end of the last counted phrase
     for q in find_quantities(clause):
         before, after = clause[:q.start], clause[q.end:]
@@ -114,7 +116,8 @@ def _claim(action: str, obj: str, count: int | None, qualifier: str, high: int |
             by = subject[0].canonical if subject else None  # the subject comes first: "Pakistani forces took ..."
     named = gazetteer.actors(phrase)  # "25 Pakistani army posts": taken from Pakistan
     frm = named[0].canonical if named and named[0].canonical != by else None
-    places = gazetteer.places(clause)
+    at = max(quote.find(clause), 0)
+    places = gazetteer.places_within(quote, at, at + len(clause))
     location = location or (places[0].canonical if places else None)
     return Territory(
         action=action,  # type: ignore[arg-type]
