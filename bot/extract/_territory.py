@@ -22,8 +22,9 @@ OBJECTS = {
     "post", "outpost", "checkpoint", "checkpost", "check-post", "position", "village", "town", "city",
     "district", "base", "settlement", "locality", "hamlet", "fort", "stronghold", "area",
 }
-_OBJECT_WORD = re.compile(r"\b(?:" + "|".join(sorted(OBJECTS | {"airport", "airbase", "garrison"}, key=len, reverse=True))
-                          + r")(?:e?s)?\b|\b(?:cities|localities)\b", re.IGNORECASE)
+_OBJECT_WORD = re.compile(
+    r"\b(?:" + "|".join(sorted(OBJECTS | {"airport", "airbase", "garrison"}, key=len, reverse=True))
+    + r")(?:e?s)?\b|\b(?:cities|localities)\b", re.IGNORECASE)
 _LIST_NEXT = re.compile(r"^\s*(?:,\s*)?(?:and|as\s+well\s+as)\s+(?:another\s+)?$", re.IGNORECASE)
 _ACTIONS: dict[str, str] = {
     r"(?:took|tak(?:en|ing|es)|gain(?:ed|ing)|regain(?:ed|ing)|seiz(?:ed|ing)|wrest(?:ed|ing)|assum(?:ed|ing)|"
