@@ -181,3 +181,24 @@ def test_timeline_date_range_and_bad_dates() -> None:
     assert "event 3" in text and "event 4" in text and "event 5" not in text
     with pytest.raises(BadOption, match="YYYY"):
         parse_date_bound("last tuesday", "from", end=False)
+
+
+def test_no_range_for_plain_civilians_or_a_dated_and_an_undated_figure_of_one_story() -> None:
+    def civilians(n: int, claimant: str, date: str | None) -> Casualty:
+        return Casualty(category="killed", count=n, qualifier="exact", quote=f"{n} civilians were killed",
+                        victim="civilians", victim_text="civilians", claimant=claimant, date=date)
+
+    text = casualties_text([fact(civilians(25, "committee", "2025-10-11"), story="s1"),
+                            fact(civilians(74, "army", "2025-10-11"), story="s1")])
+    assert "Range" not in text  # "civilians" names nobody's side: two places' dead are not one range
+    text = casualties_text([fact(killed(26, "Pakistan", "Pakistan", date="2025-04-22"), story="s1"),
+                            fact(killed(31, "Pakistan", "India"), story="s1")])
+    assert "Range" not in text  # one article, two incidents: April's figure and an undated one
+
+
+def test_derived_lines_carry_their_evidence() -> None:
+    old = fact(killed(12, "Pakistan", "Pakistan", date="2025-10-11"), day=12, story="s1")
+    new = fact(killed(23, "Pakistan", "Pakistan", date="2025-10-11"), day=13, story="s1")
+    answer = build_casualties([new, old], topic_name="Border", window="in the last 30d")
+    revised = next(line for s in answer.sections for line in s.lines if line.detail)
+    assert revised.basis == (old.id, new.id)
