@@ -289,14 +289,17 @@ def audit(config_path: Path, data_dir: Path, articles: list[dict[str, Any]], qui
                     print(render_text(answer))
                 for section in answer.sections:
                     for line in section.lines:
-                        if line.basis:
-                            kind = "revision" if line.detail else "range"
-                            ok, why = judge_derived(line, facts, gold, kind)
+                        is_range = isinstance(line.segments[0], str) and line.segments[0].startswith("Range —")
+                        is_revision = line.detail.startswith(("raised from", "lowered from"))
+                        if is_range or is_revision:
+                            kind = "range" if is_range else "revision"
+                            basis = getattr(line, "basis", ())  # a derived line records its evidence
+                            ok, why = judge_derived(line, facts, gold, kind) if basis else (False, "no evidence")
                             derived += 1
                             derived_right += ok
                             if not ok:
                                 print(f"WRONG {kind} [{topic.id}] {_text(line)} {line.detail} — {why}")
-                        if (line.detail and not line.basis) or (line.basis and not line.detail):
+                        if is_range:
                             continue  # a range line is not a claim line
                         right, why = judge_line(line, facts, gold)
                         if right is None:
