@@ -1,4 +1,5 @@
-"""/casualties, /territory, /timeline, /brief, /fact, /search, /sources: thin handlers over the briefing layer.
+"""/casualties, /territory, /incident, /timeline, /brief, /fact, /search, /sources: thin handlers over the
+briefing layer.
 
 Answers come from facts the poll job already stored (in-memory reads), so they are fast enough to answer
 directly; nothing here fetches while the user waits.
@@ -63,6 +64,25 @@ class InfoCog(commands.Cog):
     async def territory(self, interaction: discord.Interaction, topic: str | None = None,
                         since: str | None = None) -> None:
         answer = self.briefing.territory(topic, guild_id=interaction.guild_id, since=parse_since(since))
+        await send_answer(interaction, answer)
+
+    async def incident_autocomplete(self, interaction: discord.Interaction,
+                                    current: str) -> list[app_commands.Choice[str]]:
+        topic = getattr(interaction.namespace, "topic", None)
+        return [app_commands.Choice(name=label[:100], value=incident_id) for label, incident_id in
+                self.briefing.incident_choices(current, topic=topic, guild_id=interaction.guild_id)]
+
+    @app_commands.command(description="One incident: every claim side by side, its outlets and an evidence note")
+    @app_commands.describe(incident="The incident (start typing a date, place or headline)",
+                           topic="Topic (default: the only one, or all)")
+    @app_commands.autocomplete(incident=incident_autocomplete, topic=topic_autocomplete)
+    @app_commands.guild_only()
+    async def incident(self, interaction: discord.Interaction, incident: str | None = None,
+                       topic: str | None = None) -> None:
+        if incident:
+            answer = self.briefing.incident(incident, topic=topic, guild_id=interaction.guild_id)
+        else:
+            answer = self.briefing.incidents(topic, guild_id=interaction.guild_id)
         await send_answer(interaction, answer)
 
     @app_commands.command(description="Dated events in order, each with its date's precision")

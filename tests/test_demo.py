@@ -30,6 +30,14 @@ def test_demo_polls_the_sample_sources_and_answers(tmp_path: Path) -> None:
     assert ask.returncode == 0, ask.stderr
     assert "more than 150 Taliban fighters killed — claimed by Pakistan" in ask.stdout
 
+    listed = run("--data-dir", str(tmp_path), "ask", "incident", "--topic", "pak-afg")
+    assert listed.returncode == 0, listed.stderr
+    incident_id = next(line for line in listed.stdout.splitlines() if "(2 outlets)" in line).rsplit("id ", 1)[1]
+    incident = run("--data-dir", str(tmp_path), "ask", "incident", incident_id.strip())
+    assert "Contested: claimants' figures for Pakistan killed differ" in incident.stdout
+    unknown = run("--data-dir", str(tmp_path), "ask", "incident", "nosuchstory")
+    assert unknown.returncode == 2 and "no incident 'nosuchstory'" in unknown.stderr
+
     bad = run("--data-dir", str(tmp_path), "ask", "timeline", "--from", "soon")
     assert bad.returncode == 2
     assert bad.stderr.strip() == "error: from: 'soon' is not a date; use YYYY, YYYY-MM or YYYY-MM-DD"

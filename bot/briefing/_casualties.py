@@ -14,14 +14,15 @@ stated conditions:
   stated", totals, subsets or vague figures.
 
 *Same incident* means the same story (articles linked across outlets by the sources layer) or the same
-place and day, and never two different stated incident days.
+place and day, and never two different stated days or places; within one article, a dated and an undated
+figure are not taken for one incident (articles recall earlier ones).
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -123,8 +124,8 @@ def same_incident(a: StoredFact, b: StoredFact) -> bool:
     assert isinstance(ca, Casualty) and isinstance(cb, Casualty)
     if (day_a and day_b and day_a != day_b) or (ca.location and cb.location and ca.location != cb.location):
         return False
-    if a.story_id and a.story_id == b.story_id and day_a == day_b:
-        return True  # one story; a dated figure and an undated one may be two incidents of it
+    if a.story_id and a.story_id == b.story_id and (day_a == day_b or a.article.url != b.article.url):
+        return True  # one story; but within one article a dated and an undated figure may be two incidents
     return bool(day_a and day_a == day_b and ca.location and ca.location == cb.location)
 
 
@@ -217,8 +218,10 @@ def _revise(claims: list[_Claim]) -> list[_Claim]:
     return [latest, *(cl for cl in rest if cl not in earlier)]
 
 
-def build_casualties(facts: Sequence[StoredFact], *, topic_name: str, window: str,
-                     max_lines: int = MAX_LINES) -> Answer:
+def build_casualties(facts: Sequence[StoredFact], *, topic_name: str, window: str, max_lines: int = MAX_LINES,
+                     story_outlets: Mapping[str, int] | None = None) -> Answer:
+    """``story_outlets``: how many outlets reported each story; a line whose story more than one outlet
+    reported says so and names its incident."""
     title = f"Casualty claims: {topic_name}"
     casualties = [f for f in facts if isinstance(f.fact, Casualty)]
     if not casualties:
@@ -236,7 +239,7 @@ def build_casualties(facts: Sequence[StoredFact], *, topic_name: str, window: st
         for claim in side_claims:
             if shown >= max_lines:
                 break
-            lines.append(_claim_line(claim))
+            lines.append(_claim_line(claim, story_outlets or {}))
             shown += 1
         sections.append(Section(side, tuple(lines)))
     hidden = len(claims) - shown
@@ -248,7 +251,7 @@ def build_casualties(facts: Sequence[StoredFact], *, topic_name: str, window: st
     return Answer(title, tuple(sections), footer=footer)
 
 
-def _claim_line(claim: _Claim) -> Line:
+def _claim_line(claim: _Claim, story_outlets: Mapping[str, int]) -> Line:
     f = claim.latest
     c = claim.fact
     outlets = claim.outlets()
@@ -270,6 +273,9 @@ def _claim_line(claim: _Claim) -> Line:
     if c.date:
         segments += [", ", Day(c.date)]
     segments += [f" · {sources} ", Ref(f.id)]
+    reported = story_outlets.get(f.story_id or "", 0)
+    if reported > 1:  # the sources layer linked the story's articles across outlets
+        segments.append(f" · story reported by {reported} outlets, incident {f.story_id}")
     return Line.of(*segments, detail=detail, basis=basis)  # type: ignore[arg-type]
 
 

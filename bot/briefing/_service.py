@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING
 
 from bot.briefing._answers import Answer, DigestAnswer
 from bot.briefing._casualties import build_casualties
+from bot.briefing._incidents import Incident, build_incident, build_incidents, incident_label, incidents_of
 from bot.briefing._territory import build_territory
 from bot.briefing._views import build_brief, build_digest, build_fact, build_search, build_sources, build_timeline
 from bot.durations import format_duration
 from bot.errors import BadOption, NotFound
-from bot.model import CATEGORIES, Topic
+from bot.model import CATEGORIES, StoredFact, Topic
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -69,7 +70,38 @@ class Briefing:
                                  victim=side, claimant=claimant, limit=FACT_LIMIT)
         filters = "".join([f", side {side}" if side else "", f", claimant {claimant}" if claimant else "",
                            f", {category}" if category else ""])
-        return build_casualties(facts, topic_name=name, window=f"in the last {format_duration(window)}{filters}")
+        return build_casualties(facts, topic_name=name, window=f"in the last {format_duration(window)}{filters}",
+                                story_outlets=self._story_outlets(facts))
+
+    def _story_outlets(self, facts: list[StoredFact]) -> dict[str, int]:
+        stories = {f.story_id for f in facts if f.story_id}
+        return {s: len({a.outlet for a in self.store.story_articles(s)}) for s in stories}
+
+    # --- incidents ----------------------------------------------------------------------------------
+
+    def incidents(self, topic: str | None = None, *, guild_id: int | None = None,
+                  now: datetime | None = None) -> Answer:
+        keys, name = self._scope(topic, guild_id)
+        return build_incidents(self._incidents(keys, now), topic_name=name)
+
+    def incident(self, incident_id: str, *, topic: str | None = None, guild_id: int | None = None) -> Answer:
+        keys, _ = self._scope(topic, guild_id)
+        facts = [f for f in self.store.facts(topics=keys, limit=FACT_LIMIT) if f.story_id == incident_id.strip()]
+        if not facts:
+            raise NotFound(f"no incident {incident_id!r} (pick one from the list /incident offers)")
+        return build_incident(incidents_of(facts)[0])
+
+    def incident_choices(self, current: str, *, topic: str | None = None, guild_id: int | None = None,
+                         now: datetime | None = None) -> list[tuple[str, str]]:
+        """(label, id) of recent incidents whose label contains ``current``, for autocomplete."""
+        keys, _ = self._scope(topic, guild_id)
+        wanted = current.casefold()
+        labels = [(incident_label(i), i.id) for i in self._incidents(keys, now)]
+        return [(label, i) for label, i in labels if wanted in label.casefold() or wanted in i][:25]
+
+    def _incidents(self, keys: list[str], now: datetime | None) -> list[Incident]:
+        since = (now or datetime.now(UTC)) - DEFAULT_WINDOW
+        return incidents_of(self.store.facts(topics=keys, since=since, limit=FACT_LIMIT))
 
     def territory(self, topic: str | None = None, *, guild_id: int | None = None, since: timedelta | None = None,
                   now: datetime | None = None) -> Answer:

@@ -1,4 +1,4 @@
-"""`python -m bot ask casualties|territory|timeline|brief|fact|search|sources|digest`: an answer, as text."""
+"""`python -m bot ask casualties|territory|incident|timeline|brief|fact|search|sources|digest`: an answer, as text."""
 
 from __future__ import annotations
 
@@ -31,6 +31,10 @@ def answer_for(args: argparse.Namespace, briefing: Briefing) -> Answer:
     if q == "casualties":
         return briefing.casualties(args.topic, since=_duration(args.since, "--since"), side=args.side,
                                    claimant=args.claimant, category=args.category)
+    if q == "incident":
+        if args.incident_id:
+            return briefing.incident(args.incident_id, topic=args.topic)
+        return briefing.incidents(args.topic)
     if q == "territory":
         return briefing.territory(args.topic, since=_duration(args.since, "--since"))
     if q == "timeline":

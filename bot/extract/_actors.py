@@ -114,7 +114,13 @@ class Gazetteer:
         return _cached(self._actor_cache, text, lambda: _mentions(self._actor_re, self._actor_map, text))
 
     def places(self, text: str) -> list[Mention]:
-        return _cached(self._place_cache, text, lambda: _mentions(self._place_re, self._place_map, text))
+        """Places the text names; a capital standing for its government ("accused Islamabad of ...") is an
+        actor there, not a place."""
+        def find() -> list[Mention]:
+            actors = self.actors(text)
+            return [p for p in _mentions(self._place_re, self._place_map, text)
+                    if not any(a.start < p.end and p.start < a.end for a in actors)]
+        return _cached(self._place_cache, text, find)
 
     def places_within(self, sentence: str, start: int, end: int) -> list[Mention]:
         """The places of ``sentence`` that lie inside [start, end): one match of the sentence serves every

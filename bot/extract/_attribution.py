@@ -53,8 +53,13 @@ _DATELINE = re.compile(r"^(?:[A-Z][A-Z/ .'-]{2,40},\s*(?:[A-Z][a-z]{2,8}\.?\s+\d
 _HEAD_LEAD = re.compile(r"^(?P<who>[A-Z][\w'’.]*(?:\s[\w'’.]+){0,3}):\s+(?=\S)")
 _HEAD_TAIL = re.compile(r"\s[-–—:]\s(?P<who>[\w'’. ]{2,40}?)\s*$")
 _PRONOUN = re.compile(r"^(?:he|she|they|it|we|i|(?:the\s+|a\s+|an\s+|its\s+|their\s+)?(?:spokesman|spokeswoman|"
-                      r"spokesperson|statement|group|ministry|agency|organisation|organization|movement))$",
+                      r"spokesperson|statement|group|ministry|agency|organisation|organization|movement|army|"
+                      r"military|police|government|forces))$",
                       re.IGNORECASE)
+# "the army said": the speaker named before with the same head noun ("Pakistan's army"), never just whoever
+# spoke last (a UN agency, a monitor)
+ORGAN_ROLE = re.compile(r"\b(?:ministry|agency|organi[sz]ation|army|military|police|government|forces)$",
+                        re.IGNORECASE)
 PERSONAL = re.compile(r"^(?:he|she)$", re.IGNORECASE)
 _NO_CLAIMANT = re.compile(r"^(?:sources?|reports?|media(?:\s+reports?)?|local\s+media|media\s+outlets|"
                           r"it\s+is|there|this|that|reportedly|witnesses?)$", re.IGNORECASE)

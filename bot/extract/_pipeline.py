@@ -7,7 +7,14 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
 from bot.extract._actors import NON_STATE, Gazetteer
-from bot.extract._attribution import PERSONAL, find_attribution, headline_attribution, is_pronoun, split_clauses
+from bot.extract._attribution import (
+    ORGAN_ROLE,
+    PERSONAL,
+    find_attribution,
+    headline_attribution,
+    is_pronoun,
+    split_clauses,
+)
 from bot.extract._casualties import _CUMULATIVE, Antecedent, Attribution, casualties_in_clause, incident_date
 from bot.extract._dates import find_dates
 from bot.extract._events import event_in_sentence
@@ -124,6 +131,7 @@ class _Speakers:
         self.last = _NONE
         self.last_person = _NONE
         self.last_group: str | None = None
+        self.named: list[Attribution] = []  # every named speaker so far, newest last
 
     def mentioned(self, sentence: str) -> None:
         groups = [m for m in self.gazetteer.actors(sentence) if m.canonical in NON_STATE]
@@ -138,6 +146,12 @@ class _Speakers:
                     return Attribution(self.last_group, text, subject=self.last_group)
                 role = re.sub(r"^(?:the|a|an|its|their)\s+", "", text, flags=re.IGNORECASE)
                 return Attribution(role, text)
+            organ = ORGAN_ROLE.search(text)
+            if organ:
+                head = organ.group(0).lower()
+                same = next((a for a in reversed(self.named) if head in (a.text or "").lower()), None)
+                role = re.sub(r"^(?:the|a|an|its|their)\s+", "", text, flags=re.IGNORECASE)
+                return same or Attribution(role[:1].upper() + role[1:], text)
             previous = self.last_person if PERSONAL.match(text) and self.last_person.claimant else self.last
             if previous.claimant:
                 return previous
@@ -147,6 +161,7 @@ class _Speakers:
             return Attribution(role[:1].upper() + role[1:], text)
         if attribution.claimant:
             self.last = attribution
+            self.named = [*self.named[-9:], attribution]
             if _is_person(attribution.text or ""):
                 self.last_person = attribution
         return attribution

@@ -191,8 +191,9 @@ def test_no_range_for_plain_civilians_or_a_dated_and_an_undated_figure_of_one_st
     text = casualties_text([fact(civilians(25, "committee", "2025-10-11"), story="s1"),
                             fact(civilians(74, "army", "2025-10-11"), story="s1")])
     assert "Range" not in text  # "civilians" names nobody's side: two places' dead are not one range
-    text = casualties_text([fact(killed(26, "Pakistan", "Pakistan", date="2025-04-22"), story="s1"),
-                            fact(killed(31, "Pakistan", "India"), story="s1")])
+    one_article = "https://wire.test/background"
+    text = casualties_text([fact(killed(26, "Pakistan", "Pakistan", date="2025-04-22"), story="s1", url=one_article),
+                            fact(killed(31, "Pakistan", "India"), story="s1", url=one_article)])
     assert "Range" not in text  # one article, two incidents: April's figure and an undated one
 
 

@@ -11,8 +11,8 @@ async def test_bot_logs_in_without_privileged_intents(world: World) -> None:
     intents = world.fake.identify["intents"]
     privileged = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, message content
     assert intents & privileged == 0
-    assert {c["name"] for c in world.fake.commands} >= {"casualties", "territory", "timeline", "brief", "fact",
-                                                        "search", "sources", "config"}
+    assert {c["name"] for c in world.fake.commands} >= {"casualties", "territory", "incident", "timeline", "brief",
+                                                        "fact", "search", "sources", "config"}
 
 
 async def test_casualties_shows_contested_claims_side_by_side(world: World) -> None:
@@ -31,6 +31,19 @@ async def test_territory_claims_stand_with_their_claimant(world: World) -> None:
     assert "Claimed by Pakistan's military" in reply.text
     assert "19 posts destroyed by Pakistan" in reply.text
     assert "never added up" in reply.text
+
+
+async def test_incident_shows_a_contested_incident_with_both_claimants_and_its_note(world: World) -> None:
+    choices = await world.fake.autocomplete(GUILD_A, MEMBER, "incident", "incident", "Kurram",
+                                            others={"topic": "pak-afg"})
+    two_outlets = next(c for c in choices if "(2 outlets)" in c["name"])
+    reply = await world.fake.slash(GUILD_A, MEMBER, "incident", {"incident": two_outlets["value"], "topic": "pak-afg"})
+    text = reply.text
+    assert "Contested: claimants' figures for Pakistan killed differ" in text
+    assert "40 Pakistani soldiers killed — claimed by Taliban government" in text
+    assert "admitted by Pakistan's military" in text
+    assert "Corroborated by 2 independent outlets" in text
+    assert "Reported by 2 outlets" in text
 
 
 async def test_every_read_command_answers_from_stored_facts(world: World) -> None:

@@ -178,3 +178,11 @@ def test_lives_and_flight() -> None:
 
 def test_two_dozen_is_24() -> None:
     assert one("About two dozen people had been injured, the mayor said.").count == 24
+
+
+def test_the_army_is_the_army_named_before_not_whoever_spoke_last() -> None:
+    found = claims("Pakistan's army said 12 militants were killed. The United Nations said 40 families fled. "
+                   "The army said 3 soldiers were wounded.")
+    assert found[-1].claimant == "Pakistan"
+    alone = one("The army said 3 soldiers were wounded.")
+    assert alone.claimant_text == "army" and alone.claimant != "United Nations"
