@@ -32,6 +32,10 @@ class NotFound(SitrepError):
     """The thing asked for does not exist (a fact id, a topic, a feed)."""
 
 
+class Forbidden(SitrepError):
+    """The user may not do this (an owner-only command)."""
+
+
 class StoreError(SitrepError):
     """The store cannot be opened or written: corrupt, newer than this code, disk full, ..."""
 

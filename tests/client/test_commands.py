@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.client.conftest import GUILD_A, MEMBER, World
+from tests.fakediscord import OWNER_ID
 
 
 async def test_bot_logs_in_without_privileged_intents(world: World) -> None:
@@ -110,3 +111,13 @@ async def test_long_answers_page_and_only_the_asker_can_turn_pages(world: World)
     turned = await world.fake.click(GUILD_A, MEMBER, original, "sitrep:next")
     assert turned.callback_type == 7  # the message itself is updated in place
     assert "page 2/" in turned.data["embeds"][0]["footer"]["text"]
+
+
+async def test_only_the_owner_can_resync_commands_and_at_most_once_a_minute(world: World) -> None:
+    before = world.fake.command_syncs
+    refused = await world.fake.slash(GUILD_A, MEMBER, "sync")
+    assert "Only the bot's owner" in refused.text and world.fake.command_syncs == before
+    synced = await world.fake.slash(GUILD_A, OWNER_ID, "sync")
+    assert "Synced" in synced.text and world.fake.command_syncs == before + 1
+    again = await world.fake.slash(GUILD_A, OWNER_ID, "sync")
+    assert "try again in" in again.text and world.fake.command_syncs == before + 1
