@@ -208,3 +208,26 @@ class GuildSettings:
     last_digest_at: datetime | None = None  # when the last digest was accepted by Discord
     last_digest_slot: str | None = None  # the scheduled slot (ISO, UTC) it was for: never post a slot twice
     notices: tuple[str, ...] = ()  # admin notices waiting to be shown (paused sources, digest switched off)
+    # Topic routing: a topic's digest goes to its own channel (topic key -> channel id); topics without a route
+    # go to ``digest_channel_id``. Each routed channel keeps its own slot (key: channel id as text), so a digest
+    # posted to one channel is never posted again when another fails or after a restart; each topic that was
+    # ever routed keeps its own watermark, so a topic moving between channels loses nothing and repeats nothing.
+    topic_channels: dict[str, int] = field(default_factory=dict)
+    channel_slots: dict[str, str] = field(default_factory=dict)
+    topic_watermarks: dict[str, int] = field(default_factory=dict)
+
+    def watermark(self, topic_key: str) -> int:
+        return self.topic_watermarks.get(topic_key, self.digest_watermark)
+
+    def routes(self, topic_keys: list[str]) -> list[tuple[int, list[str], str | None]]:
+        """(channel, its topics, route key or None for the default channel) for every channel a digest goes
+        to: the default channel with the topics not routed elsewhere, then each routed channel."""
+        out: list[tuple[int, list[str], str | None]] = []
+        unrouted = [k for k in topic_keys if k not in self.topic_channels]
+        if self.digest_channel_id is not None and unrouted:
+            out.append((self.digest_channel_id, unrouted, None))
+        for channel in dict.fromkeys(self.topic_channels.values()):
+            routed = [k for k in topic_keys if self.topic_channels.get(k) == channel]
+            if routed:
+                out.append((channel, routed, str(channel)))
+        return out

@@ -161,13 +161,36 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Sitre
 
     # --- digest -------------------------------------------------------------------------------------
 
-    @digest.command(name="channel", description="Post the daily digest in this channel")
-    async def digest_channel(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
+    @digest.command(name="channel", description="Post the daily digest in this channel (or one topic's digest)")
+    @app_commands.describe(topic="Only this topic's digest goes to this channel (default: every topic)")
+    async def digest_channel(self, interaction: discord.Interaction, channel: discord.TextChannel,
+                             topic: str | None = None) -> None:
         settings = self.store.guild(interaction.guild_id)  # type: ignore[arg-type]
-        await self._save(replace(settings, digest_channel_id=channel.id, digest_enabled=True,
-                                 digest_disabled_reason=None))
-        await self._done(interaction, f"The digest will be posted in {channel.mention} at {settings.digest_time} "
-                                      f"({settings.timezone}), with only what is new.")
+        if topic is None:
+            await self._save(replace(settings, digest_channel_id=channel.id, digest_enabled=True,
+                                     digest_disabled_reason=None))
+            await self._done(interaction, f"The digest will be posted in {channel.mention} at {settings.digest_time} "
+                                          f"({settings.timezone}), with only what is new.")
+            return
+        chosen = self.briefing.resolve_topic(topic, interaction.guild_id)
+        assert chosen is not None
+        # the topic keeps its place: what was not yet delivered for it goes to its new channel, nothing twice
+        marks = {**settings.topic_watermarks, chosen.key: settings.watermark(chosen.key)}
+        await self._save(replace(settings, topic_channels={**settings.topic_channels, chosen.key: channel.id},
+                                 topic_watermarks=marks, digest_enabled=True, digest_disabled_reason=None))
+        await self._done(interaction, f"The digest of {chosen.name} will be posted in {channel.mention} at "
+                                      f"{settings.digest_time} ({settings.timezone}); other topics keep their channel.")
+
+    @digest.command(name="unroute", description="Send a topic's digest back to the default digest channel")
+    async def digest_unroute(self, interaction: discord.Interaction, topic: str) -> None:
+        settings = self.store.guild(interaction.guild_id)  # type: ignore[arg-type]
+        chosen = self.briefing.resolve_topic(topic, interaction.guild_id)
+        assert chosen is not None
+        if chosen.key not in settings.topic_channels:
+            raise BadOption(f"{chosen.name} has no channel of its own: its digest goes to the default channel")
+        await self._save(replace(settings, topic_channels={k: c for k, c in settings.topic_channels.items()
+                                                           if k != chosen.key}))
+        await self._done(interaction, f"The digest of {chosen.name} goes to the default digest channel again.")
 
     @digest.command(name="time", description="When to post the digest (24-hour HH:MM in the digest time zone)")
     async def digest_time(self, interaction: discord.Interaction, time: str) -> None:

@@ -142,30 +142,46 @@ class Briefing:
     def sources(self, guild_id: int | None = None, now: datetime | None = None) -> Answer:
         return build_sources(self.store.sources(guild_id), now or datetime.now(UTC))
 
-    def digest(self, guild_id: int | None, *, since: timedelta | None = None,
-               now: datetime | None = None) -> DigestAnswer:
-        """Everything new for the guild's topics since its last delivered digest (or ``since`` ago)."""
+    def digest(self, guild_id: int | None, *, since: timedelta | None = None, now: datetime | None = None,
+               topic_keys: list[str] | None = None, route: str | None = None) -> DigestAnswer:
+        """Everything new for the guild's topics (or ``topic_keys``) since its last delivered digest (the
+        ``route``'s own watermark for a routed channel), or since ``since`` ago."""
         now = now or datetime.now(UTC)
-        keys = [t.key for t in self.topics_for(guild_id)]
+        topics = self.topics_for(guild_id)
+        keys = topic_keys if topic_keys is not None else [t.key for t in topics]
         settings = self.store.guild(guild_id) if guild_id is not None else None
         if since is not None:
             new = self.store.facts(topics=keys, since=now - since, limit=FACT_LIMIT)[::-1]  # oldest first
-        else:
-            new = self.store.facts_after(settings.digest_watermark if settings else 0, topics=keys)[:FACT_LIMIT]
-        paused = [s for s in self.store.sources(guild_id) if s.paused]
-        notices = settings.notices if settings else ()
-        name = ", ".join(t.name for t in self.topics_for(guild_id)) or "no topics"
+        elif settings is None:
+            new = self.store.facts_after(0, topics=keys)[:FACT_LIMIT]
+        else:  # each topic from its own watermark: what was delivered for it, wherever it was delivered
+            marks = {k: settings.watermark(k) for k in keys}
+            new = [f for f in self.store.facts_after(min(marks.values(), default=0), topics=keys)
+                   if any(f.seq > marks[k] for k in f.topics if k in marks)][:FACT_LIMIT]
+        paused = [s for s in self.store.sources(guild_id) if s.paused] if route is None else []
+        notices = settings.notices if settings and route is None else ()
+        name = ", ".join(t.name for t in topics if t.key in keys) or "no topics"
         return build_digest(new, topic_name=name, paused=paused, notices=notices, guild_id=guild_id,
                             up_to_seq=max([self.store.last_seq if since is None else 0, *(f.seq for f in new)]))
 
     async def confirm_digest(self, guild_id: int, digest: DigestAnswer, *, slot: str | None = None,
-                             now: datetime | None = None) -> None:
-        """Record a delivered digest: the watermark advances (never backwards) and its notices are cleared."""
+                             now: datetime | None = None, route: str | None = None,
+                             topic_keys: list[str] | None = None) -> None:
+        """Record a delivered digest: the watermarks of its topics advance (never backwards) and its notices are
+        cleared. A routed channel's digest records that channel's own slot."""
         from storage import Batch
 
         settings = self.store.guild(guild_id)
-        remaining = tuple(n for n in settings.notices if n not in digest.notices)
-        updated = replace(settings, digest_watermark=max(settings.digest_watermark, digest.up_to_seq),
-                          last_digest_at=now or datetime.now(UTC), last_digest_slot=slot or settings.last_digest_slot,
-                          notices=remaining)
+        keys = topic_keys if topic_keys is not None else [t.key for t in self.topics_for(guild_id)]
+        marks = {**settings.topic_watermarks, **{k: max(settings.watermark(k), digest.up_to_seq) for k in keys
+                                                 if route is not None or k in settings.topic_watermarks}}
+        if route is not None:
+            slots = {**settings.channel_slots, route: slot or settings.channel_slots.get(route, "")}
+            updated = replace(settings, channel_slots=slots, topic_watermarks=marks)
+        else:
+            remaining = tuple(n for n in settings.notices if n not in digest.notices)
+            updated = replace(settings, digest_watermark=max(settings.digest_watermark, digest.up_to_seq),
+                              topic_watermarks=marks,
+                              last_digest_at=now or datetime.now(UTC),
+                              last_digest_slot=slot or settings.last_digest_slot, notices=remaining)
         await self.store.commit(Batch(guilds=(updated,)))

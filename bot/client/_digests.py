@@ -64,7 +64,7 @@ class DigestScheduler:
 
     def schedule(self, settings: GuildSettings) -> None:
         job_id = f"digest:{settings.guild_id}"
-        if not settings.digest_enabled or settings.digest_channel_id is None:
+        if not settings.digest_enabled or (settings.digest_channel_id is None and not settings.topic_channels):
             if self.scheduler.get_job(job_id):
                 self.scheduler.remove_job(job_id)
             return
@@ -78,37 +78,71 @@ class DigestScheduler:
         posted = 0
         now = self.clock()
         for settings in self.store.guilds():
-            if not settings.digest_enabled or settings.digest_channel_id is None:
+            if not settings.digest_enabled:
                 continue
             slot = latest_slot(settings, now)
-            if now - slot <= GRACE and settings.last_digest_slot != slot.isoformat():
+            if now - slot <= GRACE and any(self._slot_of(settings, route) != slot.isoformat()
+                                           for _, _, route in self._routes(settings)):
                 posted += await self.run(settings.guild_id, slot=slot) == "posted"
         return posted
 
+    def _routes(self, settings: GuildSettings) -> list[tuple[int, list[str], str | None]]:
+        return settings.routes([t.key for t in self.briefing.topics_for(settings.guild_id)])
+
+    @staticmethod
+    def _slot_of(settings: GuildSettings, route: str | None) -> str | None:
+        return settings.last_digest_slot if route is None else settings.channel_slots.get(route)
+
     async def run(self, guild_id: int, slot: datetime | None = None) -> str:
-        """Post the digest for ``slot`` (default: the latest slot). Returns what happened."""
+        """Post the digest for ``slot`` (default: the latest slot) to every channel it goes to: the default
+        channel and each topic's own. Each channel is recorded as soon as Discord accepted its post, so a
+        failure or a restart half-way never posts a channel's digest twice. Returns what happened."""
         lock = self._locks.setdefault(guild_id, asyncio.Lock())
         async with lock:
             settings = self.store.guild(guild_id)
-            if not settings.digest_enabled or settings.digest_channel_id is None:
+            routes = self._routes(settings)
+            if not settings.digest_enabled or not routes:
                 return "off"
             slot_iso = (slot or latest_slot(settings, self.clock())).isoformat()
-            if settings.last_digest_slot == slot_iso:
-                return "already posted"
-            digest = self.briefing.digest(guild_id)
-            if digest.empty:
-                await self.store.commit(Batch(guilds=(replace(settings, last_digest_slot=slot_iso),)))
-                return "nothing new"
-            try:
-                await self.send(settings.digest_channel_id, digest)
-            except ChannelGone as exc:
-                await self._switch_off(settings, str(exc))
-                return "channel gone"
-            await self.briefing.confirm_digest(guild_id, digest, slot=slot_iso, now=self.clock())
-            log.info("digest posted guild=%s slot=%s up_to_seq=%s", guild_id, slot_iso, digest.up_to_seq)
-            return "posted"
+            outcomes = []
+            for channel, topic_keys, route in routes:
+                outcomes.append(await self._post(guild_id, channel, topic_keys, route, slot_iso))
+            for outcome in ("posted", "channel gone", "nothing new"):
+                if outcome in outcomes:
+                    return outcome
+            return "already posted"
 
-    async def _switch_off(self, settings: GuildSettings, reason: str) -> None:
+    async def _post(self, guild_id: int, channel: int, topic_keys: list[str], route: str | None,
+                    slot_iso: str) -> str:
+        settings = self.store.guild(guild_id)
+        if self._slot_of(settings, route) == slot_iso:
+            return "already posted"
+        digest = self.briefing.digest(guild_id, topic_keys=topic_keys, route=route)
+        if digest.empty:
+            await self.briefing.confirm_digest(guild_id, digest, slot=slot_iso, now=self.clock(), route=route,
+                                               topic_keys=topic_keys)
+            return "nothing new"
+        try:
+            await self.send(channel, digest)
+        except ChannelGone as exc:
+            await self._switch_off(settings, str(exc), route)
+            return "channel gone"
+        await self.briefing.confirm_digest(guild_id, digest, slot=slot_iso, now=self.clock(), route=route,
+                                           topic_keys=topic_keys)
+        log.info("digest posted guild=%s channel=%s slot=%s up_to_seq=%s", guild_id, channel, slot_iso,
+                 digest.up_to_seq)
+        return "posted"
+
+    async def _switch_off(self, settings: GuildSettings, reason: str, route: str | None = None) -> None:
+        if route is not None:  # a topic's own channel is gone: its topics go back to the default channel
+            topics = [k for k, c in settings.topic_channels.items() if str(c) == route]
+            notice = (f"Sitrep cannot post in channel {route} ({reason}): the digest of {', '.join(topics)} goes to "
+                      "the default digest channel again. Route it anew with /config digest channel.")
+            updated = replace(settings, topic_channels={k: c for k, c in settings.topic_channels.items()
+                                                        if str(c) != route}, notices=(*settings.notices, notice))
+            await self.store.commit(Batch(guilds=(updated,)))
+            log.warning("digest route dropped guild=%s channel=%s reason=%s", settings.guild_id, route, reason)
+            return
         notice = (f"The daily digest was switched off: Sitrep cannot post in channel {settings.digest_channel_id} "
                   f"({reason}). Choose a channel again with /config digest channel.")
         updated = replace(settings, digest_enabled=False, digest_disabled_reason=reason,

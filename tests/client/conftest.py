@@ -26,7 +26,7 @@ from tests.fakediscord import FakeChannel, FakeDiscord, FakeGuild
 
 ROOT = Path(__file__).resolve().parents[2]
 GUILD_A, GUILD_B = 111, 222
-CHANNEL_A, CHANNEL_GONE, CHANNEL_B = 1101, 1102, 2201
+CHANNEL_A, CHANNEL_GONE, CHANNEL_B, CHANNEL_A2 = 1101, 1102, 2201, 1103
 ADMIN, MEMBER, OTHER = 501, 502, 503
 
 
@@ -44,7 +44,8 @@ class World:
 async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
     fake = FakeDiscord([
         FakeGuild(GUILD_A, "Watchers", [FakeChannel(CHANNEL_A, "digest"), FakeChannel(CHANNEL_GONE, "old",
-                                                                                      forbidden=True)]),
+                                                                                      forbidden=True),
+                                        FakeChannel(CHANNEL_A2, "sudan-news")]),
         FakeGuild(GUILD_B, "Researchers", [FakeChannel(CHANNEL_B, "news")]),
     ])
     await fake.start()

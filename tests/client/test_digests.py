@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from bot.client import DigestScheduler, latest_slot
 from bot.model import GuildSettings
 from storage import Batch
-from tests.client.conftest import ADMIN, CHANNEL_A, CHANNEL_GONE, GUILD_A, World
+from tests.client.conftest import ADMIN, CHANNEL_A, CHANNEL_A2, CHANNEL_GONE, GUILD_A, World
 from tests.fakediscord import MANAGE_GUILD, MEMBER_PERMISSIONS
 
 
@@ -83,6 +83,53 @@ async def test_feed_text_cannot_ping_anyone(world: World) -> None:
     text = world.fake.messages_in(CHANNEL_A)[-1]["embeds"][0]["description"]
     assert "@everyone" not in text and "@here" not in text and "<@42>" not in text and "<@&123>" not in text
     assert "clash at the border" in text
+
+
+async def _new_sudan_claim(world: World) -> None:
+    from bot.model import Article, Casualty
+    from storage import ArticleFacts
+
+    article = Article(url="https://example.org/sudan-new", outlet="Nile Wire", title="Shelling in Kadugli",
+                      published=datetime(2026, 11, 24, tzinfo=UTC), source_id="x", text_hash="sudan-new",
+                      topics=("sudan",))
+    claim = Casualty(category="killed", count=14, qualifier="exact", quote="Shelling killed 14 people in Kadugli.",
+                     victim_text="people")
+    await world.store.commit(Batch(articles=(ArticleFacts(article, (claim,)),)))
+
+
+async def test_two_topics_digests_go_to_their_own_channels_each_exactly_once(world: World) -> None:
+    admin = MEMBER_PERMISSIONS | MANAGE_GUILD
+    await _enable(world)
+    reply = await world.fake.slash(GUILD_A, ADMIN, "config digest channel", {"channel": CHANNEL_A2, "topic": "sudan"},
+                                   permissions=admin)
+    assert "digest of Sudan war will be posted" in reply.text
+    await _new_sudan_claim(world)
+    slot = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+    assert await world.bot.digests.run(GUILD_A, slot=slot) == "posted"
+    border = world.fake.messages_in(CHANNEL_A)[0]["embeds"][0]["description"]
+    sudan = world.fake.messages_in(CHANNEL_A2)[0]["embeds"][0]["description"]
+    assert "23 soldiers (Pakistan) killed" in border and "Kadugli" not in border
+    assert "14 people killed" in sudan and "Pakistan" not in sudan
+    assert await world.bot.digests.run(GUILD_A, slot=slot) == "already posted"
+    assert (len(world.fake.messages_in(CHANNEL_A)), len(world.fake.messages_in(CHANNEL_A2))) == (1, 1)
+
+
+async def test_a_lost_topic_channel_falls_back_without_reposting_the_other_channel(world: World) -> None:
+    settings = await _enable(world)
+    await world.store.commit(Batch(guilds=(replace(world.store.guild(GUILD_A), topic_channels={"sudan": CHANNEL_GONE},
+                                                   topic_watermarks={"sudan": 0}),)))
+    await _new_sudan_claim(world)
+    slot = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+    await world.bot.digests.run(GUILD_A, slot=slot)
+    assert len(world.fake.messages_in(CHANNEL_A)) == 1  # the border digest went out
+    after = world.store.guild(GUILD_A)
+    assert after.topic_channels == {} and any("goes to the default digest channel" in n for n in after.notices)
+    assert await world.bot.digests.run(GUILD_A, slot=slot) == "already posted"  # never the border one twice
+    assert len(world.fake.messages_in(CHANNEL_A)) == 1
+    assert await world.bot.digests.run(GUILD_A, slot=slot + timedelta(days=1)) == "posted"
+    sudan = world.fake.messages_in(CHANNEL_A)[-1]["embeds"][0]["description"]
+    assert "14 people killed" in sudan and "23 soldiers" not in sudan  # Sudan's digest at the next slot, once
+    assert settings.digest_channel_id == CHANNEL_A
 
 
 def test_latest_slot_follows_the_guilds_time_zone_and_dst() -> None:
