@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from bot.briefing._answers import MONTH, Answer, Day, Line, Ref, Section
 from bot.model import Casualty, StoredFact
@@ -113,8 +114,13 @@ def incident_day(f: StoredFact) -> date | None:
     """The stated day of the incident; None when the text gives none (a publication date is no incident day)."""
     c = f.fact
     if isinstance(c, Casualty) and c.date and len(c.date) == 10:
-        return date.fromisoformat(c.date)
+        return _day(c.date)
     return None
+
+
+@lru_cache(maxsize=4096)
+def _day(iso: str) -> date:
+    return date.fromisoformat(iso)
 
 
 def same_incident(a: StoredFact, b: StoredFact) -> bool:
@@ -156,7 +162,11 @@ class _Claim:
 
 
 def _clusters(facts: Sequence[StoredFact]) -> list[list[StoredFact]]:
-    """Facts grouped into incidents (transitively), keeping the input order inside each group."""
+    """Facts grouped into incidents (transitively), keeping the input order inside each group.
+
+    Only facts that could be one incident are compared: those of one story, of one place and day, or of one
+    article with one figure (a headline and its body), so the work grows with the size of those buckets,
+    not with the square of the answer."""
     parent = list(range(len(facts)))
 
     def root(i: int) -> int:
@@ -165,12 +175,23 @@ def _clusters(facts: Sequence[StoredFact]) -> list[list[StoredFact]]:
             i = parent[i]
         return i
 
-    for i in range(len(facts)):
-        for j in range(i):
-            if root(i) != root(j) and ((facts[i].article.url == facts[j].article.url and
-                                       figure_text(facts[i].fact) == figure_text(facts[j].fact))  # type: ignore[arg-type]
-                                       or same_incident(facts[i], facts[j])):
-                parent[root(i)] = root(j)
+    buckets: dict[tuple[object, ...], list[int]] = defaultdict(list)
+    for i, f in enumerate(facts):
+        c = f.fact
+        assert isinstance(c, Casualty)
+        if f.story_id:
+            buckets[("story", f.story_id)].append(i)
+        day = incident_day(f)
+        if day and c.location:
+            buckets[("place", day, c.location)].append(i)
+        buckets[("article", f.article.url, figure_text(c))].append(i)
+    for key, members in buckets.items():
+        same_article = key[0] == "article"
+        for x in range(1, min(len(members), 200)):
+            for y in range(x):
+                i, j = members[x], members[y]
+                if root(i) != root(j) and (same_article or same_incident(facts[i], facts[j])):
+                    parent[root(i)] = root(j)
     groups: dict[int, list[StoredFact]] = defaultdict(list)
     for i, f in enumerate(facts):
         groups[root(i)].append(f)
@@ -187,7 +208,7 @@ def group_claims(facts: Sequence[StoredFact]) -> list[_Claim]:
                 c.claimant is None and f.article.outlet)].append(f)
     claims: list[_Claim] = []
     for mentions in by_key.values():
-        for incident in _clusters(mentions[:400]) + [[f] for f in mentions[400:]]:
+        for incident in _clusters(mentions):
             figures: dict[str, list[StoredFact]] = {}
             for f in incident:
                 figures.setdefault(figure_text(f.fact), []).append(f)  # type: ignore[arg-type]
@@ -292,9 +313,9 @@ def range_lines(side: str, claims: Iterable[_Claim]) -> list[Line]:
         if c.count is not None and c.qualifier != "vague" and not c.cumulative and not c.breakdown:
             by_category[c.category].append(claim)
     for category, group in sorted(by_category.items()):
-        latest = [cl.latest for cl in group]
-        for incident in _clusters(latest[:200]):
-            members = [cl for cl in group if cl.latest in incident]
+        by_fact = {cl.latest.id: cl for cl in group}
+        for incident in _clusters([cl.latest for cl in group]):
+            members = [by_fact[f.id] for f in incident]
             line = _range_line(side, category, members)
             if line is not None:
                 out.append(line)
