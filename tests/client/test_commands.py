@@ -97,3 +97,17 @@ async def test_long_answers_page_and_only_the_asker_can_turn_pages(world: World)
     turned = await world.fake.click(GUILD_A, MEMBER, original, "sitrep:next")
     assert turned.callback_type == 7  # the message itself is updated in place
     assert "page 2/" in turned.data["embeds"][0]["footer"]["text"]
+
+
+async def test_casualties_chart_arrives_as_a_png_attachment_after_a_deferral(world: World) -> None:
+    reply = await world.fake.slash(GUILD_A, MEMBER, "casualties", {"topic": "pak-afg", "chart": True},
+                                   timeout=30)  # the first chart of a process loads matplotlib and its fonts
+    assert reply.callback_type == 5 and reply.ack_ms < 3000  # deferred at once, drawn off the event loop
+    message = reply.final
+    (attachment,) = message["attachments"]
+    assert attachment["filename"] == "casualties-pak-afg.png"
+    assert 10_000 < attachment["size"] < 8 * 1024 * 1024  # a real image, within Discord's attachment limit
+    assert "claimed by Taliban government (Afghanistan (Taliban))" in reply.text  # the text answer is there too
+    assert message["allowed_mentions"] == {"parse": []}
+    plain = await world.fake.slash(GUILD_A, MEMBER, "casualties", {"topic": "pak-afg"})
+    assert plain.callback_type == 4 and not plain.final.get("attachments")
