@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import io
 import textwrap
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import date, timedelta
 
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
 from matplotlib.figure import Figure
 
 from bot.briefing._chart import DPI, FOOTER_PX, HEADER_PX, ChartData, Panel
@@ -58,27 +60,28 @@ def draw_chart(data: ChartData) -> Figure:
     return fig
 
 
-def _draw_panel(ax, panel: Panel) -> None:  # type: ignore[no-untyped-def]
+def _draw_panel(ax: Axes, panel: Panel) -> None:
     for series in panel.series:
         colour = PALETTE[series.colour % len(PALETTE)]
         marker = MARKERS[series.colour % len(MARKERS)]
-        days = [p.day for p in series.points]
+        days = _x(p.day for p in series.points)
         lows = [p.low for p in series.points]
         ax.step(days, lows, where="post", color=colour, marker=marker, markersize=5, linewidth=1.8,
-                linestyle="--" if series.totals else "-", label=legend_label(series.label))
+                linestyle="--" if series.totals else "-", label=legend_label(series.label),
+                markerfacecolor="white" if series.totals else colour)  # a total: hollow, dashed, same colour
         ranges = [p for p in series.points if p.high > p.low]
         if ranges:
-            ax.vlines([p.day for p in ranges], [p.low for p in ranges], [p.high for p in ranges], colors=colour,
+            ax.vlines(_x(p.day for p in ranges), [p.low for p in ranges], [p.high for p in ranges], colors=colour,
                       linewidth=4, alpha=0.45)
     points = panel.points
     first, last = min(p.day for p in points), max(p.day for p in points)
     pad = max(1, (last - first).days // 20, (MIN_SPAN_DAYS - (last - first).days + 1) // 2)
-    ax.set_xlim(first - timedelta(days=pad), last + timedelta(days=pad))  # whole days: no hour ticks
+    ax.set_xlim(*_x([first - timedelta(days=pad), last + timedelta(days=pad)]))  # whole days: no hour ticks
     top = max(p.high for p in points)
     ax.set_ylim(0, top * 1.12 + 1)
-    locator = AutoDateLocator(maxticks=8)
+    locator = AutoDateLocator(maxticks=8)  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
     ax.set_title(plain(f"{panel.side}: {panel.category}"), fontsize=FONT + 1, loc="left")
     ax.set_xlabel("Date (incident, else report)", fontsize=FONT - 1)
     ax.set_ylabel(f"{panel.category} (as stated)", fontsize=FONT - 1)
@@ -86,6 +89,11 @@ def _draw_panel(ax, panel: Panel) -> None:  # type: ignore[no-untyped-def]
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=FONT - 1, frameon=False,
               title="Claimant", title_fontsize=FONT - 1)
+
+
+def _x(days: Iterable[date]) -> list[float]:
+    """Days as matplotlib's date numbers (its configured epoch), for one date axis."""
+    return [float(v) for v in date2num(list(days))]  # type: ignore[no-untyped-call]
 
 
 def render_png(data: ChartData) -> bytes:
