@@ -32,6 +32,8 @@ def test_ask_casualties_writes_the_chart_as_a_png(tmp_path: Path) -> None:
     import struct
     from datetime import UTC, datetime, timedelta
 
+    from bot.briefing import Briefing, render_chart
+    from bot.config import load_config
     from bot.model import Article, Casualty
     from storage import ArticleFacts, Batch, Store
 
@@ -55,6 +57,8 @@ def test_ask_casualties_writes_the_chart_as_a_png(tmp_path: Path) -> None:
     width, height = struct.unpack(">II", png[16:24])
     assert f"chart: {chart} ({width}×{height} px)" in result.stderr
     assert width == 1000
+    briefing = Briefing(Store.open_sync(tmp_path / "data"), load_config(ROOT / "config.toml", data_dir=tmp_path))
+    assert png == render_chart(briefing.casualties_chart("pak-afg"))  # the very PNG /casualties chart:true sends
 
     bad = run("--data-dir", str(tmp_path / "data"), "ask", "casualties", "--chart", str(tmp_path / "no" / "c.png"))
     assert bad.returncode == 2
