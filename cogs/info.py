@@ -43,6 +43,9 @@ def chart_filename(topic: str | None) -> str:
 class InfoCog(commands.Cog):
     def __init__(self, briefing: Briefing) -> None:
         self.briefing = briefing
+        # One chart drawn at a time: matplotlib promises no thread safety, and drawing is CPU-bound (the GIL
+        # would serialise it anyway); the others wait, already deferred.
+        self._drawing = asyncio.Lock()
 
     async def topic_autocomplete(self, interaction: discord.Interaction,
                                  current: str) -> list[app_commands.Choice[str]]:
@@ -71,7 +74,8 @@ class InfoCog(commands.Cog):
         data = self.briefing.casualties_chart(topic, guild_id=interaction.guild_id, since=window, side=side,
                                               claimant=claimant, category=wanted)
         await interaction.response.defer(thinking=True)  # the first drawing can take longer than Discord's 3 s
-        png = await asyncio.to_thread(render_chart, data)  # CPU-bound: off the event loop
+        async with self._drawing:
+            png = await asyncio.to_thread(render_chart, data)  # CPU-bound: off the event loop
         # At most 1000×1440 px (4 panels, 5 footnotes): even raw RGBA is under Discord's 8 MiB default attachment limit.
         await send_answer(interaction, answer, files=[discord.File(io.BytesIO(png), filename=chart_filename(topic))])
 

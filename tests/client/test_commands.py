@@ -111,3 +111,16 @@ async def test_casualties_chart_arrives_as_a_png_attachment_after_a_deferral(wor
     assert message["allowed_mentions"] == {"parse": []}
     plain = await world.fake.slash(GUILD_A, MEMBER, "casualties", {"topic": "pak-afg"})
     assert plain.callback_type == 4 and not plain.final.get("attachments")
+
+
+async def test_charts_asked_at_once_are_each_answered(world: World) -> None:
+    import asyncio
+
+    from tests.client.conftest import OTHER
+
+    replies = await asyncio.gather(*(world.fake.slash(GUILD_A, user, "casualties", {"topic": topic, "chart": True},
+                                                      timeout=30)
+                                     for user, topic in ((MEMBER, "pak-afg"), (OTHER, "sudan"))))
+    assert [r.callback_type for r in replies] == [5, 5]
+    assert [r.final["attachments"][0]["filename"] for r in replies] == ["casualties-pak-afg.png",
+                                                                        "casualties-sudan.png"]
