@@ -55,8 +55,13 @@ def draw_chart(data: ChartData) -> Figure:
         return fig
     axes = fig.subplots(len(data.panels), 1, squeeze=False)[:, 0]
     fig.subplots_adjust(left=0.08, right=0.62, top=top, bottom=bottom + 40 / height, hspace=0.55)
+    days = [p.day for panel in data.panels for p in panel.points]
+    first, last = min(days), max(days)
+    pad = max(1, (last - first).days // 20, (MIN_SPAN_DAYS - (last - first).days + 1) // 2)
+    x_range = _x([first - timedelta(days=pad), last + timedelta(days=pad)])  # whole days: no hour ticks
     for ax, panel in zip(axes, data.panels, strict=True):
         _draw_panel(ax, panel)
+        ax.set_xlim(*x_range)  # one time scale for every panel: dates line up down the chart
     return fig
 
 
@@ -73,11 +78,7 @@ def _draw_panel(ax: Axes, panel: Panel) -> None:
         if ranges:
             ax.vlines(_x(p.day for p in ranges), [p.low for p in ranges], [p.high for p in ranges], colors=colour,
                       linewidth=4, alpha=0.45)
-    points = panel.points
-    first, last = min(p.day for p in points), max(p.day for p in points)
-    pad = max(1, (last - first).days // 20, (MIN_SPAN_DAYS - (last - first).days + 1) // 2)
-    ax.set_xlim(*_x([first - timedelta(days=pad), last + timedelta(days=pad)]))  # whole days: no hour ticks
-    top = max(p.high for p in points)
+    top = max(p.high for p in panel.points)
     ax.set_ylim(0, top * 1.12 + 1)
     locator = AutoDateLocator(maxticks=8)  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)

@@ -165,6 +165,7 @@ def test_the_figure_has_a_panel_per_group_a_line_per_series_and_axes_that_hold_e
         for point in panel.points:
             assert y0 <= point.low <= point.high <= y1
             assert x0 < date2num(point.day) < x1
+    assert len({ax.get_xlim() for ax in axes}) == 1  # one time scale: dates line up down the chart
     colours = {line.get_color() for ax in axes for line in ax.get_lines()}
     assert len(colours) == len({s.key for p in data.panels for s in p.series})
 
