@@ -12,7 +12,8 @@ For a topic and window, each claimant's figures over time, one panel per victim 
   marked "(total)" as the text lines mark them: a step from an incident figure to a war's total would read
   as a jump in the fighting.
 - Not plotted, and said so in a footnote on the chart: vague figures (no number), subsets ("including two
-  commanders"), and the groups and claimants beyond what stays readable.
+  commanders"), figures about incidents before the window, and the groups and claimants beyond what stays
+  readable.
 
 Drawing is in ``_chart_draw.py``, imported only when a chart is rendered, so that ``python -m bot --help``
 and every text answer never pay for matplotlib.
@@ -25,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from bot.briefing._answers import MONTH
 from bot.briefing._casualties import NO_SIDE, claim_label, incident_day, plural
 from bot.model import Casualty, StoredFact
 
@@ -102,11 +104,13 @@ class _Draft:
     facts: list[StoredFact]  # newest article first, as read
 
 
-def prepare_chart(facts: Sequence[StoredFact], *, topic_name: str, window: str, max_panels: int = MAX_PANELS,
-                  max_series: int = MAX_SERIES) -> ChartData:
-    """What to draw for these facts (newest article first, as the store returns them)."""
+def prepare_chart(facts: Sequence[StoredFact], *, topic_name: str, window: str, start: date | None = None,
+                  max_panels: int = MAX_PANELS, max_series: int = MAX_SERIES) -> ChartData:
+    """What to draw for these facts (newest article first, as the store returns them). ``start`` is the
+    window's first day: a figure about an incident before it (a report this month about a clash two years
+    ago) is left out and counted in a footnote, so one old date cannot squeeze the month into a sliver."""
     title = f"Casualty claims: {topic_name}, {window}"
-    vague = subsets = 0
+    vague = subsets = earlier = 0
     groups: dict[tuple[str, str], dict[tuple[str, bool], _Draft]] = defaultdict(dict)
     for f in facts:
         c = f.fact
@@ -117,6 +121,9 @@ def prepare_chart(facts: Sequence[StoredFact], *, topic_name: str, window: str, 
             continue
         if c.breakdown:
             subsets += 1
+            continue
+        if start is not None and chart_day(f) < start:
+            earlier += 1
             continue
         key = _claimant_key(c, f.article.outlet)
         drafts = groups[(c.victim or NO_SIDE, c.category)]
@@ -150,6 +157,9 @@ def prepare_chart(facts: Sequence[StoredFact], *, topic_name: str, window: str, 
         footnotes.append(f"Not plotted: {plural(vague, 'vague figure')} with no number (such as \"dozens\").")
     if subsets:
         footnotes.append(f"Not plotted: {plural(subsets, 'subset figure')} (\"including ...\").")
+    if earlier and start is not None:
+        footnotes.append(f"Not plotted: {plural(earlier, 'figure')} about incidents before {start.day} "
+                         f"{MONTH[start.month - 1]} {start.year} (in the text answer).")
     if hidden_groups:
         hidden_claims = sum(len(d.facts) for _, drafts in hidden_groups for d in drafts.values())
         footnotes.append(f"Not shown: {plural(len(hidden_groups), 'more side/category group')} "

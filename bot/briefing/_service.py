@@ -69,8 +69,9 @@ class Briefing:
                          category: str | None = None, now: datetime | None = None) -> ChartData:
         """What the casualties chart draws, for the same facts as :meth:`casualties`. Cheap; the drawing
         (:func:`render_chart`) is the slow part and needs no store."""
+        now = now or datetime.now(UTC)
         facts, name, window = self._casualty_facts(topic, guild_id, since, side, claimant, category, now)
-        return prepare_chart(facts, topic_name=name, window=window)
+        return prepare_chart(facts, topic_name=name, window=window, start=(now - (since or DEFAULT_WINDOW)).date())
 
     def _casualty_facts(self, topic: str | None, guild_id: int | None, since: timedelta | None, side: str | None,
                         claimant: str | None, category: str | None,

@@ -106,6 +106,14 @@ def test_vague_figures_and_subsets_are_not_plotted_and_the_chart_says_so() -> No
     assert "never added up" in notes
 
 
+def test_figures_about_incidents_before_the_window_are_footnoted_not_plotted() -> None:
+    old = fact(claim(1200, "Pakistan", "Pakistan", date="2023-10-07"), day=16)  # a report this month, an old day
+    data = chart([*contested(), old], start=date(2025, 10, 1))
+    days = [p.day for panel in data.panels for p in panel.points]
+    assert min(days) >= date(2025, 10, 1) and 1200 not in [p.low for panel in data.panels for p in panel.points]
+    assert "Not plotted: 1 figure about incidents before 1 Oct 2025 (in the text answer)." in data.footnotes
+
+
 def test_running_totals_are_a_separate_series_marked_as_the_text_marks_them() -> None:
     data = chart([*contested(), fact(claim(400, "Pakistan", "Pakistan", cumulative=True), day=18)])
     pakistan = next(p for p in data.panels if p.side == "Pakistan")
