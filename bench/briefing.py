@@ -3,7 +3,11 @@
 On a store of N realistic facts (default 100,000, bench/storage.py's generator: two years, eight topics),
 times each answer a user asks for, from the store query to the rendered text AND Discord embeds:
 /casualties (default 30-day window), /timeline, and a guild's digest (a day of new facts since its
-watermark). Targets: p99 <= 20 ms each. The last line is one JSON object.
+watermark). Targets: p99 <= 20 ms each.
+
+chart: `/casualties chart:true`'s chart for a topic's 30-day window (a month of a busy topic), from the store
+query to the PNG bytes. Target: p99 <= 1,000 ms. The first chart of a process also loads matplotlib and its
+fonts; it is measured apart (chart_first_ms) and left out of the percentiles. The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from pathlib import Path
 
 from _common import bench_config, pct, peak_rss_mb, storage_bench
 
-from bot.briefing import Briefing, render_embeds, render_text
+from bot.briefing import Briefing, render_chart, render_embeds, render_text
 from storage import Batch, Store
 
 
@@ -27,6 +31,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--facts", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--chart-rounds", type=int, default=40, help="charts drawn (each takes ~0.1-0.5 s)")
     args = parser.parse_args()
     sb = storage_bench()
     rng = random.Random(7)
@@ -55,14 +60,28 @@ def main() -> None:
                 render_text(answer)
                 timings[name].append((time.perf_counter() - started) * 1000)
                 sizes[name] = max(sizes.get(name, 0), len(pages))
+        started = time.perf_counter()
+        render_chart(briefing.casualties_chart(topics[0], now=now))
+        chart_first_ms = (time.perf_counter() - started) * 1000
+        timings["chart"] = []
+        figures, chart_bytes = 0, 0
+        for i in range(args.chart_rounds):
+            started = time.perf_counter()
+            data = briefing.casualties_chart(topics[i % len(topics)], now=now)
+            png = render_chart(data)
+            timings["chart"].append((time.perf_counter() - started) * 1000)
+            figures = max(figures, sum(len(p.points) for p in data.panels))
+            chart_bytes = max(chart_bytes, len(png))
         print(f"store: {args.facts} facts built in {build_s:.1f} s; {args.rounds} rounds per answer over "
-              f"{len(topics)} topics")
+              f"{len(topics)} topics, {args.chart_rounds} charts")
         result: dict[str, float] = {}
         for name, values in timings.items():
             p50, p99 = pct(values, 50), pct(values, 99)
             result[f"{name}_p50_ms"], result[f"{name}_p99_ms"] = round(p50, 2), round(p99, 2)
-            print(f"  {name:<11} p50 {p50:7.2f} ms   p99 {p99:7.2f} ms   max {max(values):7.2f} ms   "
-                  f"(up to {sizes[name]} pages)")
+            what = f"up to {sizes[name]} pages" if name in sizes else f"up to {figures} points, {chart_bytes:,} bytes"
+            print(f"  {name:<11} p50 {p50:7.2f} ms   p99 {p99:7.2f} ms   max {max(values):7.2f} ms   ({what})")
+        result["chart_first_ms"] = round(chart_first_ms, 2)
+        print(f"  first chart of the process (loads matplotlib and fonts): {chart_first_ms:.0f} ms")
         result["peak_rss_mb"] = round(peak_rss_mb())
         print(json.dumps(result))
 

@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     casualties.add_argument("--claimant", metavar="C", help="who claims them")
     casualties.add_argument("--category", metavar="CAT",
                             help="killed, injured, captured, missing, arrested or displaced")
+    casualties.add_argument("--chart", type=Path, metavar="PATH",
+                            help="also write the chart (each claimant's figures over time) to PATH as a PNG")
     territory = questions.add_parser("territory", help="claims about places taken, lost or destroyed")
     territory.add_argument("--topic", metavar="T")
     territory.add_argument("--since", metavar="DURATION", help="e.g. 7d, 48h (default: 30d)")

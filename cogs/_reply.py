@@ -63,9 +63,14 @@ class Pager(discord.ui.View):
                 await self.message.edit(view=self)
 
 
-async def send_answer(interaction: discord.Interaction, answer: Answer, *, ephemeral: bool = False) -> None:
+async def send_answer(interaction: discord.Interaction, answer: Answer, *, ephemeral: bool = False,
+                      files: list[discord.File] | None = None) -> None:
+    """The answer's first page (with any files attached), and page buttons when there are more pages.
+    Files stay on the message when the pages are turned."""
     pages = render_embeds(answer)
     kwargs: dict[str, Any] = {"embeds": embeds_of(pages[0]), "allowed_mentions": NO_MENTIONS}
+    if files:
+        kwargs["files"] = files
     view = Pager(pages, interaction.user.id) if len(pages) > 1 else None
     if view is not None:
         kwargs["view"] = view

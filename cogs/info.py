@@ -2,18 +2,22 @@
 briefing layer.
 
 Answers come from facts the poll job already stored (in-memory reads), so they are fast enough to answer
-directly; nothing here fetches while the user waits.
+directly; nothing here fetches while the user waits. A chart (`/casualties chart:true`) is the one slow
+answer: the handler defers first and draws it in a worker thread.
 """
 
 from __future__ import annotations
 
+import asyncio
+import io
+import re
 from datetime import timedelta
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.briefing import Briefing
+from bot.briefing import Briefing, render_chart
 from bot.durations import parse_duration
 from bot.errors import BadOption
 from bot.model import CATEGORIES
@@ -31,9 +35,18 @@ def parse_since(text: str | None) -> timedelta | None:
         raise BadOption(f"since: {exc}") from None
 
 
+def chart_filename(topic: str | None) -> str:
+    """casualties-pak-afg.png: a name that is safe in a URL, whatever the topic was typed as."""
+    slug = re.sub(r"[^a-z0-9]+", "-", (topic or "all").casefold()).strip("-")[:40] or "topic"
+    return f"casualties-{slug}.png"
+
+
 class InfoCog(commands.Cog):
     def __init__(self, briefing: Briefing) -> None:
         self.briefing = briefing
+        # One chart drawn at a time: matplotlib promises no thread safety, and drawing is CPU-bound (the GIL
+        # would serialise it anyway); the others wait, already deferred.
+        self._drawing = asyncio.Lock()
 
     async def topic_autocomplete(self, interaction: discord.Interaction,
                                  current: str) -> list[app_commands.Choice[str]]:
@@ -45,16 +58,27 @@ class InfoCog(commands.Cog):
     @app_commands.command(description="Casualty figures, each with who claims it and whose losses they are")
     @app_commands.describe(topic="Topic (default: the only one, or all)", since="How far back, e.g. 7d or 48h "
                            "(default 30d)", side="Whose casualties, e.g. Pakistan", claimant="Who claims them",
-                           category="killed, injured, captured, missing, arrested or displaced")
+                           category="killed, injured, captured, missing, arrested or displaced",
+                           chart="Attach a chart of each claimant's figures over time")
     @app_commands.autocomplete(topic=topic_autocomplete)
     @app_commands.choices(category=CATEGORY_CHOICES)
     @app_commands.guild_only()
     async def casualties(self, interaction: discord.Interaction, topic: str | None = None, since: str | None = None,
                          side: str | None = None, claimant: str | None = None,
-                         category: app_commands.Choice[str] | None = None) -> None:
-        answer = self.briefing.casualties(topic, guild_id=interaction.guild_id, since=parse_since(since), side=side,
-                                          claimant=claimant, category=category.value if category else None)
-        await send_answer(interaction, answer)
+                         category: app_commands.Choice[str] | None = None, chart: bool = False) -> None:
+        window, wanted = parse_since(since), category.value if category else None
+        answer = self.briefing.casualties(topic, guild_id=interaction.guild_id, since=window, side=side,
+                                          claimant=claimant, category=wanted)
+        if not chart:
+            await send_answer(interaction, answer)
+            return
+        data = self.briefing.casualties_chart(topic, guild_id=interaction.guild_id, since=window, side=side,
+                                              claimant=claimant, category=wanted)
+        await interaction.response.defer(thinking=True)  # the first drawing can take longer than Discord's 3 s
+        async with self._drawing:
+            png = await asyncio.to_thread(render_chart, data)  # CPU-bound: off the event loop
+        # At most 1000×1440 px (4 panels, 5 footnotes): even raw RGBA is under Discord's 8 MiB default attachment limit.
+        await send_answer(interaction, answer, files=[discord.File(io.BytesIO(png), filename=chart_filename(topic))])
 
     @app_commands.command(description="Places claimed taken, lost or destroyed, each with who claims it")
     @app_commands.describe(topic="Topic (default: the only one, or all)", since="How far back, e.g. 7d or 48h "

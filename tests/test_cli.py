@@ -26,3 +26,40 @@ def test_missing_config_is_one_clear_line() -> None:
     assert result.returncode == 2
     assert result.stderr.strip() == "error: config file does-not-exist.toml not found"
     assert "Traceback" not in result.stderr
+
+
+def test_ask_casualties_writes_the_chart_as_a_png(tmp_path: Path) -> None:
+    import struct
+    from datetime import UTC, datetime, timedelta
+
+    from bot.briefing import Briefing, render_chart
+    from bot.config import load_config
+    from bot.model import Article, Casualty
+    from storage import ArticleFacts, Batch, Store
+
+    published = datetime.now(UTC) - timedelta(days=2)
+    claims = (Casualty(category="killed", count=40, qualifier="exact", victim="Pakistan", victim_text="Pakistani "
+                       "soldiers", claimant="Afghanistan (Taliban)", quote="The Taliban said 40 Pakistani soldiers "
+                       "were killed."),
+              Casualty(category="killed", count=None, qualifier="vague", victim="Pakistan", victim_text="soldiers",
+                       claimant="Pakistan", quote="Dozens of soldiers were killed, the army said."))
+    article = Article(url="https://wire.test/a", outlet="Wire", title="Clashes", published=published,
+                      source_id="wire", text_hash="h", topics=("pak-afg",))
+    store = Store.open_sync(tmp_path / "data")
+    store.commit_sync(Batch(articles=(ArticleFacts(article, claims),)))
+    chart = tmp_path / "chart.png"
+    result = run("--data-dir", str(tmp_path / "data"), "ask", "casualties", "--topic", "pak-afg", "--chart",
+                 str(chart))
+    assert result.returncode == 0, result.stderr
+    assert "40 Pakistani soldiers killed — claimed by Afghanistan (Taliban)" in result.stdout
+    png = chart.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])
+    assert f"chart: {chart} ({width}×{height} px)" in result.stderr
+    assert width == 1000
+    briefing = Briefing(Store.open_sync(tmp_path / "data"), load_config(ROOT / "config.toml", data_dir=tmp_path))
+    assert png == render_chart(briefing.casualties_chart("pak-afg"))  # the very PNG /casualties chart:true sends
+
+    bad = run("--data-dir", str(tmp_path / "data"), "ask", "casualties", "--chart", str(tmp_path / "no" / "c.png"))
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == f"error: --chart: no directory {tmp_path / 'no'}"

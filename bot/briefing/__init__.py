@@ -5,8 +5,9 @@ facts; :class:`Briefing` is the thin facade that reads the store for them.
 """
 
 from bot.briefing._answers import Answer, Day, DigestAnswer, Line, Ref, Section
+from bot.briefing._chart import ChartData, render_chart
 from bot.briefing._render import embed_size, render_embeds, render_text, safe
 from bot.briefing._service import Briefing
 
-__all__ = ["Answer", "Briefing", "Day", "DigestAnswer", "Line", "Ref", "Section", "embed_size", "render_embeds",
-           "render_text", "safe"]
+__all__ = ["Answer", "Briefing", "ChartData", "Day", "DigestAnswer", "Line", "Ref", "Section", "embed_size",
+           "render_chart", "render_embeds", "render_text", "safe"]

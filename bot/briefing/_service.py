@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from bot.briefing._answers import Answer, DigestAnswer
 from bot.briefing._casualties import build_casualties
+from bot.briefing._chart import ChartData, prepare_chart
 from bot.briefing._incidents import Incident, build_incident, build_incidents, incident_label, incidents_of
 from bot.briefing._territory import build_territory
 from bot.briefing._views import build_brief, build_digest, build_fact, build_search, build_sources, build_timeline
@@ -61,6 +62,21 @@ class Briefing:
     def casualties(self, topic: str | None = None, *, guild_id: int | None = None, since: timedelta | None = None,
                    side: str | None = None, claimant: str | None = None, category: str | None = None,
                    now: datetime | None = None) -> Answer:
+        facts, name, window = self._casualty_facts(topic, guild_id, since, side, claimant, category, now)
+        return build_casualties(facts, topic_name=name, window=window, story_outlets=self._story_outlets(facts))
+
+    def casualties_chart(self, topic: str | None = None, *, guild_id: int | None = None,
+                         since: timedelta | None = None, side: str | None = None, claimant: str | None = None,
+                         category: str | None = None, now: datetime | None = None) -> ChartData:
+        """What the casualties chart draws, for the same facts as :meth:`casualties`. Cheap; the drawing
+        (:func:`render_chart`) is the slow part and needs no store."""
+        now = now or datetime.now(UTC)
+        facts, name, window = self._casualty_facts(topic, guild_id, since, side, claimant, category, now)
+        return prepare_chart(facts, topic_name=name, window=window, start=(now - (since or DEFAULT_WINDOW)).date())
+
+    def _casualty_facts(self, topic: str | None, guild_id: int | None, since: timedelta | None, side: str | None,
+                        claimant: str | None, category: str | None,
+                        now: datetime | None) -> tuple[list[StoredFact], str, str]:
         if category is not None and category not in CATEGORIES:
             raise BadOption(f"unknown category {category!r}; choose one of: {', '.join(CATEGORIES)}")
         keys, name = self._scope(topic, guild_id)
@@ -70,8 +86,7 @@ class Briefing:
                                  victim=side, claimant=claimant, limit=FACT_LIMIT)
         filters = "".join([f", side {side}" if side else "", f", claimant {claimant}" if claimant else "",
                            f", {category}" if category else ""])
-        return build_casualties(facts, topic_name=name, window=f"in the last {format_duration(window)}{filters}",
-                                story_outlets=self._story_outlets(facts))
+        return facts, name, f"in the last {format_duration(window)}{filters}"
 
     def _story_outlets(self, facts: list[StoredFact]) -> dict[str, int]:
         stories = {f.story_id for f in facts if f.story_id}

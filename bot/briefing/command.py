@@ -1,29 +1,58 @@
-"""`python -m bot ask casualties|territory|incident|timeline|brief|fact|search|sources|digest`: an answer, as text."""
+"""`python -m bot ask casualties|territory|incident|timeline|brief|fact|search|sources|digest`: an answer, as text.
+
+`ask casualties --chart PATH` also writes the chart the bot attaches to `/casualties chart:true`, the same
+PNG for the same facts.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
+from pathlib import Path
 
-from bot.briefing import Answer, Briefing, render_text
+from bot.briefing import Answer, Briefing, ChartData, render_chart, render_text
 from bot.config import Config
 from bot.durations import parse_duration
 from bot.errors import BadOption
 
 
 def run_ask(args: argparse.Namespace, config: Config) -> int:
-    print(asyncio.run(_answer(args, config)))
+    path: Path | None = getattr(args, "chart", None)
+    if path is not None and not path.parent.is_dir():
+        raise BadOption(f"--chart: no directory {path.parent}")
+    text, chart = asyncio.run(_answer(args, config))
+    print(text)
+    if chart is not None and path is not None:
+        write_chart(path, render_chart(chart))
+        width, height = chart.size
+        print(f"chart: {path} ({width}×{height} px)", file=sys.stderr)
     return 0
 
 
-async def _answer(args: argparse.Namespace, config: Config) -> str:
+def write_chart(path: Path, png: bytes) -> None:
+    try:
+        path.write_bytes(png)
+    except OSError as exc:
+        raise BadOption(f"--chart: cannot write {path}: {exc.strerror or exc}") from None
+
+
+async def _answer(args: argparse.Namespace, config: Config) -> tuple[str, ChartData | None]:
     from storage import Store
 
     store = await Store.open(config.data_dir)
     try:
-        return render_text(answer_for(args, Briefing(store, config)))
+        briefing = Briefing(store, config)
+        text = render_text(answer_for(args, briefing))
+        chart = chart_for(args, briefing) if getattr(args, "chart", None) is not None else None
+        return text, chart
     finally:
         await store.close()
+
+
+def chart_for(args: argparse.Namespace, briefing: Briefing) -> ChartData:
+    return briefing.casualties_chart(args.topic, since=_duration(args.since, "--since"), side=args.side,
+                                     claimant=args.claimant, category=args.category)
 
 
 def answer_for(args: argparse.Namespace, briefing: Briefing) -> Answer:

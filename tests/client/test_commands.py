@@ -121,3 +121,30 @@ async def test_only_the_owner_can_resync_commands_and_at_most_once_a_minute(worl
     assert "Synced" in synced.text and world.fake.command_syncs == before + 1
     again = await world.fake.slash(GUILD_A, OWNER_ID, "sync")
     assert "try again in" in again.text and world.fake.command_syncs == before + 1
+
+
+async def test_casualties_chart_arrives_as_a_png_attachment_after_a_deferral(world: World) -> None:
+    reply = await world.fake.slash(GUILD_A, MEMBER, "casualties", {"topic": "pak-afg", "chart": True},
+                                   timeout=30)  # the first chart of a process loads matplotlib and its fonts
+    assert reply.callback_type == 5 and reply.ack_ms < 3000  # deferred at once, drawn off the event loop
+    message = reply.final
+    (attachment,) = message["attachments"]
+    assert attachment["filename"] == "casualties-pak-afg.png"
+    assert 10_000 < attachment["size"] < 8 * 1024 * 1024  # a real image, within Discord's attachment limit
+    assert "claimed by Taliban government (Afghanistan (Taliban))" in reply.text  # the text answer is there too
+    assert message["allowed_mentions"] == {"parse": []}
+    plain = await world.fake.slash(GUILD_A, MEMBER, "casualties", {"topic": "pak-afg"})
+    assert plain.callback_type == 4 and not plain.final.get("attachments")
+
+
+async def test_charts_asked_at_once_are_each_answered(world: World) -> None:
+    import asyncio
+
+    from tests.client.conftest import OTHER
+
+    replies = await asyncio.gather(*(world.fake.slash(GUILD_A, user, "casualties", {"topic": topic, "chart": True},
+                                                      timeout=30)
+                                     for user, topic in ((MEMBER, "pak-afg"), (OTHER, "sudan"))))
+    assert [r.callback_type for r in replies] == [5, 5]
+    assert [r.final["attachments"][0]["filename"] for r in replies] == ["casualties-pak-afg.png",
+                                                                        "casualties-sudan.png"]
