@@ -49,7 +49,6 @@ class ExportCog(commands.Cog):
         if not files:
             await interaction.followup.send(summary, allowed_mentions=NO_MENTIONS)
         for i, file in enumerate(files, 1):
-            part = f" Part {i} of {len(files)}: each part is a complete file with its own header." \
-                if len(files) > 1 else ""
+            part = f" Part {i} of {len(files)}: each part is a complete file." if len(files) > 1 else ""
             await interaction.followup.send(summary + part, file=discord.File(io.BytesIO(file.data), file.name),
                                             allowed_mentions=NO_MENTIONS)

@@ -48,7 +48,7 @@ COLUMNS: tuple[str, ...] = (
 INT_COLUMNS = frozenset({"figure_low", "figure_high"})
 BOM = "\ufeff"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
-MAX_PARTS = 10  # files one export may be split into (Discord: 10 attachments per message)
+MAX_PARTS = 10  # files one export may be split into; /export sends one per message, so at most 10 messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +232,7 @@ def export_files(export: Export, fmt: Format, *, limit: int, max_parts: int = MA
     else:
         items = [json.dumps(r, ensure_ascii=False).encode("utf-8") for r in export.rows]
         parts = _pack(items, b"[\n", b",\n", b"\n]\n", limit)
-        chunks = [_json_array([i.decode("utf-8") for i in part]).encode("utf-8") for part in parts] or [b"[]\n"]
+        chunks = [b"[\n" + b",\n".join(part) + b"\n]\n" for part in parts] or [b"[]\n"]
     if len(chunks) > max_parts:
         total = sum(len(c) for c in chunks)
         raise ExportTooLarge(f"this export is {_size(total)}: more than {max_parts} files of {_size(limit)}, the "
