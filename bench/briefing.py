@@ -7,7 +7,12 @@ watermark). Targets: p99 <= 20 ms each.
 
 chart: `/casualties chart:true`'s chart for a topic's 30-day window (a month of a busy topic), from the store
 query to the PNG bytes. Target: p99 <= 1,000 ms. The first chart of a process also loads matplotlib and its
-fonts; it is measured apart (chart_first_ms) and left out of the percentiles. The last line is one JSON object.
+fonts; it is measured apart (chart_first_ms) and left out of the percentiles.
+
+Then exports (/export, `python -m bot export`): every claim of every topic (no since) as CSV and as JSON,
+from the store query to the encoded bytes; ``export_rows_per_s`` is the CSV rate. ``export_loop_ms`` is the
+part /export runs on the event loop (the store query); the rows, encoding and splitting run in a worker
+thread. The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from pathlib import Path
 
 from _common import bench_config, pct, peak_rss_mb, storage_bench
 
-from bot.briefing import Briefing, render_chart, render_embeds, render_text
+from bot.briefing import Briefing, render_chart, render_embeds, render_export, render_text
+from bot.briefing._export import export_files
 from storage import Batch, Store
 
 
@@ -82,8 +88,38 @@ def main() -> None:
             print(f"  {name:<11} p50 {p50:7.2f} ms   p99 {p99:7.2f} ms   max {max(values):7.2f} ms   ({what})")
         result["chart_first_ms"] = round(chart_first_ms, 2)
         print(f"  first chart of the process (loads matplotlib and fonts): {chart_first_ms:.0f} ms")
+        result.update(measure_exports(briefing, now))
         result["peak_rss_mb"] = round(peak_rss_mb())
         print(json.dumps(result))
+
+
+def measure_exports(briefing: Briefing, now: datetime, rounds: int = 3) -> dict[str, float]:
+    """The best of ``rounds`` full exports (all topics, everything stored), CSV and JSON, from the store query
+    to the encoded bytes; and the part /export runs on the event loop (the store query) on its own."""
+    result: dict[str, float] = {}
+    loop_ms = min(_timed(lambda: briefing._export_facts(None, None, None, now)) for _ in range(rounds))
+    for fmt in ("csv", "json"):
+        best, rows, size = float("inf"), 0, 0
+        for _ in range(rounds):
+            started = time.perf_counter()
+            export = briefing.export(None, now=now)
+            data = render_export(export, fmt)  # type: ignore[arg-type]
+            best = min(best, time.perf_counter() - started)
+            rows, size = len(export.rows), len(data)
+        parts = len(export_files(export, fmt, limit=8 * 1024 * 1024, max_parts=1000))  # type: ignore[arg-type]
+        rate = rows / best
+        print(f"  export {fmt:<4} {rows:,} rows in {best * 1000:7.0f} ms ({rate:,.0f} rows/s), {size / 1e6:.1f} MB, "
+              f"{parts} file(s) of at most 8 MiB")
+        result["export_rows_per_s" if fmt == "csv" else "export_json_rows_per_s"] = round(rate)
+    result["export_rows"], result["export_loop_ms"] = rows, round(loop_ms, 1)
+    print(f"  export on the event loop (store query): {loop_ms:.0f} ms; rows and files are built in a thread")
+    return result
+
+
+def _timed(work: object) -> float:
+    started = time.perf_counter()
+    work()  # type: ignore[operator]
+    return (time.perf_counter() - started) * 1000
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The command line, a stable contract (../shared/design.md): run, demo, poll, extract, ask.
+"""The command line, a stable contract (../shared/design.md): run, demo, poll, extract, ask, export.
 
 This module only parses arguments, loads the config and hands over to one entry point per command. Each
 entry point is imported lazily, so `--help` is instant and a command never pays for another's imports.
@@ -28,6 +28,7 @@ ENTRY_POINTS = {
     "poll": "bot.sources.command:run_poll",
     "extract": "bot.extract.command:run_extract",
     "ask": "bot.briefing.command:run_ask",
+    "export": "bot.briefing.command:run_export",
 }
 # Commands that can work without a config file (extract reads one article; it only uses actor aliases).
 CONFIG_OPTIONAL = {"extract"}
@@ -94,6 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
     digest = questions.add_parser("digest", help="what a digest would post now")
     digest.add_argument("--since", metavar="DURATION", help="cover this long instead of since the last digest")
     digest.add_argument("--topic", metavar="T")
+
+    export = commands.add_parser("export", help="one row per casualty and territory claim, as CSV or JSON")
+    export.add_argument("--topic", metavar="T", help="topic id or name (default: the only one, or all)")
+    export.add_argument("--since", metavar="D", help="published since a duration ago (7d, 48h) or a date "
+                                                     "(YYYY, YYYY-MM, YYYY-MM-DD); default: everything stored")
+    export.add_argument("--format", choices=("csv", "json"), default="csv",
+                        help="csv: UTF-8 with BOM, spreadsheet-safe (default); json: a list of objects")
+    export.add_argument("--output", type=Path, metavar="PATH", help="write here instead of standard output")
     return parser
 
 

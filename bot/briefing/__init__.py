@@ -1,13 +1,15 @@
 """Briefing: from stored facts to answers people trust, and from answers to text and Discord embeds.
 
-Pure logic (no discord, aiohttp or tinydb): the builders in _casualties.py and _views.py take lists of
-facts; :class:`Briefing` is the thin facade that reads the store for them.
+Pure logic (no discord, aiohttp or tinydb): the builders in _casualties.py, _views.py and _export.py take
+lists of facts; :class:`Briefing` is the thin facade that reads the store for them.
 """
 
 from bot.briefing._answers import Answer, Day, DigestAnswer, Line, Ref, Section
 from bot.briefing._chart import ChartData, render_chart
+from bot.briefing._export import COLUMNS, FORMATS, Export, ExportFile, ExportTooLarge, read_csv, render_export
 from bot.briefing._render import embed_size, render_embeds, render_text, safe
 from bot.briefing._service import Briefing
 
-__all__ = ["Answer", "Briefing", "ChartData", "Day", "DigestAnswer", "Line", "Ref", "Section", "embed_size",
-           "render_chart", "render_embeds", "render_text", "safe"]
+__all__ = ["COLUMNS", "FORMATS", "Answer", "Briefing", "ChartData", "Day", "DigestAnswer", "Export", "ExportFile",
+           "ExportTooLarge", "Line", "Ref", "Section", "embed_size", "read_csv", "render_chart", "render_embeds",
+           "render_export", "render_text", "safe"]

@@ -3,6 +3,7 @@ and hands plain lists of facts to the pure builders. It never writes, except to 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -10,6 +11,16 @@ from typing import TYPE_CHECKING
 from bot.briefing._answers import Answer, DigestAnswer
 from bot.briefing._casualties import build_casualties
 from bot.briefing._chart import ChartData, prepare_chart
+from bot.briefing._export import (
+    Export,
+    ExportFile,
+    ExportScope,
+    Format,
+    build_export,
+    export_files,
+    file_stem,
+    parse_since,
+)
 from bot.briefing._incidents import Incident, build_incident, build_incidents, incident_label, incidents_of
 from bot.briefing._territory import build_territory
 from bot.briefing._views import build_brief, build_digest, build_fact, build_search, build_sources, build_timeline
@@ -153,6 +164,46 @@ class Briefing:
             raise BadOption("search needs at least one word")
         keys, _ = self._scope(topic, guild_id)
         return build_search(self.store.search(words, topics=keys, limit=25), words=words.strip())
+
+    def export(self, topic: str | None = None, *, guild_id: int | None = None, since: str | None = None,
+               now: datetime | None = None) -> Export:
+        """Every casualty and territory claim of the topic (all of the guild's topics when none is given and
+        there are several), published since a duration ago or a date; everything stored without ``since``."""
+        return build_export(*self._export_facts(topic, guild_id, since, now))
+
+    async def export_files(self, topic: str | None = None, *, guild_id: int | None = None, since: str | None = None,
+                           fmt: Format = "csv", limit: int, now: datetime | None = None,
+                           ) -> tuple[Export, list[ExportFile]]:
+        """:meth:`export` as files of at most ``limit`` bytes, for /export. The store is read here, on the event
+        loop (a commit may change it between two awaits); the rows and files are built from the frozen facts
+        read, in a worker thread, so a large export does not stall the bot."""
+        facts, scope = self._export_facts(topic, guild_id, since, now)
+
+        def build() -> tuple[Export, list[ExportFile]]:
+            export = build_export(facts, scope)
+            return export, export_files(export, fmt, limit=limit) if export.rows else []
+
+        return await asyncio.to_thread(build)
+
+    def check_export(self, topic: str | None = None, *, guild_id: int | None = None, since: str | None = None) -> None:
+        """Raises BadOption for an unknown topic or a malformed ``since``: /export checks before it defers."""
+        self.resolve_topic(topic, guild_id)
+        parse_since(since, datetime.now(UTC))
+
+    def _export_facts(self, topic: str | None, guild_id: int | None, since: str | None,
+                      now: datetime | None) -> tuple[list[StoredFact], ExportScope]:
+        keys, name = self._scope(topic, guild_id)
+        chosen = self.resolve_topic(topic, guild_id)
+        now = now or datetime.now(UTC)
+        start, window = parse_since(since, now)
+        # One query per topic (each comes in order): cheaper on the loop than one query over all topics, which
+        # sorts their union. The builder drops a fact of two topics the second time and orders the rows.
+        facts: list[StoredFact] = []
+        for key in keys:
+            facts += self.store.facts(topics=[key], since=start)
+        scope = ExportScope(topic_name=name, window=window, topics=tuple(keys),
+                            stem=file_stem(chosen.id if chosen else None, now))
+        return facts, scope
 
     def sources(self, guild_id: int | None = None, now: datetime | None = None) -> Answer:
         return build_sources(self.store.sources(guild_id), now or datetime.now(UTC))

@@ -1,4 +1,5 @@
-"""`python -m bot ask casualties|territory|incident|timeline|brief|fact|search|sources|digest`: an answer, as text.
+"""`python -m bot ask casualties|territory|incident|timeline|brief|fact|search|sources|digest`: an answer, as
+text; and `python -m bot export`: every claim as CSV or JSON rows.
 
 `ask casualties --chart PATH` also writes the chart the bot attaches to `/casualties chart:true`, the same
 PNG for the same facts.
@@ -11,7 +12,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from bot.briefing import Answer, Briefing, ChartData, render_chart, render_text
+from bot.briefing import Answer, Briefing, ChartData, render_chart, render_export, render_text
 from bot.config import Config
 from bot.durations import parse_duration
 from bot.errors import BadOption
@@ -53,6 +54,31 @@ async def _answer(args: argparse.Namespace, config: Config) -> tuple[str, ChartD
 def chart_for(args: argparse.Namespace, briefing: Briefing) -> ChartData:
     return briefing.casualties_chart(args.topic, since=_duration(args.since, "--since"), side=args.side,
                                      claimant=args.claimant, category=args.category)
+
+
+def run_export(args: argparse.Namespace, config: Config) -> int:
+    data, summary = asyncio.run(_export(args, config))
+    if args.output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        try:
+            args.output.write_bytes(data)
+        except OSError as exc:
+            raise BadOption(f"--output: cannot write {args.output}: {exc.strerror or exc}") from None
+        print(f"wrote {args.output}: {summary}", file=sys.stderr)
+    return 0
+
+
+async def _export(args: argparse.Namespace, config: Config) -> tuple[bytes, str]:
+    from storage import Store
+
+    store = await Store.open(config.data_dir)
+    try:
+        export = Briefing(store, config).export(args.topic, since=args.since)
+        return render_export(export, args.format), export.summary()
+    finally:
+        await store.close()
 
 
 def answer_for(args: argparse.Namespace, briefing: Briefing) -> Answer:

@@ -57,11 +57,13 @@ class SitrepBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         from cogs.config import ConfigCog
+        from cogs.export import ExportCog
         from cogs.info import InfoCog
         from cogs.owner import OwnerCog
 
         await self.add_cog(InfoCog(self.briefing))
         await self.add_cog(OwnerCog(self))
+        await self.add_cog(ExportCog(self.briefing))
         await self.add_cog(ConfigCog(self.store, self.briefing, self.fetcher, self.digests))
         self.tree.on_error = self.on_app_command_error
         if self.poller is not None:

@@ -59,6 +59,7 @@ class FakeGuild:
     owner_id: int = OWNER_ID
     members: list[FakeMember] = field(default_factory=lambda: [])
     bot_permissions: int = BOT_PERMISSIONS  # the bot's role; ``app_permissions`` of interactions follow it
+    attachment_size_limit: int = 8 * 1024 * 1024  # bytes per file; boosted guilds allow more
 
     def channel(self, channel_id: int) -> FakeChannel | None:
         return next((c for c in self.channels if c.id == channel_id), None)

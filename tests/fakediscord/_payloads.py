@@ -117,7 +117,7 @@ def interaction(interaction_id: int, token: str, kind: int, data: dict[str, Any]
                    "permissions": str(permissions)},
         "token": token, "version": 1, "app_permissions": str(app_permissions), "locale": "en-US",
         "guild_locale": "en-US", "entitlements": [], "authorizing_integration_owners": {"0": str(g.id)},
-        "context": 0, "attachment_size_limit": 8 * 1024 * 1024,
+        "context": 0, "attachment_size_limit": g.attachment_size_limit,
     }
 
 

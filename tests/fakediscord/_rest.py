@@ -60,20 +60,22 @@ def rate_limited(retry_after: float) -> web.Response:
 
 
 async def _body(request: web.Request) -> Any:
-    """The JSON the bot sent: the body, or the ``payload_json`` part of a multipart body (files attached;
-    their bytes are dropped, their names and sizes kept in the body's ``attachments``)."""
+    """The JSON the bot sent: the body, or the ``payload_json`` part of a multipart body (files attached: their
+    names and sizes kept in the body's ``attachments``, their bytes under ``_data`` until the message that
+    carries them is built; then ``FakeDiscord.attachment_data`` has them)."""
     if request.content_type.startswith("multipart/"):
         body: Any = None
-        sizes: dict[str, int] = {}
+        files: dict[str, bytes] = {}
         reader = await request.multipart()
         while (part := await reader.next()) is not None:
             assert isinstance(part, BodyPartReader)
             if part.name == "payload_json":
                 body = json.loads(await part.text())
             elif part.filename:
-                sizes[part.filename] = len(await part.read())
+                files[part.filename] = bytes(await part.read())
         for attachment in (body or {}).get("attachments") or []:
-            attachment["size"] = sizes.get(attachment.get("filename", ""), 0)
+            data = files.get(attachment.get("filename", ""), b"")
+            attachment["size"], attachment["_data"] = len(data), data
         return body
     raw = await request.read()
     return json.loads(raw) if raw else None
@@ -192,7 +194,13 @@ class Rest:
         metadata = {"id": str(record.id), "type": record.kind, "user": record.payload["member"]["user"]}
         message = p.message(self.fake.next_id(), channel_id, body, interaction=metadata)
         self.fake._messages[int(message["id"])] = message
+        self._keep_files(body, message)
         return message
+
+    def _keep_files(self, body: dict[str, Any], message: dict[str, Any]) -> None:
+        """The bytes of the files a message carries, by their attachment URL (never part of the JSON)."""
+        for sent, attached in zip(body.get("attachments") or [], message["attachments"], strict=True):
+            self.fake.files[attached["url"]] = sent.pop("_data", b"")
 
     def _callback(self, interaction_id: int, token: str, body: dict[str, Any]) -> web.Response:
         record = self.fake.interactions.get(interaction_id)
@@ -282,6 +290,7 @@ class Rest:
                 return error(403)
             message = p.message(fake.next_id(), channel_id, body or {})
             fake._messages[int(message["id"])] = message
+            self._keep_files(body or {}, message)
             posted.append(message)
             return json_response(message)
         index = next((i for i, m in enumerate(posted) if m["id"] == message_id), None)

@@ -67,6 +67,7 @@ class FakeDiscord:
         self._failures: list[Failure] = []
         self._channel_messages: dict[int, list[dict[str, Any]]] = {}
         self._messages: dict[int, dict[str, Any]] = {}  # every message by id
+        self.files: dict[str, bytes] = {}  # the bytes of every attached file, by its attachment URL
         self._runner: web.AppRunner | None = None
         self._changed = asyncio.Condition()
         self._rest = Rest(self)
@@ -140,6 +141,10 @@ class FakeDiscord:
         return self._channel_messages.get(channel_id, [])
 
     messages_in = channel_messages  # older name
+
+    def attachment_data(self, attachment: dict[str, Any]) -> bytes:
+        """The bytes of a file the bot attached: pass an entry of a message's ``attachments``."""
+        return self.files[attachment["url"]]
 
     def message(self, message_id: int | str) -> dict[str, Any]:
         return self._messages[int(message_id)]
