@@ -93,7 +93,7 @@ def build_brief(facts: Sequence[StoredFact], *, topic_name: str, now: datetime) 
     if not facts:
         return Answer(title, empty_message=f"Nothing stored for {topic_name} yet.")
     events = sorted((f for f in facts if isinstance(f.fact, Event) and f.fact.date),
-                    key=lambda f: (f.fact.date, f.seq), reverse=True)[:3]  # type: ignore[union-attr]
+                    key=lambda f: (f.fact.date, f.seq), reverse=True)[:3]
     claims = build_casualties([f for f in facts if isinstance(f.fact, Casualty)][:200],
                               topic_name=topic_name, window="lately", max_lines=4)
     sections = []

@@ -95,14 +95,14 @@ class Gazetteer:
             for alias in aliases:
                 alias_map.setdefault(alias, canonical)
         # Config aliases win: they name the sides as this deployment wants them shown.
-        for canonical, aliases in actors.items():
-            for alias in (canonical, *aliases):
+        for canonical, names in actors.items():
+            for alias in (canonical, *names):
                 alias_map[alias] = canonical
         self._actor_re, self._actor_map = _compile(alias_map)
         self.sides = frozenset(alias_map.values())  # every canonical side
         place_map = dict(_builtin_places())
-        for canonical, aliases in places.items():
-            for alias in (canonical, *aliases):
+        for canonical, names in places.items():
+            for alias in (canonical, *names):
                 place_map[alias] = canonical
         self._place_re, self._place_map = _compile(place_map)
         # The place pattern holds every province of thirty countries: matching it is the costliest step of
@@ -171,7 +171,7 @@ def _builtin_places() -> tuple[tuple[str, str], ...]:
              "LB", "SO", "ET", "HT", "CO", "IN", "IQ", "MZ", "CM", "TD", "LY", "IR")
     out = []
     for code in codes:
-        for sub in pycountry.subdivisions.get(country_code=code) or ():
+        for sub in pycountry.subdivisions.get(country_code=code) or ():  # type: ignore[no-untyped-call]
             name = re.sub(r"\s*\[.*?\]|\s*\(.*?\)", "", sub.name).strip()
             if len(name) > 3:
                 out.append((name, name))

@@ -12,7 +12,7 @@ from pathlib import Path
 from bot.config import Config
 from bot.errors import BadOption
 from bot.extract import Extractor
-from bot.model import Fact
+from bot.model import Casualty, Fact, Territory
 
 
 def run_extract(args: argparse.Namespace, config: Config | None) -> int:
@@ -61,7 +61,7 @@ def fact_json(fact: Fact) -> dict[str, object]:
 
 def fact_line(fact: Fact) -> str:
     """One readable line per fact, for people."""
-    if fact.kind == "casualty":
+    if isinstance(fact, Casualty):
         figure = _figure(fact.count, fact.count_high, fact.qualifier)
         who = fact.victim_text or fact.victim or "people"
         claim = f"per {fact.claimant_text or fact.claimant}" if (fact.claimant or fact.claimant_text) \
@@ -69,7 +69,7 @@ def fact_line(fact: Fact) -> str:
         flags = "".join([" [cumulative]" if fact.cumulative else "", " [subset]" if fact.breakdown else ""])
         when = f" on {fact.date}" if fact.date else ""
         return f"casualty  {figure} {who} {fact.category}{when}, {claim}{flags}  «{fact.quote}»"
-    if fact.kind == "territory":
+    if isinstance(fact, Territory):
         figure = _figure(fact.count, fact.count_high, fact.qualifier)
         sides = "".join([f" by {fact.by_side}" if fact.by_side else "", f" from {fact.from_side}" if fact.from_side
                          else ""])
