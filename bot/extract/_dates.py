@@ -56,13 +56,32 @@ _PATTERNS: list[tuple[str, str]] = [
     ("span", r"\b(?:in|over|during|within)\s+(?:the\s+(?:past|last)\s+)?(?:\w+\s+)?(?:days?|hours?|weeks?)\b"),
 ]
 _COMPILED = [(kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in _PATTERNS]
+_HAS_MONTH = re.compile(rf"\b{_MONTH}", re.IGNORECASE)
+# A cheap test per kind of expression before its pattern runs: most sentences name no month, no weekday and
+# no "week", and extraction runs every pattern on every sentence.
+_GATES = {
+    "dmy": lambda t, m: m, "mdy": lambda t, m: m, "month": lambda t, m: m,
+    "iso": lambda t, m: "-" in t, "year": lambda t, m: True,
+    "since": lambda t, m: "since" in t or "so far" in t,
+    "weekday": lambda t, m: "day" in t, "span": lambda t, m: "day" in t or "hour" in t or "week" in t,
+    "yesterday": lambda t, m: "yesterday" in t or "previous day" in t or "day before" in t,
+    "today": lambda t, m: any(w in t for w in ("today", "this morning", "this afternoon", "tonight", "overnight")),
+    "lastweek": lambda t, m: "week" in t, "thisweek": lambda t, m: "week" in t,
+    "lastmonth": lambda t, m: "month" in t, "thismonth": lambda t, m: "month" in t,
+    "lastyear": lambda t, m: "last year" in t, "yearsago": lambda t, m: "ago" in t,
+}
 
 
 def find_dates(text: str, published: date | None) -> list[DateRef]:
     """Every date expression in ``text``, resolved against ``published``, in order, without overlaps."""
     found: list[DateRef] = []
     taken: list[tuple[int, int]] = []
+    lower = text.lower()
+    has_digit = any(c.isdigit() for c in text)
+    has_month = bool(_HAS_MONTH.search(text))
     for kind, pattern in _COMPILED:
+        if (kind in ("dmy", "mdy", "iso", "year") and not has_digit) or not _GATES[kind](lower, has_month):
+            continue
         for m in pattern.finditer(text):
             if any(m.start() < e and s < m.end() for s, e in taken):
                 continue
