@@ -4,9 +4,19 @@ Pure logic (no discord, aiohttp or tinydb): the builders in _casualties.py and _
 facts; :class:`Briefing` is the thin facade that reads the store for them.
 """
 
+from bot.briefing._alerts import (
+    AlertMessage,
+    AlertPlan,
+    AlertSummary,
+    describe_rule,
+    plan_alerts,
+    recent_alerts,
+    sent_key,
+)
 from bot.briefing._answers import Answer, Day, DigestAnswer, Line, Ref, Section
 from bot.briefing._render import embed_size, render_embeds, render_text, safe
 from bot.briefing._service import Briefing
 
-__all__ = ["Answer", "Briefing", "Day", "DigestAnswer", "Line", "Ref", "Section", "embed_size", "render_embeds",
-           "render_text", "safe"]
+__all__ = ["AlertMessage", "AlertPlan", "AlertSummary", "Answer", "Briefing", "Day", "DigestAnswer", "Line", "Ref",
+           "Section", "describe_rule", "embed_size", "plan_alerts", "recent_alerts", "render_embeds", "render_text",
+           "safe", "sent_key"]
