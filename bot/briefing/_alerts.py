@@ -161,7 +161,8 @@ def alert_answer(facts: Sequence[StoredFact], *, follow_up: bool) -> Answer:
 def _line(f: StoredFact) -> Line:
     fact = f.fact
     if isinstance(fact, Casualty):
-        segments: list[object] = [f"{figure_text(fact)} {who_text(fact)} {fact.category} — "
+        scope = " (total)" if fact.cumulative else (" (subset)" if fact.breakdown else "")  # as /casualties says
+        segments: list[object] = [f"{figure_text(fact)} {who_text(fact)} {fact.category}{scope} — "
                                   f"{claim_label(fact, f.article.outlet)}"]
         if fact.date:
             segments += [", ", Day(fact.date)]

@@ -43,6 +43,12 @@ def test_one_claims_own_figure_crosses_the_threshold_never_a_sum() -> None:
     assert "20 Pakistan soldiers killed — claimed by Afghanistan (Taliban)" in render_text(message.answer)
 
 
+def test_a_running_total_says_so() -> None:
+    total = fact(replace(killed(400, "Pakistan", "Pakistan"), cumulative=True), story="s1")
+    [message] = plan([total], rule(min_killed=20)).messages
+    assert "400 Pakistan soldiers killed (total) — admitted by Pakistan" in render_text(message.answer)
+
+
 def test_thresholds_are_per_category_and_vague_figures_never_alert() -> None:
     facts = [fact(injured(60), story="s1"), fact(killed(None, "Pakistan", "Pakistan", qualifier="vague"), story="s2"),
              fact(killed(60, "Pakistan", "Pakistan"), story="s3")]

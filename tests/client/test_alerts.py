@@ -155,3 +155,21 @@ async def test_alert_rules_are_listed_removed_and_for_admins_only(world: World) 
     assert "no alert rule 'a9'" in reply.text
     reply = await world.fake.slash(GUILD_A, ADMIN, "config alerts remove", {"id": "a1"}, permissions=ADMIN_PERMS)
     assert "removed" in reply.text and world.store.guild(GUILD_A).alert_rules == {}
+
+
+async def test_a_429_is_retried_and_a_deleted_post_gets_a_new_one_instead_of_a_lost_follow_up(
+        empty_world: World) -> None:
+    world = empty_world
+    await _add(world, channel=CHANNEL_A, min_killed=20)
+    await world.poll()
+    world.outlets.phase = 2
+    world.fake.fail_next("POST", rf"/channels/{CHANNEL_A}/messages", status=429, retry_after=0.05)
+    await world.poll()
+    [post] = world.fake.channel_messages(CHANNEL_A)  # posted once, after the retry
+    world.fake.channel_messages(CHANNEL_A).clear()  # a moderator deleted the alert
+    world.outlets.publish("toll-27", *FOLLOW_UP)
+    await world.poll()
+    [again] = world.fake.channel_messages(CHANNEL_A)
+    assert again["id"] != post["id"] and "27 soldiers (Pakistan) killed" in _text(again)
+    posts = world.store.guild(GUILD_A).alert_posts.values()
+    assert int(again["id"]) in posts and int(post["id"]) not in posts  # later claims follow the new post
