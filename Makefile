@@ -32,6 +32,7 @@ bench: install
 	$(BIN)/python bench/extract.py
 	$(BIN)/python bench/poll.py
 	$(BIN)/python bench/briefing.py
+	$(BIN)/python bench/alerts.py
 	$(BIN)/python bench/commands.py
 
 clean:

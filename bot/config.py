@@ -72,6 +72,7 @@ class Config:
     sources: tuple[SourceConfig, ...] = ()
     actors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # canonical side → aliases
     places: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # canonical place → aliases
+    alerts_per_hour: int = 10  # alert messages per guild per hour; the excess is summarised in one message
     path: Path | None = None  # the file it came from, for messages
 
     @property
@@ -107,7 +108,7 @@ def load_config(path: Path, data_dir: Path | None = None) -> Config:
 
 def parse_config(raw: Mapping[str, Any], base: Path = Path()) -> Config:
     """Validate an already-parsed TOML document. Relative ``data_dir`` is taken from ``base``."""
-    _known(raw, "", {"bot", "fetch", "topics", "sources", "actors", "places"})
+    _known(raw, "", {"bot", "fetch", "alerts", "topics", "sources", "actors", "places"})
     bot = _table(raw, "bot")
     _known(bot, "bot", {"data_dir", "timezone", "poll_interval"})
     data_dir = Path(_get(bot, "bot.data_dir", str, "data"))
@@ -115,6 +116,8 @@ def parse_config(raw: Mapping[str, Any], base: Path = Path()) -> Config:
         data_dir = base / data_dir
     timezone = validate_timezone(_get(bot, "bot.timezone", str, "UTC"), "bot.timezone")
     poll_interval = _duration(bot, "bot.poll_interval", "15m", minimum=timedelta(seconds=30))
+    alerts = _table(raw, "alerts")
+    _known(alerts, "alerts", {"max_per_hour"})
 
     return Config(
         data_dir=data_dir,
@@ -125,6 +128,7 @@ def parse_config(raw: Mapping[str, Any], base: Path = Path()) -> Config:
         sources=_sources(raw.get("sources", [])),
         actors=_aliases(_table(raw, "actors"), "actors"),
         places=_aliases(_table(raw, "places"), "places"),
+        alerts_per_hour=_positive(alerts, "alerts.max_per_hour", 10),
     )
 
 

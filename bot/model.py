@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, cast
 
 Category = Literal["killed", "injured", "captured", "missing", "arrested", "displaced"]
 Qualifier = Literal["exact", "at_least", "more_than", "about", "up_to", "fewer_than", "range", "vague"]
@@ -193,6 +193,47 @@ class Topic:
         return self.id if self.guild_id is None else f"{self.guild_id}:{self.id}"
 
 
+AlertValue = int | str | list[str] | None  # what one field of a stored alert rule may hold (plain JSON)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRule:
+    """One /config alerts rule: which new facts are posted at once to ``channel_id``.
+
+    A casualty claim alerts when its own stated figure is at or over ``min_killed`` (category killed) or
+    ``min_injured`` (injured): one claim's figure, never a sum of several. An event alerts when its text
+    contains one of ``keywords``. ``topic`` is a Topic.key (``None``: every topic the guild follows).
+    Facts stored at or before ``since_seq`` (when the rule was made) never alert for it.
+    """
+
+    id: str
+    channel_id: int
+    topic: str | None = None
+    min_killed: int | None = None
+    min_injured: int | None = None
+    keywords: tuple[str, ...] = ()
+    role_id: int | None = None
+    since_seq: int = 0
+
+    def to_json(self) -> dict[str, AlertValue]:
+        """As GuildSettings stores it: a dict of plain JSON values (the store's generic codec keeps it as is)."""
+        return {"channel_id": self.channel_id, "topic": self.topic, "min_killed": self.min_killed,
+                "min_injured": self.min_injured, "keywords": list(self.keywords), "role_id": self.role_id,
+                "since_seq": self.since_seq}
+
+    @classmethod
+    def from_json(cls, rule_id: str, data: dict[str, AlertValue]) -> AlertRule:
+        def number(key: str) -> int | None:
+            value = data.get(key)
+            return value if isinstance(value, int) else None
+
+        topic = data.get("topic")
+        return cls(id=rule_id, channel_id=number("channel_id") or 0, topic=topic if isinstance(topic, str) else None,
+                   min_killed=number("min_killed"), min_injured=number("min_injured"),
+                   keywords=tuple(cast(list[str], data.get("keywords") or [])), role_id=number("role_id"),
+                   since_seq=number("since_seq") or 0)
+
+
 @dataclass(frozen=True, slots=True)
 class GuildSettings:
     """What a guild's admins chose with /config. Guilds never see or change each other's settings."""
@@ -216,6 +257,17 @@ class GuildSettings:
     channel_slots: dict[str, str] = field(default_factory=dict)
     topic_watermarks: dict[str, int] = field(default_factory=dict)
 
+    # Alerts (/config alerts). Plain JSON so the store's generic codec keeps them: rule id → AlertRule.to_json().
+    alert_rules: dict[str, dict[str, AlertValue]] = field(default_factory=dict)
+    # Delivery state, recorded only after Discord accepted a post. Every (channel, fact) with a seq at or below
+    # the watermark is settled; above it, ``alerts_sent`` holds "channel:fact id" keys already posted (a cycle
+    # cut short by an error resumes without posting them twice).
+    alert_watermark: int = 0
+    alerts_sent: tuple[str, ...] = ()
+    alert_posts: dict[str, int] = field(default_factory=dict)  # "channel:story id" → message id, or forum post id
+    alert_threads: dict[str, int] = field(default_factory=dict)  # "channel:story id" → its follow-up thread's id
+    alert_times: tuple[str, ...] = ()  # ISO times of the alerts posted in the last hour (the hourly limit)
+
     def watermark(self, topic_key: str) -> int:
         return self.topic_watermarks.get(topic_key, self.digest_watermark)
 
@@ -231,3 +283,7 @@ class GuildSettings:
             if routed:
                 out.append((channel, routed, str(channel)))
         return out
+
+    @property
+    def rules(self) -> list[AlertRule]:
+        return [AlertRule.from_json(rule_id, data) for rule_id, data in self.alert_rules.items()]

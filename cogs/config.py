@@ -1,4 +1,4 @@
-"""/config: feeds, topics, digest and polling, per guild. Manage Server only, twice over: Discord hides the
+"""/config: feeds, topics, digest, alerts and polling, per guild. Manage Server only, twice over: Discord hides the
 group from others (default permissions) and every call checks again (an admin can override the default).
 
 Guilds never see or change each other's settings: every read and write is keyed by the interaction's
@@ -14,17 +14,18 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.briefing import Briefing
+from bot.briefing import Briefing, describe_rule
 from bot.client._digests import DigestScheduler
 from bot.config import slug, validate_timezone
 from bot.durations import format_duration, parse_duration
 from bot.errors import BadOption, NotFound, SitrepError
-from bot.model import GuildSettings, SourceState, Topic
+from bot.model import AlertRule, GuildSettings, SourceState, Topic
 from bot.sources import Fetcher, canonical_url, check_feed_url, check_url
 from cogs._reply import NO_MENTIONS, send_answer
 from storage import Batch, Store
 
 MIN_POLL = 300
+MAX_RULES = 25
 
 
 class NotAllowed(app_commands.CheckFailure):
@@ -44,6 +45,7 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Sitre
     feeds = app_commands.Group(name="feeds", description="The feeds this server follows")
     topics = app_commands.Group(name="topics", description="The topics this server follows")
     digest = app_commands.Group(name="digest", description="The daily digest")
+    alerts = app_commands.Group(name="alerts", description="Instant alerts: big claims and keyword events")
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
         if interaction.guild_id is None or not interaction.permissions.manage_guild:
@@ -225,6 +227,72 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Sitre
             await self._done(interaction, "Nothing new since the last digest: the next one would not be posted.")
             return
         await send_answer(interaction, answer, ephemeral=True)
+
+    # --- alerts -------------------------------------------------------------------------------------
+
+    async def _topic_autocomplete(self, interaction: discord.Interaction,
+                                  current: str) -> list[app_commands.Choice[str]]:
+        wanted = current.casefold()
+        return [app_commands.Choice(name=t.name[:100], value=t.id) for t in self.briefing.topics_for(
+            interaction.guild_id) if wanted in t.name.casefold() or wanted in t.id.casefold()][:25]
+
+    @alerts.command(name="add", description="Post new big claims, or events matching keywords, as they come in")
+    @app_commands.describe(channel="Where to post: a text channel (follow-ups in threads) or a forum (one post "
+                                   "per incident)", topic="Only this topic (default: every topic)",
+                           min_killed="Alert on a claim of at least this many killed (one claim's own figure)",
+                           min_injured="Alert on a claim of at least this many injured (one claim's own figure)",
+                           keywords="Alert on events mentioning any of these (comma-separated)",
+                           role="A role to mention on each new incident (nobody else is ever mentioned)")
+    @app_commands.autocomplete(topic=_topic_autocomplete)
+    async def alerts_add(self, interaction: discord.Interaction, channel: discord.TextChannel | discord.ForumChannel,
+                         topic: str | None = None, min_killed: app_commands.Range[int, 1] | None = None,
+                         min_injured: app_commands.Range[int, 1] | None = None, keywords: str | None = None,
+                         role: discord.Role | None = None) -> None:
+        if min_killed is None and min_injured is None and not (keywords or "").strip():
+            raise BadOption("give min_killed, min_injured or keywords: an alert needs something to watch for")
+        chosen = self.briefing.resolve_topic(topic, interaction.guild_id) if topic else None
+        settings = self.store.guild(interaction.guild_id)  # type: ignore[arg-type]
+        if len(settings.alert_rules) >= MAX_RULES:
+            raise BadOption(f"this server has {MAX_RULES} alert rules already; remove one first")
+        if role is not None and role.is_default():
+            raise BadOption("@everyone can't be an alert's role: choose a role people opted into")
+        number = max((int(k[1:]) for k in settings.alert_rules if k[1:].isdigit()), default=0) + 1
+        rule = AlertRule(id=f"a{number}", channel_id=channel.id, topic=chosen.key if chosen else None,
+                         min_killed=min_killed, min_injured=min_injured,
+                         keywords=_keywords(keywords) if (keywords or "").strip() else (),
+                         role_id=role.id if role else None, since_seq=self.store.last_seq)
+        await self._save(replace(settings, alert_rules={**settings.alert_rules, rule.id: rule.to_json()}))
+        await self._done(interaction, f"Alert {describe_rule(rule, chosen.name if chosen else None)}.\nNew facts are "
+                                      "posted within one poll; each incident gets one post and later claims follow "
+                                      f"in its thread. At most {self.briefing.config.alerts_per_hour} alerts an "
+                                      "hour; the rest are summarised in one message."
+                                      + ("\nThe role is pinged only if Sitrep may mention it (the role's "
+                                         "\"Allow anyone to @mention\" setting)." if role else ""))
+
+    @alerts.command(name="list", description="This server's alert rules")
+    async def alerts_list(self, interaction: discord.Interaction) -> None:
+        names = {t.key: t.name for t in self.briefing.topics_for(interaction.guild_id)}
+        rules = self.store.guild(interaction.guild_id).rules  # type: ignore[arg-type]
+        lines = [f"• {describe_rule(r, names.get(r.topic, r.topic) if r.topic else None)}" for r in rules]
+        await self._done(interaction, "\n".join(lines) or "No alert rules yet: add one with /config alerts add.")
+
+    async def _rule_autocomplete(self, interaction: discord.Interaction,
+                                 current: str) -> list[app_commands.Choice[str]]:
+        rules = self.store.guild(interaction.guild_id).rules  # type: ignore[arg-type]
+        return [app_commands.Choice(name=describe_rule(r, r.topic)[:100], value=r.id) for r in rules
+                if current.casefold() in describe_rule(r, r.topic).casefold()][:25]
+
+    @alerts.command(name="remove", description="Stop an alert rule")
+    @app_commands.rename(rule_id="id")
+    @app_commands.describe(rule_id="The rule's id, as /config alerts list shows it (e.g. a1)")
+    @app_commands.autocomplete(rule_id=_rule_autocomplete)
+    async def alerts_remove(self, interaction: discord.Interaction, rule_id: str) -> None:
+        settings = self.store.guild(interaction.guild_id)  # type: ignore[arg-type]
+        wanted = rule_id.strip().lower()
+        if wanted not in settings.alert_rules:
+            raise NotFound(f"this server has no alert rule {rule_id!r} (see /config alerts list)")
+        await self._save(replace(settings, alert_rules={k: v for k, v in settings.alert_rules.items() if k != wanted}))
+        await self._done(interaction, f"Alert rule {wanted} removed.")
 
     @app_commands.command(name="poll-interval", description="How often this server's feeds are polled (min 5m)")
     @app_commands.describe(interval="e.g. 15m, 1h")

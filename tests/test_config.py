@@ -22,6 +22,7 @@ def test_shipped_config_loads() -> None:
     assert config.topic("pak-afg") is not None
     assert "Islamabad" in config.actors["Pakistan"]
     assert config.data_dir == ROOT / "data"
+    assert config.alerts_per_hour == 10
 
 
 @pytest.mark.parametrize(
@@ -37,6 +38,9 @@ def test_shipped_config_loads() -> None:
         ({"sources": [{"url": "ftp://example.org/feed"}]}, "sources[0].url", "http"),
         ({"fetch": {"per_host": True}}, "fetch.per_host", "must be an integer"),
         ({"fetch": {"per_host": 0}}, "fetch.per_host", "more than zero"),
+        ({"alerts": {"max_per_hour": 0}}, "alerts.max_per_hour", "more than zero"),
+        ({"alerts": {"max_per_hour": "10"}}, "alerts.max_per_hour", "must be an integer"),
+        ({"alerts": {"per_hour": 10}}, "alerts.per_hour", "unknown key"),
         ({"actors": {"Pakistan": "Islamabad"}}, "actors.Pakistan", "must be an array"),
         ({"colour": 1}, "colour", "unknown key"),
     ],

@@ -15,6 +15,7 @@ from discord.ext import commands
 
 from tests.fakediscord import (
     ADMIN_PERMISSIONS,
+    FORUM,
     MANAGE_GUILD,
     MEMBER_PERMISSIONS,
     FakeChannel,
@@ -26,7 +27,7 @@ from tests.fakediscord import (
 )
 
 GUILD, OTHER_GUILD = 100, 200
-GENERAL, LOCKED, GONE = 101, 102, 103
+GENERAL, LOCKED, GONE, BOARD = 101, 102, 103, 104
 OWNER, ADMIN, MEMBER = 1, 11, 12
 PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, message content
 TOPICS = ["pak-afg", "sudan", "sahel"]
@@ -132,7 +133,8 @@ class DemoBot(commands.Bot):
 def _guilds() -> list[FakeGuild]:
     return [
         FakeGuild(GUILD, "Watchers", [FakeChannel(GENERAL, "general"), FakeChannel(LOCKED, "locked", forbidden=True),
-                                      FakeChannel(GONE, "gone", missing=True)], owner_id=OWNER,
+                                      FakeChannel(GONE, "gone", missing=True), FakeChannel(BOARD, "board", kind=FORUM)],
+                  owner_id=OWNER,
                   members=[FakeMember(ADMIN, ADMIN_PERMISSIONS, "admin"), FakeMember(MEMBER, name="member")]),
         FakeGuild(OTHER_GUILD, "Others", [FakeChannel(201, "news")]),
     ]
@@ -356,3 +358,41 @@ async def test_a_429_on_the_interaction_callback_is_retried_by_the_webhook_adapt
     assert reply.content.startswith("pong")
     assert sum(r.endswith("/callback") for r in fake.requests) == 3  # two 429s, then the answer
     assert reply.ack_ms >= 40  # the bot waited retry_after each time
+
+
+async def test_a_thread_on_a_message_takes_its_id_and_holds_messages(fake: FakeDiscord, bot: DemoBot) -> None:
+    channel = bot.get_channel(GENERAL)
+    assert isinstance(channel, discord.TextChannel)
+    post = await channel.send("incident")
+    thread = await post.create_thread(name="Kurram clashes", auto_archive_duration=1440)
+    assert thread.id == post.id and thread.parent_id == GENERAL and thread.name == "Kurram clashes"
+    await bot.get_partial_messageable(thread.id, type=discord.ChannelType.public_thread).send("follow-up")
+    await thread.send("another")
+    assert [t["name"] for t in fake.threads_in(GENERAL)] == ["Kurram clashes"]
+    assert [m["content"] for m in fake.channel_messages(thread.id)] == ["follow-up", "another"]
+    assert [m["content"] for m in fake.channel_messages(GENERAL)] == ["incident"]  # not in the channel itself
+    fetched = await bot.fetch_channel(thread.id)
+    assert isinstance(fetched, discord.Thread) and fetched.parent_id == GENERAL
+    with pytest.raises(discord.HTTPException) as twice:
+        await channel.get_partial_message(post.id).create_thread(name="again")
+    assert twice.value.code == 160004  # one thread per message, as on Discord
+    with pytest.raises(discord.NotFound) as unknown:
+        await channel.get_partial_message(42).create_thread(name="nothing there")
+    assert unknown.value.code == 10008
+
+
+async def test_a_forum_channel_takes_posts_not_messages(fake: FakeDiscord, bot: DemoBot) -> None:
+    forum = bot.get_channel(BOARD)
+    assert isinstance(forum, discord.ForumChannel)  # the guild payload says type 15
+    created = await forum.create_thread(name="Drone strike", content="first", embeds=[discord.Embed(title="t")],
+                                        allowed_mentions=discord.AllowedMentions.none())
+    assert created.thread.parent_id == BOARD and created.message.id == created.thread.id
+    await created.thread.send("second")
+    assert [t["name"] for t in fake.threads_in(BOARD)] == ["Drone strike"]
+    posted = fake.channel_messages(created.thread.id)
+    assert [m["content"] for m in posted] == ["first", "second"]
+    assert posted[0]["embeds"][0]["title"] == "t" and posted[0]["allowed_mentions"] == {"parse": []}
+    with pytest.raises(discord.HTTPException) as refused:
+        await bot.http.send_message(BOARD, params=discord.http.handle_message_parameters(content="x"))
+    assert refused.value.code == 50008
+    assert fake.channel_messages(BOARD) == []

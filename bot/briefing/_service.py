@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot.briefing._alerts import AlertPlan, plan_alerts, recent_alerts
 from bot.briefing._answers import Answer, DigestAnswer
 from bot.briefing._casualties import build_casualties
 from bot.briefing._chart import ChartData, prepare_chart
@@ -229,6 +230,23 @@ class Briefing:
         name = ", ".join(t.name for t in topics if t.key in keys) or "no topics"
         return build_digest(new, topic_name=name, paused=paused, notices=notices, guild_id=guild_id,
                             up_to_seq=max([self.store.last_seq if since is None else 0, *(f.seq for f in new)]))
+
+    def alerts(self, guild_id: int, *, limit: int, now: datetime | None = None) -> AlertPlan:
+        """The alerts due for the guild's rules: facts stored since its alert watermark (never backlog)."""
+        settings = self.store.guild(guild_id)
+        rules = settings.rules
+        up_to = self.store.last_seq
+        if not rules:
+            return AlertPlan((), (), up_to)
+        start = max(settings.alert_watermark, min(r.since_seq for r in rules))
+        new = self.store.facts_after(start, topics=[t.key for t in self.topics_for(guild_id)])
+        if len(new) > FACT_LIMIT:  # a huge backlog of alerts: the rest waits for the next cycle
+            new = new[:FACT_LIMIT]
+            up_to = new[-1].seq
+        return plan_alerts([f for f in new if f.seq <= up_to], rules, sent=set(settings.alerts_sent),
+                           posts=settings.alert_posts, threads=settings.alert_threads,
+                           alerts_this_hour=len(recent_alerts(settings.alert_times, now or datetime.now(UTC))),
+                           limit=limit, up_to_seq=up_to)
 
     async def confirm_digest(self, guild_id: int, digest: DigestAnswer, *, slot: str | None = None,
                              now: datetime | None = None, route: str | None = None,

@@ -1,6 +1,8 @@
-"""The Discord client: the bot, scheduled digests, and the `run` entry point (command.py)."""
+"""The Discord client: the bot, scheduled digests, alerts after each poll, and the `run` entry point (command.py)."""
 
+from bot.client._alerts import AlertDispatcher, Delivered
 from bot.client._bot import PERMISSIONS, SitrepBot, invite_url
 from bot.client._digests import ChannelGone, DigestScheduler, latest_slot
 
-__all__ = ["PERMISSIONS", "ChannelGone", "DigestScheduler", "SitrepBot", "invite_url", "latest_slot"]
+__all__ = ["PERMISSIONS", "AlertDispatcher", "ChannelGone", "Delivered", "DigestScheduler", "SitrepBot", "invite_url",
+           "latest_slot"]

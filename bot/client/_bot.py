@@ -19,7 +19,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from discord import app_commands
 from discord.ext import commands
 
-from bot.briefing import Briefing, DigestAnswer, render_embeds
+from bot.briefing import AlertMessage, AlertSummary, Briefing, DigestAnswer, render_embeds
+from bot.client._alerts import AlertDispatcher, Delivered
 from bot.client._digests import ChannelGone, DigestScheduler
 from bot.config import Config
 from bot.errors import SitrepError
@@ -28,9 +29,11 @@ from storage import Store
 
 log = logging.getLogger(__name__)
 
-# What the bot needs, and nothing more: read the channel, post, embed.
+# What the bot needs, and nothing more: read the channel, post, embed, and follow alerts up in threads.
 PERMISSIONS = discord.Permissions(view_channel=True, send_messages=True, embed_links=True,
-                                  send_messages_in_threads=True)
+                                  send_messages_in_threads=True, create_public_threads=True)
+THREAD_ARCHIVE_MINUTES = 1440
+THREAD_EXISTS = 160004  # Discord: "A thread has already been created for this message"
 NO_MENTIONS = discord.AllowedMentions.none()
 
 
@@ -53,6 +56,8 @@ class SitrepBot(commands.Bot):
         self.fetcher = fetcher
         self.scheduler = scheduler
         self.digests = DigestScheduler(store, briefing, scheduler, self.send_digest)
+        self.alerts = AlertDispatcher(store, briefing, self.send_alert, self.send_alert_summary,
+                                      limit=config.alerts_per_hour)
         self._caught_up = False
 
     async def setup_hook(self) -> None:
@@ -67,7 +72,7 @@ class SitrepBot(commands.Bot):
         await self.add_cog(ConfigCog(self.store, self.briefing, self.fetcher, self.digests))
         self.tree.on_error = self.on_app_command_error
         if self.poller is not None:
-            self.poller.schedule(self.scheduler)
+            self.poller.schedule(self.scheduler, after=self.alerts.run_all)
         self.digests.schedule_all()
         if not self.scheduler.running:
             self.scheduler.start()
@@ -110,6 +115,62 @@ class SitrepBot(commands.Bot):
             for page in render_embeds(digest):
                 await channel.send(embeds=[discord.Embed.from_dict(e) for e in page],  # type: ignore[union-attr]
                                    allowed_mentions=NO_MENTIONS)
+        except (discord.Forbidden, discord.NotFound) as exc:
+            raise ChannelGone(f"{exc.status} {exc.text or type(exc).__name__}") from exc
+
+    # --- alerts -------------------------------------------------------------------------------------
+
+    async def send_alert(self, message: AlertMessage) -> Delivered:
+        """A new post for an incident (a forum post in a forum channel), or a follow-up in its thread."""
+        try:
+            embeds = [discord.Embed.from_dict(e) for e in render_embeds(message.answer)[0]]
+            if message.follow_up_of is not None:
+                try:
+                    return await self._follow_up(message, embeds)
+                except discord.NotFound:  # the post or its thread was deleted: the incident gets a new post
+                    log.info("alert post %s is gone; posting the incident anew", message.follow_up_of)
+            channel = self.get_channel(message.channel_id) or await self.fetch_channel(message.channel_id)
+            # Only the role an admin chose can ping; nothing from a feed can.
+            mentions = discord.AllowedMentions(everyone=False, users=False, replied_user=False,
+                                               roles=[discord.Object(r) for r in message.role_ids])
+            content = message.content or None
+            if isinstance(channel, discord.ForumChannel):
+                created = await channel.create_thread(name=message.thread_name, content=content, embeds=embeds,
+                                                      allowed_mentions=mentions)
+                return Delivered(created.thread.id, created.thread.id)
+            sent = await channel.send(content=content, embeds=embeds, allowed_mentions=mentions)  # type: ignore[union-attr]
+            return Delivered(sent.id)
+        except (discord.Forbidden, discord.NotFound) as exc:
+            raise ChannelGone(f"{exc.status} {exc.text or type(exc).__name__}") from exc
+
+    async def _follow_up(self, message: AlertMessage, embeds: list[discord.Embed]) -> Delivered:
+        assert message.follow_up_of is not None
+        thread_id = message.thread_id
+        if thread_id is None:  # the first follow-up on a channel message: open its thread
+            channel = self.get_channel(message.channel_id) or await self.fetch_channel(message.channel_id)
+            try:
+                thread = await channel.get_partial_message(message.follow_up_of).create_thread(  # type: ignore[union-attr]
+                    name=message.thread_name, auto_archive_duration=THREAD_ARCHIVE_MINUTES)
+                thread_id = thread.id
+            except discord.Forbidden as exc:
+                raise ChannelGone("403 Sitrep may not open threads there (it needs Create Public Threads)") from exc
+            except discord.HTTPException as exc:
+                if exc.code != THREAD_EXISTS:  # opened before a restart: a message's thread has the message's id
+                    raise
+                thread_id = message.follow_up_of
+        thread_channel = self.get_partial_messageable(thread_id, type=discord.ChannelType.public_thread)
+        await thread_channel.send(embeds=embeds, allowed_mentions=NO_MENTIONS)
+        return Delivered(message.follow_up_of, thread_id)
+
+    async def send_alert_summary(self, summary: AlertSummary) -> None:
+        try:
+            channel = self.get_channel(summary.channel_id) or await self.fetch_channel(summary.channel_id)
+            embeds = [discord.Embed.from_dict(e) for e in render_embeds(summary.answer)[0]]
+            if isinstance(channel, discord.ForumChannel):
+                await channel.create_thread(name=summary.answer.title[:100], embeds=embeds,
+                                            allowed_mentions=NO_MENTIONS)
+            else:
+                await channel.send(embeds=embeds, allowed_mentions=NO_MENTIONS)  # type: ignore[union-attr]
         except (discord.Forbidden, discord.NotFound) as exc:
             raise ChannelGone(f"{exc.status} {exc.text or type(exc).__name__}") from exc
 

@@ -16,7 +16,7 @@ import logging
 import random
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -96,12 +96,19 @@ class Poller:
         self.clock = clock
         self._lock = asyncio.Lock()
 
-    def schedule(self, scheduler: AsyncIOScheduler) -> None:
+    def schedule(self, scheduler: AsyncIOScheduler, after: Callable[[], Awaitable[object]] | None = None) -> None:
         """The poll job ticks at least every 5 minutes (the shortest interval a guild may choose); each source
-        is fetched only when it is due, and a tick with nothing due writes nothing."""
+        is fetched only when it is due, and a tick with nothing due writes nothing. ``after`` runs after every
+        cycle (the bot's alerts), so what a cycle stored is acted on within that cycle."""
         tick = int(min(self.config.poll_interval, TICK).total_seconds())
-        scheduler.add_job(self.run_cycle, "interval", id="poll", replace_existing=True, coalesce=True,
+        scheduler.add_job(self.tick, "interval", args=[after], id="poll", replace_existing=True, coalesce=True,
                           max_instances=1, misfire_grace_time=tick, seconds=tick, next_run_time=self.clock())
+
+    async def tick(self, after: Callable[[], Awaitable[object]] | None = None) -> None:
+        """One scheduled run: a poll cycle, then ``after``."""
+        await self.run_cycle()
+        if after is not None:
+            await after()
 
     async def run_cycle(self) -> CycleSummary:
         async with self._lock:  # never two cycles at once, however they are started

@@ -7,6 +7,7 @@ from tests.fakediscord._model import (
     APP_ID,
     BOT_ID,
     BOT_PERMISSIONS,
+    FORUM,
     MANAGE_GUILD,
     MEMBER_PERMISSIONS,
     OWNER_ID,
@@ -19,6 +20,6 @@ from tests.fakediscord._model import (
 from tests.fakediscord.fixtures import connected
 from tests.fakediscord.server import FakeDiscord
 
-__all__ = ["ADMINISTRATOR", "ADMIN_PERMISSIONS", "ALL_PERMISSIONS", "APP_ID", "BOT_ID", "BOT_PERMISSIONS",
+__all__ = ["ADMINISTRATOR", "ADMIN_PERMISSIONS", "ALL_PERMISSIONS", "APP_ID", "BOT_ID", "BOT_PERMISSIONS", "FORUM",
            "MANAGE_GUILD", "MEMBER_PERMISSIONS", "OWNER_ID", "SEND_MESSAGES", "FakeChannel", "FakeDiscord", "FakeGuild",
            "FakeMember", "Interaction", "connected"]

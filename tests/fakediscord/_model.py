@@ -25,16 +25,22 @@ ADMIN_PERMISSIONS = MEMBER_PERMISSIONS | MANAGE_GUILD
 BOT_PERMISSIONS = VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | SEND_MESSAGES_IN_THREADS | READ_MESSAGE_HISTORY
 
 
+TEXT, PUBLIC_THREAD, FORUM = 0, 11, 15  # channel types
+
+
 @dataclass
 class FakeChannel:
-    """A guild text channel. ``forbidden``: the bot may not post (403 Missing Permissions, and an overwrite
-    denying Send Messages to the bot, so ``channel.permissions_for(guild.me)`` agrees). ``missing``: the
-    channel was deleted (404 Unknown Channel for GET and POST)."""
+    """A guild text channel, or a forum channel with ``kind=FORUM`` (15: posts are threads, made with
+    POST /channels/{id}/threads and a first message; messages straight into the forum are refused).
+    ``forbidden``: the bot may not post (403 Missing Permissions, and an overwrite denying Send Messages to
+    the bot, so ``channel.permissions_for(guild.me)`` agrees); its threads are forbidden too. ``missing``:
+    the channel was deleted (404 Unknown Channel for GET and POST)."""
 
     id: int
     name: str = "general"
     forbidden: bool = False
     missing: bool = False
+    kind: int = TEXT
 
 
 @dataclass

@@ -9,8 +9,10 @@ from tests.fakediscord._model import (
     ALL_PERMISSIONS,
     APP_ID,
     BOT_ID,
+    FORUM,
     MEMBER_PERMISSIONS,
     OWNER_ID,
+    PUBLIC_THREAD,
     SEND_MESSAGES,
     FakeChannel,
     FakeGuild,
@@ -42,9 +44,25 @@ def channel(guild: FakeGuild, chan: FakeChannel, position: int = 0) -> dict[str,
     overwrites = []
     if chan.forbidden:  # deny Send Messages to the bot's role, so discord.py's own permission math agrees
         overwrites.append({"id": str(bot_role_id(guild)), "type": 0, "allow": "0", "deny": str(SEND_MESSAGES)})
-    return {"id": str(chan.id), "type": 0, "name": chan.name, "position": position, "guild_id": str(guild.id),
-            "permission_overwrites": overwrites, "nsfw": False, "parent_id": None, "topic": None,
-            "last_message_id": None, "rate_limit_per_user": 0, "flags": 0}
+    payload = {"id": str(chan.id), "type": chan.kind, "name": chan.name, "position": position,
+               "guild_id": str(guild.id), "permission_overwrites": overwrites, "nsfw": False, "parent_id": None,
+               "topic": None, "last_message_id": None, "rate_limit_per_user": 0, "flags": 0}
+    if chan.kind == FORUM:
+        payload.update(available_tags=[], default_reaction_emoji=None, default_sort_order=None,
+                       default_forum_layout=0, default_thread_rate_limit_per_user=0,
+                       default_auto_archive_duration=1440)
+    return payload
+
+
+def thread(thread_id: int, guild: FakeGuild, parent: FakeChannel, name: str,
+           auto_archive_duration: int = 1440) -> dict[str, Any]:
+    """A public thread: under a channel message (same id as the message) or a forum post."""
+    now = datetime.now(UTC).isoformat()
+    return {"id": str(thread_id), "type": PUBLIC_THREAD, "guild_id": str(guild.id), "parent_id": str(parent.id),
+            "name": name, "owner_id": str(BOT_ID), "last_message_id": None, "rate_limit_per_user": 0,
+            "message_count": 0, "member_count": 1, "total_message_sent": 0, "flags": 0, "applied_tags": [],
+            "thread_metadata": {"archived": False, "auto_archive_duration": auto_archive_duration,
+                                "archive_timestamp": now, "locked": False, "create_timestamp": now}}
 
 
 def member(user_payload: dict[str, Any], roles: list[int] | None = None) -> dict[str, Any]:

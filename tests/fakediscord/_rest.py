@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import BodyPartReader, web
 
 from tests.fakediscord import _payloads as p
-from tests.fakediscord._model import APP_ID, Interaction
+from tests.fakediscord._model import APP_ID, FORUM, FakeChannel, FakeGuild, Interaction
 
 if TYPE_CHECKING:
     from tests.fakediscord.server import FakeDiscord
@@ -136,6 +136,10 @@ class Rest:
             return self._callback(int(m.group(1)), m.group(2), body)
         if m := re.fullmatch(r"/webhooks/\d+/([^/]+)(?:/messages/(@original|\d+))?", path):
             return self._webhook(method, m.group(1), m.group(2), body)
+        if (m := re.fullmatch(r"/channels/(\d+)/messages/(\d+)/threads", path)) and method == "POST":
+            return self._thread_from_message(int(m.group(1)), m.group(2), body or {})
+        if (m := re.fullmatch(r"/channels/(\d+)/threads", path)) and method == "POST":
+            return self._thread_in_channel(int(m.group(1)), body or {})
         if (m := re.fullmatch(r"/channels/(\d+)(/messages(?:/(\d+))?)?", path)) and (m.group(2) or method == "GET"):
             return self._channel(method, int(m.group(1)), bool(m.group(2)), m.group(3), body)
         fake.unknown_routes.append(f"{method} {path}")
@@ -271,15 +275,65 @@ class Rest:
 
     # --- channels -----------------------------------------------------------------------------------
 
+    def _find(self, channel_id: int) -> tuple[FakeGuild, FakeChannel] | None:
+        """The guild channel, or for a thread its parent channel; None when there is none (or it is gone)."""
+        fake = self.fake
+        found = next(((g, c) for g in fake.guilds.values() for c in g.channels if c.id == channel_id), None)
+        if found is None and channel_id in fake.threads:
+            found = fake._thread_parents[channel_id]
+        return None if found is None or found[1].missing else found
+
+    def _new_thread(self, thread_id: int, guild: FakeGuild, parent: FakeChannel,
+                    body: dict[str, Any]) -> dict[str, Any]:
+        thread = p.thread(thread_id, guild, parent, str(body.get("name") or "thread"),
+                          int(body.get("auto_archive_duration") or 1440))
+        self.fake.threads[thread_id] = thread
+        self.fake._thread_parents[thread_id] = (guild, parent)
+        return thread
+
+    def _thread_from_message(self, channel_id: int, message_id: str, body: dict[str, Any]) -> web.Response:
+        """POST /channels/{id}/messages/{id}/threads: a public thread on a message, with the message's id."""
+        found = self._find(channel_id)
+        if found is None:
+            return error(404)
+        guild, channel = found
+        if channel.forbidden:
+            return error(403)
+        if not any(m["id"] == message_id for m in self.fake._channel_messages.get(channel_id, [])):
+            return json_response({"code": 10008, "message": "Unknown Message"}, 404)
+        if int(message_id) in self.fake.threads:
+            return json_response({"code": 160004, "message": "A thread has already been created for this message"},
+                                 400)
+        return json_response(self._new_thread(int(message_id), guild, channel, body), 201)
+
+    def _thread_in_channel(self, channel_id: int, body: dict[str, Any]) -> web.Response:
+        """POST /channels/{id}/threads: in a forum, a post (a thread and its first message, the same id)."""
+        found = self._find(channel_id)
+        if found is None:
+            return error(404)
+        guild, channel = found
+        if channel.forbidden:
+            return error(403)
+        if channel.kind == FORUM and not body.get("message"):
+            return json_response({"code": 50006, "message": "Cannot send an empty message"}, 400)
+        thread = self._new_thread(self.fake.next_id(), guild, channel, body)
+        if channel.kind != FORUM:
+            return json_response(thread, 201)
+        message = p.message(int(thread["id"]), int(thread["id"]), body["message"])
+        self.fake._messages[int(message["id"])] = message
+        self.fake._channel_messages.setdefault(int(thread["id"]), []).append(message)
+        thread.update(message_count=1, last_message_id=message["id"])
+        return json_response({**thread, "message": message}, 201)
+
     def _channel(self, method: str, channel_id: int, messages: bool, message_id: str | None,
                  body: Any) -> web.Response:
         fake = self.fake
-        found = next(((g, c) for g in fake.guilds.values() for c in g.channels if c.id == channel_id), None)
-        if found is None or found[1].missing:
+        found = self._find(channel_id)
+        if found is None:
             return error(404)
         guild, channel = found
         if not messages:
-            return json_response(p.channel(guild, channel))
+            return json_response(fake.threads[channel_id] if channel_id in fake.threads else p.channel(guild, channel))
         posted = fake._channel_messages.setdefault(channel_id, [])
         if message_id is None:
             if method == "GET":
@@ -288,6 +342,8 @@ class Rest:
                 return error(405, message="405: Method Not Allowed")
             if channel.forbidden:
                 return error(403)
+            if channel.kind == FORUM and channel_id not in fake.threads:
+                return json_response({"code": 50008, "message": "Cannot send messages in a non-text channel"}, 400)
             message = p.message(fake.next_id(), channel_id, body or {})
             fake._messages[int(message["id"])] = message
             self._keep_files(body or {}, message)

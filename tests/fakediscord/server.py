@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSMsgType, web
 
 from tests.fakediscord import _payloads as p
-from tests.fakediscord._model import APP_ID, BOT_ID, FakeGuild, Interaction
+from tests.fakediscord._model import APP_ID, BOT_ID, FakeChannel, FakeGuild, Interaction
 from tests.fakediscord._rest import Failure, Rest
 
 if TYPE_CHECKING:
@@ -68,6 +68,8 @@ class FakeDiscord:
         self._channel_messages: dict[int, list[dict[str, Any]]] = {}
         self._messages: dict[int, dict[str, Any]] = {}  # every message by id
         self.files: dict[str, bytes] = {}  # the bytes of every attached file, by its attachment URL
+        self.threads: dict[int, dict[str, Any]] = {}  # threads and forum posts the bot opened, by id
+        self._thread_parents: dict[int, tuple[FakeGuild, FakeChannel]] = {}
         self._runner: web.AppRunner | None = None
         self._changed = asyncio.Condition()
         self._rest = Rest(self)
@@ -145,6 +147,10 @@ class FakeDiscord:
     def attachment_data(self, attachment: dict[str, Any]) -> bytes:
         """The bytes of a file the bot attached: pass an entry of a message's ``attachments``."""
         return self.files[attachment["url"]]
+
+    def threads_in(self, channel_id: int) -> list[dict[str, Any]]:
+        """Threads opened under a channel (on its messages) or posts made in a forum, in order."""
+        return [t for t in self.threads.values() if t["parent_id"] == str(channel_id)]
 
     def message(self, message_id: int | str) -> dict[str, Any]:
         return self._messages[int(message_id)]

@@ -1,0 +1,130 @@
+"""Alerts after each poll cycle, exactly once.
+
+The poll job calls :meth:`AlertDispatcher.run_all` after every cycle. For each guild with alert rules the
+briefing layer plans the alerts (pure: new facts + rules + what was already posted → messages); this module
+sends them one by one and records each in the guild's settings only after Discord accepted it: the
+"channel:fact" keys it covered, the incident's post and thread, the time (for the hourly limit). When the
+whole plan went out, the watermark advances and those keys are dropped. A send that fails for an unexpected
+reason stops the guild's run; the next cycle resumes without posting anything twice. A channel that is gone
+or forbidden removes the rules that post there and leaves a notice for the admins, instead of retrying into a
+storm. A per-guild lock keeps two runs (a poll tick and a restart's run) from racing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from bot.briefing import AlertMessage, AlertSummary, Briefing, recent_alerts, sent_key
+from bot.client._digests import ChannelGone
+from storage import Batch, Store
+
+log = logging.getLogger(__name__)
+KEEP_POSTS = 500  # incidents remembered per guild for follow-ups (the oldest are forgotten first)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """What Discord accepted: the incident's post (message id, or forum post id) and its thread, if any."""
+
+    post_id: int
+    thread_id: int | None = None
+
+
+# Sends one alert; raises ChannelGone when the channel cannot be posted to any more.
+AlertSender = Callable[[AlertMessage], Awaitable[Delivered]]
+SummarySender = Callable[[AlertSummary], Awaitable[None]]
+
+
+class AlertDispatcher:
+    def __init__(self, store: Store, briefing: Briefing, send: AlertSender, send_summary: SummarySender, *,
+                 limit: int, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.store = store
+        self.briefing = briefing
+        self.send = send
+        self.send_summary = send_summary
+        self.limit = limit
+        self.clock = clock
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    async def run_all(self) -> int:
+        """After a poll cycle: every guild's alerts. Returns how many alerts were posted."""
+        posted = 0
+        for settings in self.store.guilds():
+            if settings.alert_rules:
+                try:
+                    posted += await self.run(settings.guild_id)
+                except Exception:  # one guild's failure must not hold back the others' alerts
+                    log.exception("alerts failed guild=%s (retried after the next poll)", settings.guild_id)
+        return posted
+
+    async def run(self, guild_id: int) -> int:
+        lock = self._locks.setdefault(guild_id, asyncio.Lock())
+        async with lock:
+            now = self.clock()
+            plan = self.briefing.alerts(guild_id, limit=self.limit, now=now)
+            gone: set[int] = set()
+            posted = 0
+            for message in plan.messages:
+                if message.channel_id in gone:
+                    continue
+                try:
+                    delivered = await self.send(message)
+                except ChannelGone as exc:
+                    gone.add(message.channel_id)
+                    await self._drop_channel(guild_id, message.channel_id, str(exc))
+                    continue
+                await self._record(guild_id, message.channel_id, message.fact_ids, now, message.key, delivered)
+                posted += 1
+            for summary in plan.summaries:
+                if summary.channel_id in gone:
+                    continue
+                try:
+                    await self.send_summary(summary)
+                except ChannelGone as exc:
+                    await self._drop_channel(guild_id, summary.channel_id, str(exc))
+                    continue
+                await self._record(guild_id, summary.channel_id, summary.fact_ids, None)
+            settings = self.store.guild(guild_id)
+            if plan.up_to_seq > settings.alert_watermark or settings.alerts_sent:
+                await self.store.commit(Batch(guilds=(replace(settings, alert_watermark=max(
+                    settings.alert_watermark, plan.up_to_seq), alerts_sent=()),)))
+            if posted or plan.summaries:
+                log.info("alerts guild=%s posted=%s summarised=%s up_to_seq=%s", guild_id, posted,
+                         sum(s.count for s in plan.summaries), plan.up_to_seq)
+            return posted
+
+    async def _record(self, guild_id: int, channel_id: int, fact_ids: tuple[str, ...], now: datetime | None,
+                      key: str | None = None, delivered: Delivered | None = None) -> None:
+        """Once Discord accepted a post: what it covered, where its incident lives, when it counted."""
+        settings = self.store.guild(guild_id)  # fresh: an admin may have changed the rules meanwhile
+        keys = tuple(sent_key(channel_id, f) for f in fact_ids)
+        posts, threads = dict(settings.alert_posts), dict(settings.alert_threads)
+        if key is not None and delivered is not None:
+            if posts.pop(key, None) != delivered.post_id:
+                threads.pop(key, None)  # a new post (the old one was deleted): its old thread is not its thread
+            posts[key] = delivered.post_id  # re-inserted: the most recent incidents are the ones kept
+            if delivered.thread_id is not None:
+                threads[key] = delivered.thread_id
+            for old in list(posts)[:-KEEP_POSTS]:
+                posts.pop(old)
+                threads.pop(old, None)
+        times = (*recent_alerts(settings.alert_times, now), now.isoformat()) if now else settings.alert_times
+        await self.store.commit(Batch(guilds=(replace(
+            settings, alerts_sent=(*settings.alerts_sent, *keys), alert_posts=posts, alert_threads=threads,
+            alert_times=times),)))
+
+    async def _drop_channel(self, guild_id: int, channel_id: int, reason: str) -> None:
+        settings = self.store.guild(guild_id)
+        dropped = [r.id for r in settings.rules if r.channel_id == channel_id]
+        notice = (f"Alert rule{'s' if len(dropped) != 1 else ''} {', '.join(dropped)} removed: Sitrep cannot post "
+                  f"in channel {channel_id} ({reason}). Add {'them' if len(dropped) != 1 else 'it'} again with "
+                  "/config alerts add.")
+        rules = {k: v for k, v in settings.alert_rules.items() if k not in dropped}
+        await self.store.commit(Batch(guilds=(replace(settings, alert_rules=rules,
+                                                      notices=(*settings.notices, notice)),)))
+        log.warning("alerts to channel %s switched off guild=%s reason=%s", channel_id, guild_id, reason)
+
