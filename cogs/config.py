@@ -183,6 +183,14 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Sitre
         await self._done(interaction, f"The digest of {chosen.name} will be posted in {channel.mention} at "
                                       f"{settings.digest_time} ({settings.timezone}); other topics keep their channel.")
 
+    @digest.command(name="chart", description="Attach the casualties chart to the digest, or stop")
+    @app_commands.describe(on="On: each digest carries the chart of its topics' last 30 days")
+    async def digest_chart(self, interaction: discord.Interaction, on: bool) -> None:
+        settings = self.store.guild(interaction.guild_id)  # type: ignore[arg-type]
+        await self._save(replace(settings, digest_chart=on))
+        await self._done(interaction, "Each digest will carry the casualties chart of its topics (where it has "
+                                      "figures to show)." if on else "The digest goes out without a chart.")
+
     @digest.command(name="unroute", description="Send a topic's digest back to the default digest channel")
     async def digest_unroute(self, interaction: discord.Interaction, topic: str) -> None:
         settings = self.store.guild(interaction.guild_id)  # type: ignore[arg-type]

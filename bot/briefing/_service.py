@@ -86,6 +86,16 @@ class Briefing:
         facts, name, window = self._casualty_facts(topic, guild_id, since, side, claimant, category, now)
         return prepare_chart(facts, topic_name=name, window=window, start=(now - (since or DEFAULT_WINDOW)).date())
 
+    def digest_chart(self, guild_id: int, topic_keys: list[str], *, now: datetime | None = None) -> ChartData | None:
+        """The /casualties chart of a digest's topics over the default window, or None when it has nothing to
+        plot: the digest carries it only where it shows something."""
+        now = now or datetime.now(UTC)
+        facts = self.store.facts(topics=topic_keys, kind="casualty", since=now - DEFAULT_WINDOW, limit=FACT_LIMIT)
+        names = ", ".join(t.name for t in self.topics_for(guild_id) if t.key in topic_keys) or "no topics"
+        data = prepare_chart(facts, topic_name=names, window=f"in the last {format_duration(DEFAULT_WINDOW)}",
+                             start=(now - DEFAULT_WINDOW).date())
+        return data if data.panels else None
+
     def _casualty_facts(self, topic: str | None, guild_id: int | None, since: timedelta | None, side: str | None,
                         claimant: str | None, category: str | None,
                         now: datetime | None) -> tuple[list[StoredFact], str, str]:

@@ -8,9 +8,11 @@ data directory), so restarts don't spend Discord's command-sync rate limit.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,8 @@ log = logging.getLogger(__name__)
 
 # What the bot needs, and nothing more: read the channel, post, embed, and follow alerts up in threads.
 PERMISSIONS = discord.Permissions(view_channel=True, send_messages=True, embed_links=True,
-                                  send_messages_in_threads=True, create_public_threads=True)
+                                  send_messages_in_threads=True, create_public_threads=True,
+                                  attach_files=True)  # the digest's chart
 THREAD_ARCHIVE_MINUTES = 1440
 THREAD_EXISTS = 160004  # Discord: "A thread has already been created for this message"
 NO_MENTIONS = discord.AllowedMentions.none()
@@ -109,12 +112,21 @@ class SitrepBot(commands.Bot):
 
     # --- digests ------------------------------------------------------------------------------------
 
-    async def send_digest(self, channel_id: int, digest: DigestAnswer) -> None:
+    async def send_digest(self, channel_id: int, digest: DigestAnswer,
+                          files: Sequence[tuple[str, bytes]] = ()) -> None:
+        """The digest's pages; attached files (its chart) go with the first page, where the channel allows
+        files at all: a channel without Attach Files still gets the digest."""
         try:
             channel = self.get_channel(channel_id) or await self.fetch_channel(channel_id)
-            for page in render_embeds(digest):
+            me = getattr(getattr(channel, "guild", None), "me", None)
+            if files and me is not None and not channel.permissions_for(me).attach_files:  # type: ignore[union-attr]
+                log.warning("digest chart left out: no Attach Files permission in channel %s", channel_id)
+                files = ()
+            for i, page in enumerate(render_embeds(digest)):
+                extra = {"files": [discord.File(io.BytesIO(data), filename=name) for name, data in files]} \
+                    if i == 0 and files else {}
                 await channel.send(embeds=[discord.Embed.from_dict(e) for e in page],  # type: ignore[union-attr]
-                                   allowed_mentions=NO_MENTIONS)
+                                   allowed_mentions=NO_MENTIONS, **extra)
         except (discord.Forbidden, discord.NotFound) as exc:
             raise ChannelGone(f"{exc.status} {exc.text or type(exc).__name__}") from exc
 

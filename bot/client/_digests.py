@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -21,15 +21,16 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.briefing import Briefing, DigestAnswer
+from bot.briefing import Briefing, DigestAnswer, render_chart
 from bot.model import GuildSettings
 from storage import Batch, Store
 
 log = logging.getLogger(__name__)
 GRACE = timedelta(hours=6)
 
-# Sends one digest to a channel; raises ChannelGone when the channel cannot be posted to any more.
-Sender = Callable[[int, DigestAnswer], Awaitable[None]]
+# Sends one digest (and files to attach: name, bytes) to a channel; raises ChannelGone when the channel cannot
+# be posted to any more.
+Sender = Callable[[int, DigestAnswer, Sequence[tuple[str, bytes]]], Awaitable[None]]
 
 
 class ChannelGone(Exception):
@@ -122,8 +123,9 @@ class DigestScheduler:
             await self.briefing.confirm_digest(guild_id, digest, slot=slot_iso, now=self.clock(), route=route,
                                                topic_keys=topic_keys)
             return "nothing new"
+        files = await self._chart(settings, topic_keys)
         try:
-            await self.send(channel, digest)
+            await self.send(channel, digest, files)
         except ChannelGone as exc:
             await self._switch_off(settings, str(exc), route)
             return "channel gone"
@@ -132,6 +134,21 @@ class DigestScheduler:
         log.info("digest posted guild=%s channel=%s slot=%s up_to_seq=%s", guild_id, channel, slot_iso,
                  digest.up_to_seq)
         return "posted"
+
+    async def _chart(self, settings: GuildSettings, topic_keys: list[str]) -> list[tuple[str, bytes]]:
+        """The digest's chart, when the admins asked for it and it shows something; drawn off the event loop.
+        A chart that fails to draw is logged and the digest goes out without it."""
+        if not settings.digest_chart:
+            return []
+        data = self.briefing.digest_chart(settings.guild_id, topic_keys, now=self.clock())
+        if data is None:
+            return []
+        try:
+            png = await asyncio.to_thread(render_chart, data)
+        except Exception:
+            log.exception("digest chart failed guild=%s", settings.guild_id)
+            return []
+        return [("digest-casualties.png", png)]
 
     async def _switch_off(self, settings: GuildSettings, reason: str, route: str | None = None) -> None:
         if route is not None:  # a topic's own channel is gone: its topics go back to the default channel

@@ -132,6 +132,19 @@ async def test_a_lost_topic_channel_falls_back_without_reposting_the_other_chann
     assert settings.digest_channel_id == CHANNEL_A
 
 
+async def test_the_digest_carries_the_chart_when_the_admins_ask_for_it(world: World) -> None:
+    await _enable(world)
+    reply = await world.fake.slash(GUILD_A, ADMIN, "config digest chart", {"on": True},
+                                   permissions=MEMBER_PERMISSIONS | MANAGE_GUILD)
+    assert "carry the casualties chart" in reply.text
+    assert await world.bot.digests.run(GUILD_A, slot=datetime(2026, 11, 25, 3, 0, tzinfo=UTC)) == "posted"
+    (message,) = world.fake.messages_in(CHANNEL_A)
+    (attachment,) = message["attachments"]
+    assert attachment["filename"] == "digest-casualties.png"
+    assert world.fake.attachment_data(attachment)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "23 soldiers (Pakistan) killed" in message["embeds"][0]["description"]
+
+
 def test_latest_slot_follows_the_guilds_time_zone_and_dst() -> None:
     settings = GuildSettings(guild_id=1, digest_time="08:00", timezone="Europe/Berlin")
     # Berlin is UTC+2 in summer, UTC+1 in winter: the same local time is a different instant.

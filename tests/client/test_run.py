@@ -45,4 +45,5 @@ def test_invite_url_asks_for_exactly_what_the_bot_needs() -> None:
     assert f"permissions={PERMISSIONS.value}" in url
     assert PERMISSIONS.view_channel and PERMISSIONS.send_messages and PERMISSIONS.embed_links
     assert PERMISSIONS.send_messages_in_threads and PERMISSIONS.create_public_threads  # alert follow-ups
-    assert PERMISSIONS.value == (1 << 10) | (1 << 11) | (1 << 14) | (1 << 35) | (1 << 38)
+    assert PERMISSIONS.attach_files  # the digest's chart
+    assert PERMISSIONS.value == (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 35) | (1 << 38)
