@@ -1,6 +1,8 @@
 """Incidents: every claim about one happening, side by side, with an evidence note that says why it was given.
 
-An incident is a *story*: the articles the sources layer linked across outlets (``story_id``). Its claims are
+An incident is a *story*, the articles the sources layer linked across outlets (``story_id``), together with the
+other stories that state the same day and place for their figures ("Saturday's fighting in Kurram" in a
+follow-up whose headline matched nothing). Its id is its first story's. Its claims are
 shown as /casualties shows them (grouped by victim side, contested figures apart, never summed), with its
 territory claims, its timeline entries and the articles that reported it.
 
@@ -42,8 +44,9 @@ MAX_INCIDENTS = 25
 
 @dataclass(frozen=True, slots=True)
 class Incident:
-    id: str  # the story id
+    id: str  # the id of its first story
     facts: tuple[StoredFact, ...]  # newest article first
+    stories: tuple[str, ...] = ()  # every story it joins
 
     @property
     def outlets(self) -> list[str]:
@@ -78,12 +81,35 @@ class Incident:
 
 
 def incidents_of(facts: Sequence[StoredFact]) -> list[Incident]:
-    """Facts grouped by story, the incident with the newest report first."""
+    """Facts grouped by story, stories joined where their figures state the same day and place; the
+    incident with the newest report first."""
     by_story: dict[str, list[StoredFact]] = defaultdict(list)
     for f in facts:
         if f.story_id:
             by_story[f.story_id].append(f)
-    incidents = [Incident(story, tuple(sorted(group, key=_newest, reverse=True))) for story, group in by_story.items()]
+    parent = {story: story for story in by_story}
+
+    def root(story: str) -> str:
+        while parent[story] != story:
+            parent[story] = parent[parent[story]]
+            story = parent[story]
+        return story
+
+    first_at: dict[tuple[str, str], str] = {}
+    for story, group in by_story.items():
+        for f in group:
+            c = f.fact
+            if isinstance(c, Casualty | Territory) and c.date and len(c.date) == 10 and c.location:
+                other = first_at.setdefault((c.date, c.location), story)
+                parent[root(story)] = root(other)
+    joined: dict[str, list[str]] = defaultdict(list)
+    for story in by_story:
+        joined[root(story)].append(story)
+    incidents = []
+    for stories in joined.values():
+        group = sorted((f for s in stories for f in by_story[s]), key=_newest, reverse=True)
+        first = min(stories, key=lambda s: min(_newest(f) for f in by_story[s]))
+        incidents.append(Incident(first, tuple(group), tuple(sorted(stories))))
     return sorted(incidents, key=lambda i: _newest(i.facts[0]), reverse=True)
 
 

@@ -123,10 +123,12 @@ class Briefing:
 
     def incident(self, incident_id: str, *, topic: str | None = None, guild_id: int | None = None) -> Answer:
         keys, _ = self._scope(topic, guild_id)
-        facts = [f for f in self.store.facts(topics=keys, limit=FACT_LIMIT) if f.story_id == incident_id.strip()]
-        if not facts:
+        wanted = incident_id.strip()
+        found = next((i for i in incidents_of(self.store.facts(topics=keys, limit=FACT_LIMIT))
+                      if i.id == wanted or wanted in i.stories), None)
+        if found is None:
             raise NotFound(f"no incident {incident_id!r} (pick one from the list /incident offers)")
-        return build_incident(incidents_of(facts)[0])
+        return build_incident(found)
 
     def incident_choices(self, current: str, *, topic: str | None = None, guild_id: int | None = None,
                          now: datetime | None = None) -> list[tuple[str, str]]:

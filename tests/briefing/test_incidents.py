@@ -56,3 +56,19 @@ def test_an_incident_answer_lists_claims_outlets_and_links_never_a_sum() -> None
     assert "Reported by 2 outlets" in text and "https://dawn.test/" in text and "https://tolo.test/" in text
     assert "more than 200 Taliban fighters killed — claimed by Pakistan" in text
     assert "209" not in text
+
+
+def test_stories_that_state_the_same_day_and_place_are_one_incident() -> None:
+    def at_kurram(n: int, claimant: str) -> Casualty:
+        return Casualty(category="killed", count=n, qualifier="exact", quote=f"{n} soldiers were killed in Kurram",
+                        victim="Pakistan", victim_text="soldiers", claimant=claimant, date="2025-10-11",
+                        location="Kurram")
+
+    first = fact(at_kurram(19, "Pakistan"), outlet="Dawn", story="s1", day=12)
+    follow_up = fact(at_kurram(23, "Pakistan"), outlet="Dawn", story="s2", day=13)
+    elsewhere = fact(killed(5, "Pakistan", "Pakistan", date="2025-10-11"), outlet="Dawn", story="s3")
+    incidents = incidents_of([follow_up, first, elsewhere])
+    joined = next(i for i in incidents if "s2" in i.stories)
+    assert joined.id == "s1" and joined.stories == ("s1", "s2")
+    assert "raised from 19 to 23" in render_text(build_incident(joined))
+    assert any(i.stories == ("s3",) for i in incidents)  # no place stated: its own incident
