@@ -142,8 +142,9 @@ async def _demo(config: Config, data_dir: Path) -> None:
         print("Second poll (two new articles have appeared):")
         print(f"  {await poller.run_cycle()}\n")
         briefing = Briefing(store, config)
-        for answer in (briefing.casualties("pak-afg"), briefing.territory("pak-afg"), briefing.timeline("pak-afg"),
-                       briefing.brief("sudan"), briefing.digest(None), briefing.sources()):
+        for answer in (briefing.casualties("pak-afg"), briefing.territory("pak-afg"), briefing.incidents("pak-afg"),
+                       briefing.timeline("pak-afg"), briefing.brief("sudan"), briefing.digest(None),
+                       briefing.sources()):
             print(render_text(answer), end="\n\n")
     finally:
         await session.close()
@@ -153,6 +154,7 @@ async def _demo(config: Config, data_dir: Path) -> None:
     print("The store is kept. Ask it again, for example:")
     print(f"  {python} -m bot --data-dir {data_dir} ask casualties --topic pak-afg")
     print(f"  {python} -m bot --data-dir {data_dir} ask timeline --topic pak-afg")
+    print(f"  {python} -m bot --data-dir {data_dir} ask incident <incident id shown above>")
     print(f"  {python} -m bot --data-dir {data_dir} ask fact <id shown in brackets>")
 
 
