@@ -25,10 +25,8 @@ class ExportCog(commands.Cog):
 
     async def topic_autocomplete(self, interaction: discord.Interaction,
                                  current: str) -> list[app_commands.Choice[str]]:
-        wanted = current.casefold()
-        return [app_commands.Choice(name=t.name[:100], value=t.id)
-                for t in self.briefing.topics_for(interaction.guild_id)
-                if wanted in t.name.casefold() or wanted in t.id.casefold()][:25]
+        return [app_commands.Choice(name=name, value=topic_id)
+                for name, topic_id in self.briefing.topic_choices(current, interaction.guild_id)]
 
     @app_commands.command(description="Every casualty and territory claim as a file, one row per claim")
     @app_commands.describe(topic="Topic (default: the only one, or all)", since="Published since a duration (7d) "

@@ -50,10 +50,8 @@ class InfoCog(commands.Cog):
 
     async def topic_autocomplete(self, interaction: discord.Interaction,
                                  current: str) -> list[app_commands.Choice[str]]:
-        wanted = current.casefold()
-        return [app_commands.Choice(name=t.name[:100], value=t.id)
-                for t in self.briefing.topics_for(interaction.guild_id)
-                if wanted in t.name.casefold() or wanted in t.id.casefold()][:25]
+        return [app_commands.Choice(name=name, value=topic_id)
+                for name, topic_id in self.briefing.topic_choices(current, interaction.guild_id)]
 
     @app_commands.command(description="Casualty figures, each with who claims it and whose losses they are")
     @app_commands.describe(topic="Topic (default: the only one, or all)", since="How far back, e.g. 7d or 48h "

@@ -50,6 +50,12 @@ class Briefing:
         own = self.store.topics(guild_id) if guild_id is not None else []
         return [*self.config.topics, *own]
 
+    def topic_choices(self, current: str, guild_id: int | None) -> list[tuple[str, str]]:
+        """(name, id) of the topics whose name or id contains ``current``, for autocomplete."""
+        wanted = current.casefold()
+        return [(t.name[:100], t.id) for t in self.topics_for(guild_id)
+                if wanted in t.name.casefold() or wanted in t.id.casefold()][:25]
+
     def resolve_topic(self, topic: str | None, guild_id: int | None) -> Topic | None:
         """A topic by id or name; with none given, the only topic, or None meaning all of them."""
         topics = self.topics_for(guild_id)
