@@ -18,6 +18,10 @@ from tinydb.storages import Storage
 from bot.errors import StoreError
 
 
+class MissingFile(StoreError):
+    """A file the manifest names is missing: corruption for a writer, maybe a commit racing a reader."""
+
+
 class AtomicJSONStorage(Storage):
     """A TinyDB storage that reads strictly (a corrupt file is an error, never an empty database) and
     writes atomically. TinyDB's own JSONStorage truncates and rewrites the file in place: a kill in the
@@ -50,7 +54,9 @@ def read_tables(path: Path) -> dict[str, list[dict[str, Any]]]:
     """Every table of a TinyDB file, as lists of documents."""
     # What TinyDB(path, storage=AtomicJSONStorage).table(name).all() returns, without copying every
     # document into a tinydb Document (a third of the cold-start time at 100k facts).
-    data = AtomicJSONStorage(path).read() or {}
+    data = AtomicJSONStorage(path).read()
+    if data is None:  # TinyDB would read a missing file as an empty database
+        raise MissingFile(f"store file {path}, named by the manifest, is missing; the store was left untouched")
     try:
         return {name: list(table.values()) for name, table in data.items()}
     except AttributeError:

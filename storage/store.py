@@ -21,7 +21,7 @@ from typing import Any
 
 from bot.errors import StoreError
 from bot.model import Article, GuildSettings, Kind, SourceState, StoredFact, Topic
-from storage import _codec, _files
+from storage import _codec, _files, _lock
 from storage._index import FactIndex
 from storage.api import Batch, CommitResult, fact_id
 
@@ -35,10 +35,12 @@ _PART_FILE = re.compile(r"(?P<part>state|facts-\d{4}-(?:W\d{2}|\d{2}))\.g(?P<gen
 class Store:
     SCHEMA_VERSION = 1
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, read_only: bool = False) -> None:
         self.data_dir = data_dir
+        self.read_only = read_only
         self._lock = asyncio.Lock()
         self._closed = False
+        self._writer_lock: Path | None = None  # held (shared within this process) by a writable store
         self._generation = 0
         self._files: dict[str, str] = {}  # partition → current file name
         self._index = FactIndex()
@@ -55,33 +57,81 @@ class Store:
     # --- life cycle ---------------------------------------------------------------------------------
 
     @classmethod
-    async def open(cls, data_dir: Path) -> Store:
+    async def open(cls, data_dir: Path, *, read_only: bool = False) -> Store:
         """Open (creating, or migrating from an older schema) the store in ``data_dir``.
+
+        A writable store takes the directory's writer lock (``_lock``) first and holds it until
+        :meth:`close` or the end of the process: a second writing process is refused with ``StoreError``
+        naming the holder's pid. ``read_only=True`` takes no lock, so it is never blocked by a writer; it
+        creates, migrates, collects and commits nothing.
 
         Raises ``StoreError`` with a clear message, touching nothing, if the store is newer than this code
         or a file is corrupt.
         """
-        return await asyncio.to_thread(cls.open_sync, data_dir)
+        return await asyncio.to_thread(cls.open_sync, data_dir, read_only=read_only)
 
     @classmethod
-    def open_sync(cls, data_dir: Path) -> Store:
-        store = cls(Path(data_dir))
+    def open_sync(cls, data_dir: Path, *, read_only: bool = False) -> Store:
+        data_dir = Path(data_dir)
+        if read_only:
+            return cls._open_read_only(data_dir)
+        store = cls(data_dir)
         try:
             store.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create data directory {data_dir}: {exc.strerror or exc}") from exc
-        manifest_path = store.data_dir / MANIFEST
-        if manifest_path.exists():
-            store._load(manifest_path)
-        elif (store.data_dir / LEGACY_V0).exists():
-            from storage._migrate import migrate_v0
+        store._writer_lock = _lock.acquire(store.data_dir)
+        try:
+            manifest_path = store.data_dir / MANIFEST
+            if manifest_path.exists():
+                store._load(manifest_path)
+            elif (store.data_dir / LEGACY_V0).exists():
+                from storage._migrate import migrate_v0
 
-            migrate_v0(store, store.data_dir / LEGACY_V0)
+                migrate_v0(store, store.data_dir / LEGACY_V0)
+        except BaseException:
+            store._release()
+            raise
+        store._freeze()
+        return store
+
+    @classmethod
+    def _open_read_only(cls, data_dir: Path) -> Store:
+        manifest_path = data_dir / MANIFEST
+        for _ in range(20):
+            store = cls(data_dir, read_only=True)
+            try:
+                seen = manifest_path.read_bytes()
+            except FileNotFoundError:
+                if (data_dir / LEGACY_V0).exists():  # migrated in memory only: writing is the writer's job
+                    from storage._migrate import migrate_v0
+
+                    migrate_v0(store, data_dir / LEGACY_V0)
+                break
+            except OSError as exc:
+                raise StoreError(f"cannot read {manifest_path}: {exc.strerror or exc}") from exc
+            try:
+                store._load(manifest_path)
+                break
+            except _files.MissingFile:
+                # A writer committed (and collected the old generation) while we read: read the new one.
+                with contextlib.suppress(OSError):
+                    if manifest_path.read_bytes() != seen:
+                        continue
+                raise
+        store._freeze()
+        return store
+
+    def _freeze(self) -> None:
         # The loaded facts live as long as the process and hold no reference cycles (they are freed by
         # reference counting when replaced). Freezing them keeps the cyclic collector from walking them on
         # every full collection: at 100k facts each such walk stalled the event loop ~400 ms during ingest.
         gc.freeze()
-        return store
+
+    def _release(self) -> None:
+        if self._writer_lock is not None:
+            _lock.release(self._writer_lock)
+            self._writer_lock = None
 
     async def warm_search(self) -> None:
         """Build the search index off the event loop (writes wait; reads go on). Call once after start-up."""
@@ -90,9 +140,14 @@ class Store:
                 await asyncio.to_thread(self._index.build_words)
 
     async def close(self) -> None:
-        """Wait for the write in flight, then release the store. Idempotent."""
+        """Wait for the write in flight, then release the store (and its writer lock). Idempotent."""
         async with self._lock:
-            self._closed = True
+            self.close_sync()
+
+    def close_sync(self) -> None:
+        """Release the store and its writer lock, for scripts with no event loop. Idempotent."""
+        self._closed = True
+        self._release()
 
     # --- the one write ------------------------------------------------------------------------------
 
@@ -105,6 +160,7 @@ class Store:
         async with self._lock:
             if self._closed:
                 raise StoreError("the store is closed")
+            self._check_writable()
             if not batch:
                 return CommitResult(last_seq=self._index.last_seq)
             plan = _Plan(self, batch, now=datetime.now(UTC))
@@ -119,6 +175,9 @@ class Store:
 
     def commit_sync(self, batch: Batch) -> CommitResult:
         """The same as :meth:`commit`, for scripts and migrations with no event loop."""
+        if self._closed:
+            raise StoreError("the store is closed")
+        self._check_writable()
         if not batch:
             return CommitResult(last_seq=self._index.last_seq)
         plan = _Plan(self, batch, now=datetime.now(UTC))
@@ -127,6 +186,17 @@ class Store:
             plan.apply()
             self._collect_garbage()
         return plan.result
+
+    def _apply_in_memory(self, batch: Batch) -> None:
+        """Apply ``batch`` to memory only: how a read-only store sees a v0 store it may not migrate."""
+        plan = _Plan(self, batch, now=datetime.now(UTC))
+        if not plan.empty:
+            plan.encode()
+            plan.apply()
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise StoreError(f"the store in {self.data_dir} was opened read-only")
 
     # --- facts --------------------------------------------------------------------------------------
 
@@ -249,13 +319,12 @@ class Store:
             if gc_was_enabled:
                 gc.enable()
         self._index.last_seq = max(last_seq, self._index.last_seq)
-        self._collect_garbage()
+        if not self.read_only:  # a reader must never remove what a writer is writing
+            self._collect_garbage()
 
     def _load_files(self, files: dict[str, str]) -> None:
         for part, name in sorted(files.items()):
             path = self.data_dir / name
-            if not path.is_file():  # TinyDB would read a missing file as an empty database
-                raise StoreError(f"store file {path}, named by the manifest, is missing; the store was left untouched")
             try:
                 tables = _files.read_tables(path)
                 if part == STATE:

@@ -19,7 +19,8 @@ def run_ask(args: argparse.Namespace, config: Config) -> int:
 async def _answer(args: argparse.Namespace, config: Config) -> str:
     from storage import Store
 
-    store = await Store.open(config.data_dir)
+    # Read-only: never blocked by the writer lock of a running bot or poller, and never writes.
+    store = await Store.open(config.data_dir, read_only=True)
     try:
         return render_text(answer_for(args, Briefing(store, config)))
     finally:

@@ -13,6 +13,7 @@ import pytest
 import storage._files
 from bot.errors import StoreError
 from bot.model import GuildSettings, SourceState, Topic
+from storage._lock import LOCK_FILE
 from storage.api import ArticleFacts, Batch
 from storage.store import MANIFEST, Store, partition_of
 from tests.storage._helpers import T0, article, casualty, event, facts_batch, snapshot
@@ -40,7 +41,7 @@ def test_empty_store_opens_and_empty_batch_writes_nothing(tmp_path: Path) -> Non
     assert store.facts() == [] and store.guilds() == [] and store.last_seq == 0
     assert store.guild(5) == GuildSettings(guild_id=5)
     assert store.commit_sync(Batch()).last_seq == 0
-    assert list((tmp_path / "new").iterdir()) == []
+    assert [p.name for p in (tmp_path / "new").iterdir()] == [LOCK_FILE]  # the writer lock, and no data
 
 
 async def test_async_open_and_commit(tmp_path: Path) -> None:
@@ -185,8 +186,8 @@ def test_leftovers_of_an_uncommitted_batch_are_removed_on_open(tmp_path: Path) -
     reopened = Store.open_sync(tmp_path)
     assert _state_of(reopened) == state
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["manifest.json", "notes.txt", f"{partition_of(T0)}.g1.json", f"{partition_of(T0.replace(year=2024))}.g1.json",
-         "state.g1.json"])
+        [LOCK_FILE, "manifest.json", "notes.txt", f"{partition_of(T0)}.g1.json",
+         f"{partition_of(T0.replace(year=2024))}.g1.json", "state.g1.json"])
 
 
 @pytest.mark.parametrize("failing", ["fsync", "replace-manifest", "replace-partition"])
