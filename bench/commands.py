@@ -16,6 +16,7 @@ import random
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import discord
 import yarl
@@ -47,7 +48,7 @@ async def writer(store: Store, sb, stop: asyncio.Event, now: datetime) -> int:  
     return written
 
 
-async def run(n_facts: int, interactions: int) -> dict[str, float]:
+async def run(n_facts: int, interactions: int) -> dict[str, Any]:
     sb = storage_bench()
     now = datetime.now(UTC)
     with tempfile.TemporaryDirectory() as tmp:
@@ -83,6 +84,8 @@ async def run(n_facts: int, interactions: int) -> dict[str, float]:
     result = {"ack_p50_ms": round(pct(acks, 50), 2), "ack_p99_ms": round(pct(acks, 99), 2),
               "max_ack_ms": round(max(acks), 2), "peak_rss_mb": round(peak_rss_mb())}
     print(f"  ack p50 {result['ack_p50_ms']} ms, p99 {result['ack_p99_ms']} ms, max {result['max_ack_ms']} ms")
+    # max_ack_ms is the figure that caught a 4.8 s ack (a /search building the word index on the event loop).
+    result["targets_missed"] = [k for k, limit in (("ack_p99_ms", 100), ("max_ack_ms", 1000)) if result[k] > limit]
     return result
 
 

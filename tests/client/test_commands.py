@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.client.conftest import GUILD_A, MEMBER, World
 
 
@@ -89,3 +91,17 @@ async def test_long_answers_page_and_only_the_asker_can_turn_pages(world: World)
     turned = await world.fake.click(GUILD_A, MEMBER, original, "sitrep:next")
     assert turned.callback_type == 7  # the message itself is updated in place
     assert "page 2/" in turned.data["embeds"][0]["footer"]["text"]
+
+
+async def test_search_index_is_ready_before_the_first_interaction(world: World,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # A /search that arrived before the word index existed built it on the event loop: 3-5 s at 100k facts,
+    # so Discord showed "The application did not respond". The bot warms it before it connects.
+    from storage._index import FactIndex
+
+    def no_build(self: FactIndex) -> None:
+        raise AssertionError("the word index was built while answering an interaction")
+
+    monkeypatch.setattr(FactIndex, "build_words", no_build)
+    search = await world.fake.slash(GUILD_A, MEMBER, "search", {"words": "Kurram"})
+    assert search.callback_type == 4 and "Kurram" in search.text
