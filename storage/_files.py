@@ -63,10 +63,15 @@ def read_tables(path: Path) -> dict[str, list[dict[str, Any]]]:
         raise StoreError(f"store file {path} is corrupt (a table is not a TinyDB table); left untouched") from None
 
 
-def write_tables(path: Path, tables: dict[str, list[dict[str, Any]]]) -> None:
-    """Write documents as a TinyDB file (tables of ``{"1": doc, ...}``), atomically and durably."""
+def dump_tables(tables: dict[str, list[dict[str, Any]]]) -> bytes:
+    """Documents as the bytes of a TinyDB file (tables of ``{"1": doc, ...}``)."""
     payload = {name: {str(i): doc for i, doc in enumerate(docs, 1)} for name, docs in tables.items()}
-    AtomicJSONStorage(path).write(payload)
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def write_tables(path: Path, tables: dict[str, list[dict[str, Any]]]) -> None:
+    """Write documents as a TinyDB file, atomically and durably."""
+    write_atomic(path, dump_tables(tables))
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -1,16 +1,18 @@
-"""In-memory indexes over stored facts. Every query the commands need is a bisect or a dict lookup
-followed by a short filter, never a scan of the files.
+"""In-memory indexes over the stored facts of one partition (the store keeps one per loaded partition
+and merges their answers). Every query is a bisect or a dict lookup followed by a short filter.
 
-Sorted lists hold ``(time, seq, id)`` keys; a batch appends its keys and re-sorts once (Timsort on an
-almost-sorted list is linear), so ingest does not pay an insertion per fact.
+Sorted lists hold ``(time, seq, id)`` keys; a batch's keys are merged in (``_merge``), never re-sorted
+with the whole list.
 """
 
 from __future__ import annotations
 
 import bisect
+import contextlib
 import re
 import unicodedata
 from collections.abc import Collection, Iterable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -62,8 +64,6 @@ class FactIndex:
     def __init__(self) -> None:
         self.last_seq = 0
         self._facts: dict[str, StoredFact] = {}
-        self._part: dict[str, str] = {}
-        self._part_ids: dict[str, set[str]] = {}
         self._backlog: set[str] = set()
         self._by_article: dict[str, set[str]] = {}
         self._all: list[Key] = []
@@ -83,17 +83,11 @@ class FactIndex:
     def get(self, fact_id: str) -> StoredFact | None:
         return self._facts.get(fact_id)
 
-    def part_of(self, fact_id: str) -> str:
-        return self._part[fact_id]
-
     def is_backlog(self, fact_id: str) -> bool:
         return fact_id in self._backlog
 
     def ids_of_article(self, url: str) -> set[str]:
         return set(self._by_article.get(url, ()))
-
-    def in_partition(self, part: str) -> list[StoredFact]:
-        return [self._facts[i] for i in self._part_ids.get(part, ())]
 
     # --- changes ------------------------------------------------------------------------------------
 
@@ -107,10 +101,8 @@ class FactIndex:
         topic_keys: dict[str, list[Key]] = {}
         new_seq: list[tuple[int, str]] = []
         new_ids: list[str] = []
-        for fact, part, backlog in items:
+        for fact, _, backlog in items:
             self._facts[fact.id] = fact
-            self._part[fact.id] = part
-            self._part_ids.setdefault(part, set()).add(fact.id)
             if backlog:
                 self._backlog.add(fact.id)
             self._by_article.setdefault(fact.article.url, set()).add(fact.id)
@@ -137,7 +129,6 @@ class FactIndex:
         topics: set[str] = set()
         for fact_id in gone:
             fact = self._facts.pop(fact_id)
-            self._part_ids[self._part.pop(fact_id)].discard(fact_id)
             self._backlog.discard(fact_id)
             self._by_article.get(fact.article.url, set()).discard(fact_id)
             topics.update(fact.topics)
@@ -223,13 +214,32 @@ class FactIndex:
                 out.append(fact)
         return out
 
-    def build_words(self) -> None:
-        """Build the word index from the facts as they are now. Callers keep writes out meanwhile."""
+    def build_words(self, lock: AbstractContextManager[Any] | None = None) -> None:
+        """Build the word index from the facts as they are now, without holding ``lock`` (the lock that
+        guards changes) while it works: facts added or removed meanwhile are patched in under it."""
+        snapshot = list(self._facts.items())  # one C-level copy: atomic under the GIL
         index: dict[str, set[str]] = {}
-        for fact_id, fact in list(self._facts.items()):
+        for fact_id, fact in snapshot:
             for word in self._fact_words(fact):
                 index.setdefault(word, set()).add(fact_id)
-        self._words = index
+        with lock or contextlib.nullcontext():
+            for fact_id, fact in snapshot:
+                if self._facts.get(fact_id) is not fact:  # removed or replaced meanwhile
+                    for word in self._fact_words(fact):
+                        index.get(word, set()).discard(fact_id)
+            seen = dict(snapshot)
+            for fact_id, fact in self._facts.items():
+                if seen.get(fact_id) is not fact:  # added or replaced meanwhile
+                    for word in self._fact_words(fact):
+                        index.setdefault(word, set()).add(fact_id)
+            self._words = index
+
+    @property
+    def has_words(self) -> bool:
+        return self._words is not None
+
+    def facts(self) -> list[StoredFact]:
+        return list(self._facts.values())
 
     def search(self, text: str, topics: Collection[str] | None, limit: int) -> list[StoredFact]:
         terms = words(text)

@@ -1,9 +1,12 @@
 """The Store: Sitrep's repository API over TinyDB files (see storage/DESIGN.md).
 
-Reads are plain methods answered from in-memory indexes: no file I/O, so they are safe to call on the
-event loop and always see whole batches. Writes go through :meth:`Store.commit`, which serialises
-batches, writes the touched partitions off the event loop as new generations, commits them by replacing
-the manifest, and only then applies the batch to the in-memory indexes, in one step.
+Only a recent window of week partitions (``hot_weeks``) is loaded, with full indexes; every other
+partition is known by a small summary (``_summary``) and read from its file when an answer needs it, then
+kept in a small cache. Reads of the window are in-memory and safe on the event loop; a read that needs an
+old partition (an old date range, a fact by id, a search over all history) does file I/O, so the bot runs
+those in a worker thread (``asyncio.to_thread``). Writes go through :meth:`Store.commit`, which serialises
+batches, plans and writes them off the event loop as new generations, commits them by replacing the
+manifest, and only then applies the batch to memory, in one step.
 """
 
 from __future__ import annotations
@@ -13,40 +16,88 @@ import contextlib
 import gc
 import json
 import re
-from collections.abc import Collection
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Collection
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.errors import StoreError
 from bot.model import Article, GuildSettings, Kind, SourceState, StoredFact, Topic
-from storage import _codec, _files, _lock
-from storage._index import FactIndex
+from storage import _codec, _files, _lock, _summary
+from storage._index import FactIndex, words
+from storage._summary import Summary, contains, count_range, fact_time, id_key, prefix_range, text_key
 from storage.api import Batch, CommitResult, fact_id
 
 MANIFEST = "manifest.json"
 LEGACY_V0 = "sitrep.json"  # stock TinyDB, one file: what version 0 of Sitrep wrote
 STATE = "state"
+SUM = ".sum"  # a partition's summary is the partition "facts-2025-W11.sum"
+DEFAULT_HOT_WEEKS = 8
+COLD_CACHE = 4  # old partitions kept decoded after a read (each is a week of facts)
 # Weekly fact partitions (facts-2025-W41); monthly ones (facts-2025-10) written by earlier versions still load.
-_PART_FILE = re.compile(r"(?P<part>state|facts-\d{4}-(?:W\d{2}|\d{2}))\.g(?P<gen>\d+)\.json")
+_PART_FILE = re.compile(r"(?P<part>state|facts-\d{4}-(?:W\d{2}|\d{2})(?:\.sum)?)\.g(?P<gen>\d+)\.json")
+
+
+class _Part:
+    """One fact partition in memory: its articles, and an index over its facts."""
+
+    __slots__ = ("articles", "index", "name")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.articles: dict[str, Article] = {}
+        self.index = FactIndex()
+
+    @classmethod
+    def decode(cls, name: str, tables: dict[str, list[dict[str, Any]]]) -> _Part:
+        part = cls(name)
+        for doc in tables.get("articles", []):
+            article = _codec.decode(Article, doc)
+            part.articles[article.url] = article
+        facts = []
+        for doc in tables.get("facts", []):
+            article = part.articles.get(doc["url"])
+            if article is None:
+                continue
+            facts.append((StoredFact(
+                id=doc["id"], seq=doc["seq"], fact=_codec.decode_fact(doc["fact"]), article=article.ref,
+                topics=tuple(doc["topics"]), stored_at=datetime.fromisoformat(doc["stored_at"]),
+                story_id=article.story_id,
+            ), name, bool(doc.get("backlog"))))
+        part.index.add_many(facts)
+        return part
+
+    def words(self) -> frozenset[str]:
+        found: set[str] = set()
+        for fact in self.index.facts():
+            found |= FactIndex._fact_words(fact)
+        return frozenset(found)
 
 
 class Store:
-    SCHEMA_VERSION = 1
+    SCHEMA_VERSION = 2  # 2: every fact partition has a summary file (1: none; 0: one TinyDB file)
 
-    def __init__(self, data_dir: Path, *, read_only: bool = False) -> None:
+    def __init__(self, data_dir: Path, *, read_only: bool = False, hot_weeks: int = DEFAULT_HOT_WEEKS) -> None:
         self.data_dir = data_dir
         self.read_only = read_only
-        self._lock = asyncio.Lock()
+        self.hot_weeks = hot_weeks
+        self._lock = asyncio.Lock()  # one commit at a time
+        # Guards what commits change (loaded partitions, the cache, summaries) against readers in worker
+        # threads. Held only for in-memory work, never while a file is read.
+        self._mem = threading.RLock()
         self._closed = False
         self._writer_lock: Path | None = None  # held (shared within this process) by a writable store
         self._generation = 0
+        self._last_seq = 0
         self._files: dict[str, str] = {}  # partition → current file name
-        self._index = FactIndex()
-        self._articles: dict[str, Article] = {}
+        self._summaries: dict[str, Summary] = {}  # every fact partition → its summary
+        self._hot: dict[str, _Part] = {}  # the loaded partitions: the recent window, and any written since
+        self._cold: OrderedDict[str, tuple[str, _Part]] = OrderedDict()  # partition → (file, content), LRU
+        self._articles: dict[str, Article] = {}  # articles of the loaded partitions, by URL
         self._article_part: dict[str, str] = {}
-        self._part_articles: dict[str, set[str]] = {}
         self._by_guid: dict[str, str] = {}
         self._by_hash: dict[str, str] = {}
         self._by_story: dict[str, set[str]] = {}
@@ -57,8 +108,9 @@ class Store:
     # --- life cycle ---------------------------------------------------------------------------------
 
     @classmethod
-    async def open(cls, data_dir: Path, *, read_only: bool = False) -> Store:
-        """Open (creating, or migrating from an older schema) the store in ``data_dir``.
+    async def open(cls, data_dir: Path, *, read_only: bool = False, hot_weeks: int = DEFAULT_HOT_WEEKS) -> Store:
+        """Open (creating, or migrating from an older schema) the store in ``data_dir``, loading the last
+        ``hot_weeks`` weeks of facts and the summaries of the others.
 
         A writable store takes the directory's writer lock (``_lock``) first and holds it until
         :meth:`close` or the end of the process: a second writing process is refused with ``StoreError``
@@ -68,14 +120,14 @@ class Store:
         Raises ``StoreError`` with a clear message, touching nothing, if the store is newer than this code
         or a file is corrupt.
         """
-        return await asyncio.to_thread(cls.open_sync, data_dir, read_only=read_only)
+        return await asyncio.to_thread(cls.open_sync, data_dir, read_only=read_only, hot_weeks=hot_weeks)
 
     @classmethod
-    def open_sync(cls, data_dir: Path, *, read_only: bool = False) -> Store:
+    def open_sync(cls, data_dir: Path, *, read_only: bool = False, hot_weeks: int = DEFAULT_HOT_WEEKS) -> Store:
         data_dir = Path(data_dir)
         if read_only:
-            return cls._open_read_only(data_dir)
-        store = cls(data_dir)
+            return cls._open_read_only(data_dir, hot_weeks)
+        store = cls(data_dir, hot_weeks=hot_weeks)
         try:
             store.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -96,10 +148,10 @@ class Store:
         return store
 
     @classmethod
-    def _open_read_only(cls, data_dir: Path) -> Store:
+    def _open_read_only(cls, data_dir: Path, hot_weeks: int) -> Store:
         manifest_path = data_dir / MANIFEST
         for _ in range(20):
-            store = cls(data_dir, read_only=True)
+            store = cls(data_dir, read_only=True, hot_weeks=hot_weeks)
             try:
                 seen = manifest_path.read_bytes()
             except FileNotFoundError:
@@ -123,9 +175,9 @@ class Store:
         return store
 
     def _freeze(self) -> None:
-        # The loaded facts live as long as the process and hold no reference cycles (they are freed by
-        # reference counting when replaced). Freezing them keeps the cyclic collector from walking them on
-        # every full collection: at 100k facts each such walk stalled the event loop ~400 ms during ingest.
+        # The loaded facts live long and hold no reference cycles (they are freed by reference counting
+        # when replaced). Freezing them keeps the cyclic collector from walking them on every full
+        # collection: at 100k facts each such walk stalled the event loop ~400 ms during ingest.
         gc.freeze()
 
     def _release(self) -> None:
@@ -134,10 +186,11 @@ class Store:
             self._writer_lock = None
 
     async def warm_search(self) -> None:
-        """Build the search index off the event loop (writes wait; reads go on). Call once after start-up."""
+        """Build the word indexes of the loaded partitions off the event loop. Call once after start-up."""
         async with self._lock:
-            if self._index._words is None:
-                await asyncio.to_thread(self._index.build_words)
+            for part in list(self._hot.values()):
+                if not part.index.has_words:
+                    await asyncio.to_thread(part.index.build_words, self._mem)
 
     async def close(self) -> None:
         """Wait for the write in flight, then release the store (and its writer lock). Idempotent."""
@@ -162,11 +215,12 @@ class Store:
                 raise StoreError("the store is closed")
             self._check_writable()
             if not batch:
-                return CommitResult(last_seq=self._index.last_seq)
-            plan = _Plan(self, batch, now=datetime.now(UTC))
+                return CommitResult(last_seq=self._last_seq)
+            # Off the loop: planning may read an old partition from disk, encoding is CPU work. Only this
+            # task (holding the lock) ever changes what they read.
+            plan = await asyncio.to_thread(_Plan, self, batch, datetime.now(UTC))
             if plan.empty:
                 return plan.result
-            # Off the loop: only this task (holding the lock) ever changes the state they read.
             payloads = await asyncio.to_thread(plan.encode)
             await asyncio.to_thread(self._write, payloads)
             plan.apply()
@@ -179,7 +233,7 @@ class Store:
             raise StoreError("the store is closed")
         self._check_writable()
         if not batch:
-            return CommitResult(last_seq=self._index.last_seq)
+            return CommitResult(last_seq=self._last_seq)
         plan = _Plan(self, batch, now=datetime.now(UTC))
         if not plan.empty:
             self._write(plan.encode())
@@ -217,50 +271,157 @@ class Store:
         ``topics`` are Topic.key values (a fact matches if it has any of them); ``since``/``until`` bound the
         article's publication time (its ``stored_at`` when it has none); ``victim`` and ``claimant`` match
         the canonical names exactly (case-insensitive); ``claimant=""`` asks for unattributed figures.
+        Reads old partitions from disk when the answer reaches back before the loaded window.
         """
-        return self._index.query(topics=topics, kind=kind, since=since, until=until, category=category,
-                                 victim=victim, claimant=claimant, limit=limit)
+        lo = _stamp(since) if since else float("-inf")
+        hi = _stamp(until) if until else float("inf")
+        with self._mem:
+            names = [n for n, s in self._summaries.items()
+                     if s.t_max >= lo and s.t_min <= hi and s.has_topic_kind(topics, kind)]
+        return self._newest_first(names, limit, lambda part: part.index.query(
+            topics=topics, kind=kind, since=since, until=until, category=category, victim=victim,
+            claimant=claimant, limit=limit))
 
     def fact(self, fact_id: str) -> StoredFact | None:
         """A fact by its id, or by a unique prefix of at least 4 characters."""
-        return self._index.by_id_or_prefix(fact_id.strip().lower())
+        text = fact_id.strip().lower()
+        with self._mem:
+            for part in self._hot.values():
+                found = part.index.get(text)
+                if found is not None:
+                    return found
+            if len(text) < 4:
+                return None
+            key = id_key(text)
+            if key is not None:
+                names = [n for n, s in self._summaries.items() if contains(s.ids, key)]
+            else:
+                span = prefix_range(text)
+                if span is None:
+                    return None
+                counts = {n: count_range(s.ids, *span) for n, s in self._summaries.items()}
+                names = [n for n, c in counts.items() if c]
+                if sum(counts.values()) != 1:
+                    return None
+        for name in names:
+            found = self._part(name).index.by_id_or_prefix(text)
+            if found is not None:
+                return found
+        return None
 
     def facts_after(self, seq: int, *, topics: Collection[str] | None = None) -> list[StoredFact]:
         """Facts committed after ``seq`` (oldest first), leaving out backlog facts: what a digest covers."""
-        return self._index.after(seq, topics)
+        with self._mem:
+            names = [n for n, s in self._summaries.items() if s.max_seq > seq and s.has_topic_kind(topics, None)]
+        found: list[StoredFact] = []
+        for name in names:
+            part = self._part(name)
+            with self._mem:
+                found += part.index.after(seq, topics)
+        found.sort(key=lambda f: f.seq)
+        return found
 
-    def search(self, words: str, *, topics: Collection[str] | None = None, limit: int = 50) -> list[StoredFact]:
+    def search(self, words_: str, *, topics: Collection[str] | None = None, limit: int = 50) -> list[StoredFact]:
         """Facts whose quote, summary, actors or article title contain every word (case- and
-        accent-insensitive), newest first."""
-        return self._index.search(words, topics, limit)
+        accent-insensitive), newest first. Over all history: partitions whose vocabulary lacks a word are
+        skipped, the others are read newest first until the answer is complete."""
+        terms = words(words_)
+        if not terms:
+            return []
+        with self._mem:
+            names = [n for n, s in self._summaries.items() if terms <= s.words and s.has_topic_kind(topics, None)]
+
+        def search(part: _Part) -> list[StoredFact]:
+            if not part.index.has_words:
+                part.index.build_words(self._mem)
+            return part.index.search(words_, topics, limit)
+
+        return self._newest_first(names, limit, search)
+
+    def _newest_first(self, names: list[str], limit: int | None,
+                      query: Callable[[_Part], list[StoredFact]]) -> list[StoredFact]:
+        """Run ``query`` on partitions newest first, merging answers, until no older partition can change
+        the newest ``limit``."""
+        with self._mem:
+            t_max = {n: self._summaries[n].t_max for n in names if n in self._summaries}
+        found: list[StoredFact] = []
+        for name in sorted(t_max, key=t_max.__getitem__, reverse=True):
+            if limit is not None and len(found) >= limit:
+                found = _newest(found, limit)
+                if t_max[name] < fact_time(found[-1]):
+                    break
+            part = self._part(name)
+            with self._mem:
+                found += query(part)
+        return _newest(found, limit)
 
     @property
     def last_seq(self) -> int:
-        return self._index.last_seq
+        return self._last_seq
 
     # --- articles -----------------------------------------------------------------------------------
 
     def article(self, url: str) -> Article | None:
         """By canonical URL."""
-        return self._articles.get(url)
+        found = self._articles.get(url)
+        if found is not None:
+            return found
+        key = text_key(url)
+        return self._cold_article(lambda s: contains(s.urls, key), lambda a: a.url == url)
 
     def article_by_guid(self, guid: str) -> Article | None:
         url = self._by_guid.get(guid)
-        return self._articles.get(url) if url else None
+        if url:
+            return self._articles.get(url)
+        key = text_key(guid)
+        return self._cold_article(lambda s: contains(s.guids, key), lambda a: a.guid == guid)
 
     def article_by_hash(self, text_hash: str) -> Article | None:
         url = self._by_hash.get(text_hash)
-        return self._articles.get(url) if url else None
+        if url:
+            return self._articles.get(url)
+        key = text_key(text_hash)
+        return self._cold_article(lambda s: contains(s.hashes, key), lambda a: a.text_hash == text_hash)
+
+    def _cold_article(self, maybe: Callable[[Summary], bool], match: Callable[[Article], bool]) -> Article | None:
+        with self._mem:
+            names = [n for n, s in self._summaries.items() if n not in self._hot and maybe(s)]
+        for name in names:
+            part = self._part(name)
+            with self._mem:
+                found = next((a for a in part.articles.values() if match(a)), None)
+            if found is not None:
+                return found
+        return None
 
     def recent_articles(self, *, topics: Collection[str] | None = None, limit: int = 50) -> list[Article]:
         """Newest first, by publication time."""
         wanted = set(topics) if topics is not None else None
-        articles = (a for a in self._articles.values() if wanted is None or wanted.intersection(a.topics))
-        return sorted(articles, key=_article_time, reverse=True)[:limit]
+        with self._mem:
+            names = sorted((n for n, s in self._summaries.items() if s.n_articles),
+                           key=_span_end, reverse=True)
+        found: list[Article] = []
+        for name in names:
+            if len(found) >= limit:
+                found = sorted(found, key=_article_time, reverse=True)[:limit]
+                if _span_end(name) < _article_time(found[-1]):
+                    break
+            part = self._part(name)
+            with self._mem:
+                found += [a for a in part.articles.values() if wanted is None or wanted.intersection(a.topics)]
+        return sorted(found, key=_article_time, reverse=True)[:limit]
 
     def story_articles(self, story_id: str) -> list[Article]:
         """Every article linked to one story (the same incident from several outlets)."""
-        return sorted((self._articles[u] for u in self._by_story.get(story_id, ())), key=_article_time)
+        key = text_key(story_id)
+        with self._mem:
+            found = [self._articles[u] for u in self._by_story.get(story_id, ())]
+            names = [n for n, s in self._summaries.items() if n not in self._hot and contains(s.stories, key)]
+        for name in names:
+            part = self._part(name)
+            with self._mem:
+                found += [a for a in part.articles.values() if a.story_id == story_id]
+        return sorted(found, key=_article_time)
 
     # --- sources, topics, guilds --------------------------------------------------------------------
 
@@ -290,9 +451,76 @@ class Store:
 
     def stats(self) -> dict[str, int]:
         """Counts for `ask sources` and logs: facts, articles, sources, guilds, partitions."""
-        return {"facts": len(self._index), "articles": len(self._articles), "sources": len(self._sources),
-                "topics": len(self._topics), "guilds": len(self._guilds), "partitions": len(self._files),
-                "last_seq": self._index.last_seq}
+        with self._mem:
+            return {"facts": sum(s.n_facts for s in self._summaries.values()),
+                    "articles": sum(s.n_articles for s in self._summaries.values()),
+                    "sources": len(self._sources), "topics": len(self._topics), "guilds": len(self._guilds),
+                    "partitions": sum(1 for p in self._files if not p.endswith(SUM)),
+                    "last_seq": self._last_seq}
+
+    # --- partitions -----------------------------------------------------------------------------------
+
+    def _is_hot(self, name: str, now: datetime | None = None) -> bool:
+        return _span_end(name) >= (now or datetime.now(UTC)) - timedelta(weeks=self.hot_weeks)
+
+    def _part(self, name: str) -> _Part:
+        """A partition's content: loaded, cached, or read now from its file (without holding ``_mem``).
+        A partition not written yet is empty."""
+        for _ in range(5):
+            with self._mem:
+                loaded = self._hot.get(name)
+                if loaded is not None:
+                    return loaded
+                file = self._files.get(name)
+                if file is None:
+                    return _Part(name)
+                cached = self._cold.get(name)
+                if cached is not None and cached[0] == file:
+                    self._cold.move_to_end(name)
+                    return cached[1]
+            try:
+                part = self._read_part(name, file)
+            except _files.MissingFile:
+                if self._files.get(name) != file:
+                    continue  # a commit replaced (and collected) the generation we were reading
+                raise
+            with self._mem:
+                if self._files.get(name) != file:
+                    continue
+                if name in self._hot:
+                    return self._hot[name]
+                self._cache(name, file, part)
+                return part
+        raise StoreError(f"partition {name} kept changing while it was read; try again")
+
+    def _cache(self, name: str, file: str, part: _Part) -> None:
+        self._cold[name] = (file, part)
+        self._cold.move_to_end(name)
+        while len(self._cold) > COLD_CACHE:
+            self._cold.popitem(last=False)
+
+    def _read_part(self, name: str, file: str) -> _Part:
+        path = self.data_dir / file
+        tables = _files.read_tables(path)
+        try:
+            return _Part.decode(name, tables)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise StoreError(f"store file {path} is corrupt ({exc!r}); it was left untouched") from None
+
+    def _load_hot(self, part: _Part) -> None:
+        self._hot[part.name] = part
+        self._cold.pop(part.name, None)
+        for article in part.articles.values():
+            self._index_article(article, part.name)
+
+    def _evict(self, keep: Collection[str], now: datetime) -> None:
+        """Unload partitions that left the recent window (they stay readable from disk, and cached)."""
+        for name in [n for n in self._hot if n not in keep and not self._is_hot(n, now)]:
+            part = self._hot.pop(name)
+            for article in part.articles.values():
+                self._forget_article(article)
+            if name in self._files:
+                self._cache(name, self._files[name], part)
 
     # --- files --------------------------------------------------------------------------------------
 
@@ -308,31 +536,79 @@ class Store:
         if schema > self.SCHEMA_VERSION:
             raise StoreError(f"the store in {self.data_dir} has schema version {schema}, newer than this "
                              f"Sitrep understands ({self.SCHEMA_VERSION}); upgrade Sitrep (nothing was changed)")
-        self._generation, self._files = generation, files
-        # Loading creates a few million objects and no cycles: the cyclic collector would walk the growing
-        # heap again and again for nothing (about 40% of the load time at 100k facts).
+        if not all(isinstance(v, str) for v in files.values()):
+            raise StoreError(f"store manifest {manifest_path} is corrupt (a file name is not a string); "
+                             f"it was left untouched")
+        # Loading creates many objects and no cycles: the cyclic collector would walk the growing heap again
+        # and again for nothing (about 40% of the load time at 100k facts).
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
-            self._load_files(files)
+            summarised = self._load_files(files)
         finally:
             if gc_was_enabled:
                 gc.enable()
-        self._index.last_seq = max(last_seq, self._index.last_seq)
+        self._generation = generation
+        self._last_seq = max([last_seq, *(s.max_seq for s in self._summaries.values())])
         if not self.read_only:  # a reader must never remove what a writer is writing
+            if summarised:  # schema 1 → 2: write the summaries it lacked (a commit of summaries only)
+                self._write_summaries(summarised)
             self._collect_garbage()
 
-    def _load_files(self, files: dict[str, str]) -> None:
-        for part, name in sorted(files.items()):
-            path = self.data_dir / name
+    def _load_files(self, files: dict[str, str]) -> dict[str, Summary]:
+        """Load the state, every summary and the recent partitions; return the summaries that had to be
+        computed (partitions of schema 1, which had none). Raises StoreError, writing nothing."""
+        for name in files.values():
+            if not (self.data_dir / name).is_file():  # TinyDB would read a missing file as an empty database
+                raise _files.MissingFile(f"store file {self.data_dir / name}, named by the manifest, is missing; "
+                                         f"the store was left untouched")
+        parts = sorted(p for p in files if p != STATE and not p.endswith(SUM))
+        self._files = {p: files[p] for p in [STATE, *parts, *(p + SUM for p in parts)] if p in files}
+        if STATE in files:
+            path = self.data_dir / files[STATE]
             try:
-                tables = _files.read_tables(path)
-                if part == STATE:
-                    self._load_state(tables)
-                else:
-                    self._load_partition(part, tables)
+                self._load_state(_files.read_tables(path))
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise StoreError(f"store file {path} is corrupt ({exc!r}); it was left untouched") from None
+        now = datetime.now(UTC)
+        computed: dict[str, Summary] = {}
+        for part in parts:
+            path = self.data_dir / files[part]
+            size = path.stat().st_size
+            summary = None
+            if part + SUM in files:
+                sum_path = self.data_dir / files[part + SUM]
+                try:
+                    summary = _summary.decode(_files.read_tables(sum_path))
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    raise StoreError(f"store file {sum_path} is corrupt ({exc!r}); it was left untouched") from None
+                if summary.size != size:
+                    raise StoreError(f"store file {path} is corrupt (its size is {size} bytes, its summary says "
+                                     f"{summary.size}); it was left untouched")
+            if summary is not None and not self._is_hot(part, now):
+                self._summaries[part] = summary
+                continue
+            loaded = self._read_part(part, files[part])
+            if summary is None:
+                summary = _summary.summarise(loaded.articles.values(), loaded.index.facts(), loaded.words(), size)
+                computed[part] = summary
+            self._summaries[part] = summary
+            if self._is_hot(part, now):
+                self._load_hot(loaded)
+        return computed
+
+    def _write_summaries(self, summaries: dict[str, Summary]) -> None:
+        generation = self._generation + 1
+        files = dict(self._files)
+        payloads: dict[str, Any] = {}
+        for part, summary in summaries.items():
+            name = f"{part}{SUM}.g{generation}.json"
+            payloads[name] = _files.dump_tables(_summary.encode(summary))
+            files[part + SUM] = name
+        payloads[MANIFEST] = {"schema": self.SCHEMA_VERSION, "generation": generation, "files": files,
+                              "last_seq": self._last_seq}
+        self._write(payloads)
+        self._generation, self._files = generation, files
 
     def _load_state(self, tables: dict[str, list[dict[str, Any]]]) -> None:
         for doc in tables.get("sources", []):
@@ -345,31 +621,15 @@ class Store:
             guild = _codec.decode(GuildSettings, doc)
             self._guilds[guild.guild_id] = guild
 
-    def _load_partition(self, part: str, tables: dict[str, list[dict[str, Any]]]) -> None:
-        for doc in tables.get("articles", []):
-            self._add_article(_codec.decode(Article, doc), part)
-        facts = []
-        for doc in tables.get("facts", []):
-            article = self._articles.get(doc["url"])
-            if article is None:
-                continue
-            facts.append((StoredFact(
-                id=doc["id"], seq=doc["seq"], fact=_codec.decode_fact(doc["fact"]), article=article.ref,
-                topics=tuple(doc["topics"]), stored_at=datetime.fromisoformat(doc["stored_at"]),
-                story_id=article.story_id,
-            ), part, bool(doc.get("backlog"))))
-        self._index.add_many(facts)
-
-    def _write(self, payloads: dict[str, dict[str, list[dict[str, Any]]] | dict[str, Any]]) -> None:
-        """Write new generations of the touched partitions, then the manifest (the commit point)."""
+    def _write(self, payloads: dict[str, Any]) -> None:
+        """Write new generations of the touched files (bytes), then the manifest (the commit point)."""
         manifest = payloads.pop(MANIFEST)
         written: list[Path] = []
         try:
-            for name, tables in payloads.items():
+            for name, data in payloads.items():
                 written.append(self.data_dir / name)
-                _files.write_tables(self.data_dir / name, tables)  # type: ignore[arg-type]
-            _files.write_atomic(self.data_dir / MANIFEST,
-                                json.dumps(manifest, indent=1, sort_keys=True).encode())
+                _files.write_atomic(self.data_dir / name, data)
+            _files.write_atomic(self.data_dir / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
         except StoreError:
             for path in written:  # never named by a manifest: a failed commit leaves no files behind
                 with contextlib.suppress(OSError):
@@ -387,20 +647,25 @@ class Store:
                     with contextlib.suppress(OSError):
                         path.unlink()
 
-    # --- in-memory state (called only by _Plan.apply and the loaders) ---------------------------------
+    # --- articles of the loaded partitions (called by _Plan.apply and the loaders) --------------------
 
-    def _add_article(self, article: Article, part: str) -> None:
+    def _index_article(self, article: Article, part: str) -> None:
         old = self._articles.get(article.url)
         if old is not None:
             self._unindex_article(old)
         self._articles[article.url] = article
         self._article_part[article.url] = part
-        self._part_articles.setdefault(part, set()).add(article.url)
         if article.guid:
             self._by_guid[article.guid] = article.url
         self._by_hash[article.text_hash] = article.url
         if article.story_id:
             self._by_story.setdefault(article.story_id, set()).add(article.url)
+
+    def _forget_article(self, article: Article) -> None:
+        if self._articles.get(article.url) is article:
+            self._unindex_article(article)
+            del self._articles[article.url]
+            self._article_part.pop(article.url, None)
 
     def _unindex_article(self, article: Article) -> None:
         if article.guid and self._by_guid.get(article.guid) == article.url:
@@ -408,11 +673,51 @@ class Store:
         if self._by_hash.get(article.text_hash) == article.url:
             del self._by_hash[article.text_hash]
         if article.story_id:
-            self._by_story.get(article.story_id, set()).discard(article.url)
+            urls = self._by_story.get(article.story_id)
+            if urls is not None:
+                urls.discard(article.url)
+                if not urls:
+                    del self._by_story[article.story_id]
+
+    def _partition_of_article(self, url: str) -> str | None:
+        """The partition holding ``url``, loaded or not (reads old partitions whose summary may hold it)."""
+        part = self._article_part.get(url)
+        if part is not None:
+            return part
+        key = text_key(url)
+        with self._mem:
+            names = [n for n, s in self._summaries.items() if n not in self._hot and contains(s.urls, key)]
+        return next((n for n in names if url in self._part(n).articles), None)
+
+    def _known_id(self, fid: str) -> bool:
+        key = id_key(fid)
+        with self._mem:
+            return any(contains(s.ids, key) for s in self._summaries.values()) if key is not None else any(
+                fid in p.index for p in self._hot.values())
+
+
+def _stamp(when: datetime) -> float:
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+
+
+def _newest(facts: list[StoredFact], limit: int | None) -> list[StoredFact]:
+    facts.sort(key=lambda f: (fact_time(f), f.seq, f.id), reverse=True)
+    return facts if limit is None else facts[:limit]
 
 
 def _article_time(article: Article) -> datetime:
     return article.published or article.fetched_at or datetime.min.replace(tzinfo=UTC)
+
+
+def _span_end(part: str) -> datetime:
+    """When a partition's period ends: the Monday after its ISO week, or the first day of the next month."""
+    year, period = part.removeprefix("facts-").split("-")
+    if period.startswith("W"):
+        end = date.fromisocalendar(int(year), int(period[1:]), 1) + timedelta(days=7)
+    else:
+        month = int(period)
+        end = date(int(year) + month // 12, month % 12 + 1, 1)
+    return datetime(end.year, end.month, end.day, tzinfo=UTC)
 
 
 def partition_of(when: datetime) -> str:
@@ -423,41 +728,50 @@ def partition_of(when: datetime) -> str:
 
 
 class _Plan:
-    """What a batch changes, computed against the current state without touching it. ``encode`` builds
-    the new partition files; ``apply`` makes the change visible in memory, in one step."""
+    """What a batch changes, computed against the current state without touching it (in a worker thread:
+    it may read old partitions). ``encode`` builds the new files; ``apply`` makes the change visible in
+    memory, in one step, on the event loop."""
 
     def __init__(self, store: Store, batch: Batch, now: datetime) -> None:
         self.store, self.batch, self.now = store, batch, now
         self.articles: dict[str, tuple[Article, str]] = {}  # url → (article, partition)
         self.new_facts: list[tuple[StoredFact, str, bool]] = []
-        self.removed: set[str] = set()
+        self.removed: dict[str, set[str]] = {}  # partition → fact ids
+        self.parts: dict[str, _Part] = {}  # the touched fact partitions, as they are now
         self.touched: set[str] = set()
-        seq = store._index.last_seq
+        seq = store._last_seq
         new_articles = updated = 0
         taken: set[str] = set()
         for item in batch.articles:
             article = item.article
-            old = store._articles.get(article.url) or self._planned(article.url)
+            stored_in = store._partition_of_article(article.url)
+            old = store._part(stored_in).articles.get(article.url) if stored_in else None
+            old = old or self._planned(article.url)
             if old is not None and old.text_hash == article.text_hash:
                 continue
-            part = store._article_part.get(article.url) or partition_of(article.published or now)
+            part = stored_in or partition_of(article.published or now)
+            if part not in self.parts:
+                self.parts[part] = store._part(part)
+            content = self.parts[part]
             self.articles[article.url] = (article, part)
             self.touched.add(part)
             if old is None:
                 new_articles += 1
             else:
                 updated += 1
-            keep = store._index.ids_of_article(article.url)
+            keep = content.index.ids_of_article(article.url)
             wanted: list[tuple[str, Any]] = []
             for fact in item.facts:
                 fid = fact_id(article.url, fact)
-                if fid in taken or (fid in store._index and fid not in keep):
+                if fid in taken or (fid not in keep and store._known_id(fid)):
                     continue  # the same fact twice, or an id collision: the first one wins
                 taken.add(fid)
                 wanted.append((fid, fact))
-            self.removed |= keep - {fid for fid, _ in wanted}
+            gone = keep - {fid for fid, _ in wanted}
+            if gone:
+                self.removed.setdefault(part, set()).update(gone)
             for fid, fact in wanted:
-                existing = store._index.get(fid)
+                existing = content.index.get(fid)
                 if existing is not None:
                     stored = replace(existing, fact=fact, article=article.ref, topics=article.topics,
                                      story_id=article.story_id)
@@ -470,12 +784,11 @@ class _Plan:
                                   or batch.guilds)
         if self.state_changed:
             self.touched.add(STATE)
-        self.touched |= {store._index.part_of(fid) for fid in self.removed}
         self.last_seq = seq
         self.result = CommitResult(
             new_articles=new_articles, updated_articles=updated,
-            new_facts=sum(1 for f, _, _ in self.new_facts if f.seq > store._index.last_seq),
-            removed_facts=len(self.removed), last_seq=seq,
+            new_facts=sum(1 for f, _, _ in self.new_facts if f.seq > store._last_seq),
+            removed_facts=sum(len(ids) for ids in self.removed.values()), last_seq=seq,
         )
 
     def _planned(self, url: str) -> Article | None:
@@ -487,16 +800,31 @@ class _Plan:
         return not self.touched
 
     def encode(self) -> dict[str, Any]:
-        """New partition files (name → TinyDB tables) plus the new manifest. Raises StoreError on an
-        unserialisable value before anything is written."""
+        """New files (name → bytes) plus the new manifest. Raises StoreError on an unserialisable value
+        before anything is written."""
         store = self.store
         generation = store._generation + 1
         files = dict(store._files)
         payloads: dict[str, Any] = {}
+        self.summaries: dict[str, Summary] = {}
         for part in sorted(self.touched):
             name = f"{part}.g{generation}.json"
-            payloads[name] = self._encode_state() if part == STATE else self._encode_partition(part)
             files[part] = name
+            if part == STATE:
+                payloads[name] = _files.dump_tables(self._encode_state())
+                continue
+            tables, articles, facts = self._encode_partition(part)
+            payloads[name] = data = _files.dump_tables(tables)
+            old = store._summaries.get(part)
+            vocabulary = set(old.words) if old else set()
+            for fact, p, _ in self.new_facts:
+                if p == part:
+                    vocabulary |= FactIndex._fact_words(fact)
+            summary = _summary.summarise(articles, facts, frozenset(vocabulary), len(data))
+            self.summaries[part] = summary
+            sum_name = f"{part}{SUM}.g{generation}.json"
+            payloads[sum_name] = _files.dump_tables(_summary.encode(summary))
+            files[part + SUM] = sum_name
         payloads[MANIFEST] = {"schema": Store.SCHEMA_VERSION, "generation": generation, "files": files,
                               "last_seq": self.last_seq}
         self.generation, self.files = generation, files
@@ -516,31 +844,45 @@ class _Plan:
                 "topics": [_codec.encode(t) for t in topics.values()],
                 "guilds": [_codec.encode(g) for g in guilds.values()]}
 
-    def _encode_partition(self, part: str) -> dict[str, list[Any]]:
-        store = self.store
-        urls = set(store._part_articles.get(part, ())) | {u for u, (_, p) in self.articles.items() if p == part}
-        articles = [self.articles[u][0] if u in self.articles else store._articles[u] for u in sorted(urls)]
+    def _encode_partition(self, part: str) -> tuple[dict[str, list[Any]], list[Article], list[StoredFact]]:
+        content = self.parts[part]
+        urls = set(content.articles) | {u for u, (_, p) in self.articles.items() if p == part}
+        articles = [self.articles[u][0] if u in self.articles else content.articles[u] for u in sorted(urls)]
         replaced = {f.id for f, p, _ in self.new_facts if p == part}
-        facts = [(f, store._index.is_backlog(f.id)) for f in store._index.in_partition(part)
-                 if f.id not in self.removed and f.id not in replaced]
+        removed = self.removed.get(part, set())
+        facts = [(f, content.index.is_backlog(f.id)) for f in content.index.facts()
+                 if f.id not in removed and f.id not in replaced]
         facts += [(f, backlog) for f, p, backlog in self.new_facts if p == part]
-        return {
+        tables = {
             "articles": [_codec.encode(a) for a in articles],
             "facts": [{"id": f.id, "seq": f.seq, "url": f.article.url, "topics": list(f.topics),
                        "stored_at": f.stored_at.isoformat(), "backlog": backlog, "fact": _codec.encode_fact(f.fact)}
                       for f, backlog in facts],
         }
+        return tables, articles, [f for f, _ in facts]
 
     def apply(self) -> None:
         """Make the batch visible. No await in here: readers on the loop see all of it or none."""
         store = self.store
-        for article, part in self.articles.values():
-            store._add_article(article, part)
-        store._index.remove(self.removed)
-        store._index.add_many(self.new_facts)
-        store._index.last_seq = self.last_seq
-        if self.state_changed:
-            sources, topics, guilds = self.state
-            store._sources, store._topics, store._guilds = sources, topics, guilds
-        store._generation, store._files = self.generation, self.files
-
+        with store._mem:
+            for name, content in self.parts.items():
+                if name not in store._hot:
+                    store._load_hot(content)
+            for article, part in self.articles.values():
+                content = store._hot[part]
+                content.articles[article.url] = article
+                store._index_article(article, part)
+            for part, ids in self.removed.items():
+                store._hot[part].index.remove(ids)
+            by_part: dict[str, list[tuple[StoredFact, str, bool]]] = {}
+            for item in self.new_facts:
+                by_part.setdefault(item[1], []).append(item)
+            for part, items in by_part.items():
+                store._hot[part].index.add_many(items)
+            store._last_seq = self.last_seq
+            if self.state_changed:
+                sources, topics, guilds = self.state
+                store._sources, store._topics, store._guilds = sources, topics, guilds
+            store._summaries.update(self.summaries)
+            store._generation, store._files = self.generation, self.files
+            store._evict(keep=self.parts, now=self.now)
