@@ -1,18 +1,22 @@
 """/casualties, /timeline, /brief, /fact, /search, /sources: thin handlers over the briefing layer.
 
-Answers come from facts the poll job already stored (in-memory reads), so they are fast enough to answer
-directly; nothing here fetches while the user waits.
+Answers come from facts the poll job already stored. Those over the recent weeks the store keeps in memory
+are fast enough to answer directly. One that needs older partitions (an old range, a fact by id, a search
+over all history) reads files: the handler defers at once (Discord's 3-second deadline is met) and builds
+the answer in a worker thread, so the event loop never waits on the disk. Nothing here fetches.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.briefing import Briefing
+from bot.briefing import Answer, Briefing
 from bot.durations import parse_duration
 from bot.errors import BadOption
 from bot.model import CATEGORIES
@@ -34,6 +38,17 @@ class InfoCog(commands.Cog):
     def __init__(self, briefing: Briefing) -> None:
         self.briefing = briefing
 
+    @staticmethod
+    async def _answer(interaction: discord.Interaction, reads_disk: bool, make: Callable[[], Answer]) -> None:
+        """Answer at once from memory, or defer and build the answer in a worker thread when it reads old
+        partitions from disk."""
+        if reads_disk:
+            await interaction.response.defer(thinking=True)
+            answer = await asyncio.to_thread(make)
+        else:
+            answer = make()
+        await send_answer(interaction, answer)
+
     async def topic_autocomplete(self, interaction: discord.Interaction,
                                  current: str) -> list[app_commands.Choice[str]]:
         wanted = current.casefold()
@@ -51,9 +66,12 @@ class InfoCog(commands.Cog):
     async def casualties(self, interaction: discord.Interaction, topic: str | None = None, since: str | None = None,
                          side: str | None = None, claimant: str | None = None,
                          category: app_commands.Choice[str] | None = None) -> None:
-        answer = self.briefing.casualties(topic, guild_id=interaction.guild_id, since=parse_since(since), side=side,
-                                          claimant=claimant, category=category.value if category else None)
-        await send_answer(interaction, answer)
+        window = parse_since(since)
+        await self._answer(interaction, self.briefing.casualties_reads_disk(topic, guild_id=interaction.guild_id,
+                                                                             since=window),
+                           lambda: self.briefing.casualties(topic, guild_id=interaction.guild_id, since=window,
+                                                            side=side, claimant=claimant,
+                                                            category=category.value if category else None))
 
     @app_commands.command(description="Dated events in order, each with its date's precision")
     @app_commands.describe(topic="Topic (default: the only one, or all)", date_from="From YYYY, YYYY-MM or "
@@ -63,30 +81,33 @@ class InfoCog(commands.Cog):
     @app_commands.guild_only()
     async def timeline(self, interaction: discord.Interaction, topic: str | None = None, date_from: str | None = None,
                        date_to: str | None = None, newest_first: bool = False) -> None:
-        answer = self.briefing.timeline(topic, guild_id=interaction.guild_id, date_from=date_from, date_to=date_to,
-                                        newest_first=newest_first)
-        await send_answer(interaction, answer)
+        reads_disk = self.briefing.timeline_reads_disk(topic, guild_id=interaction.guild_id, date_from=date_from,
+                                                       date_to=date_to)
+        await self._answer(interaction, reads_disk, lambda: self.briefing.timeline(
+            topic, guild_id=interaction.guild_id, date_from=date_from, date_to=date_to, newest_first=newest_first))
 
     @app_commands.command(description="The latest picture of a topic in a few lines")
     @app_commands.describe(topic="Topic (default: the only one, or all)")
     @app_commands.autocomplete(topic=topic_autocomplete)
     @app_commands.guild_only()
     async def brief(self, interaction: discord.Interaction, topic: str | None = None) -> None:
-        await send_answer(interaction, self.briefing.brief(topic, guild_id=interaction.guild_id))
+        await self._answer(interaction, self.briefing.brief_reads_disk(topic, guild_id=interaction.guild_id),
+                           lambda: self.briefing.brief(topic, guild_id=interaction.guild_id))
 
     @app_commands.command(description="Where a fact comes from: quote, article, outlet, link")
     @app_commands.describe(fact_id="The short id shown after each line")
     @app_commands.rename(fact_id="id")
     @app_commands.guild_only()
     async def fact(self, interaction: discord.Interaction, fact_id: str) -> None:
-        await send_answer(interaction, self.briefing.fact(fact_id))
+        await self._answer(interaction, self.briefing.fact_reads_disk(fact_id), lambda: self.briefing.fact(fact_id))
 
     @app_commands.command(description="Search stored facts and events by words")
     @app_commands.describe(words="Words that must all appear", topic="Topic (default: all)")
     @app_commands.autocomplete(topic=topic_autocomplete)
     @app_commands.guild_only()
     async def search(self, interaction: discord.Interaction, words: str, topic: str | None = None) -> None:
-        await send_answer(interaction, self.briefing.search(words, topic=topic, guild_id=interaction.guild_id))
+        await self._answer(interaction, self.briefing.search_reads_disk(),
+                           lambda: self.briefing.search(words, topic=topic, guild_id=interaction.guild_id))
 
     @app_commands.command(description="The sources Sitrep reads for this server, and their health")
     @app_commands.guild_only()

@@ -355,6 +355,41 @@ class Store:
                 found += query(part)
         return _newest(found, limit)
 
+    def reads_disk(self, *, topics: Collection[str] | None = None, kind: Kind | None = None,
+                   since: datetime | None = None, limit: int | None = None) -> bool:
+        """Whether ``facts`` with these filters (and any others, within the ``since`` bound) may have to
+        read partitions that are not loaded, i.e. do file I/O: such answers belong off the event loop.
+        With no argument: whether anything is not loaded (so a search over all history may read)."""
+        lo = _stamp(since) if since else float("-inf")
+        with self._mem:
+            names = [n for n, s in self._summaries.items() if s.t_max >= lo and s.has_topic_kind(topics, kind)]
+            if all(n in self._hot for n in names):
+                return False
+            if limit is None:
+                return True
+            loaded = 0
+            for name in names:
+                if name in self._hot:
+                    summary = self._summaries[name]
+                    per_topic = summary.counts.values() if topics is None else (
+                        summary.counts.get(t, {}) for t in topics)
+                    if topics is None:
+                        loaded += summary.n_facts if kind is None else summary.kinds.get(kind, 0)
+                    else:
+                        loaded += sum(sum(c.values()) if kind is None else c.get(kind, 0) for c in per_topic)
+            return loaded < limit
+
+    def fact_reads_disk(self, fact_id: str) -> bool:
+        """Whether :meth:`fact` may read a partition that is not loaded: the id (or prefix) is not a loaded
+        fact's, and some other partition's summary holds a match."""
+        text = fact_id.strip().lower()
+        key = id_key(text)
+        span = (key, key + 1) if key is not None else prefix_range(text) if len(text) >= 4 else None
+        with self._mem:
+            if span is None or any(text in part.index for part in self._hot.values()):
+                return False
+            return any(count_range(s.ids, *span, at_most=1) for n, s in self._summaries.items() if n not in self._hot)
+
     @property
     def last_seq(self) -> int:
         return self._last_seq

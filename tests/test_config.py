@@ -22,6 +22,7 @@ def test_shipped_config_loads() -> None:
     assert config.topic("pak-afg") is not None
     assert "Islamabad" in config.actors["Pakistan"]
     assert config.data_dir == ROOT / "data"
+    assert config.storage.hot_weeks == 8
 
 
 @pytest.mark.parametrize(
@@ -39,6 +40,10 @@ def test_shipped_config_loads() -> None:
         ({"fetch": {"per_host": 0}}, "fetch.per_host", "more than zero"),
         ({"actors": {"Pakistan": "Islamabad"}}, "actors.Pakistan", "must be an array"),
         ({"colour": 1}, "colour", "unknown key"),
+        ({"storage": {"hot_weeks": 0}}, "storage.hot_weeks", "more than zero"),
+        ({"storage": {"hot_weeks": "8"}}, "storage.hot_weeks", "must be an integer"),
+        ({"storage": {"hot_weeks": 10_000}}, "storage.hot_weeks", "at most 520"),
+        ({"storage": {"cold_weeks": 3}}, "storage.cold_weeks", "unknown key"),
     ],
 )
 def test_bad_config_names_key_and_problem(raw: dict, key: str, words: str) -> None:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 DEFAULT_WINDOW = timedelta(days=30)
 FACT_LIMIT = 5000  # facts read for one answer at most: answers stay fast on a store of any size
+BRIEF_FACTS = 500  # the newest facts a brief is made of
 RECENT_TIMELINE = 600  # events read for a timeline without a date range (it shows the latest 300 lines)
 
 
@@ -54,6 +55,31 @@ class Briefing:
         topics = self.topics_for(guild_id)
         return [t.key for t in topics], "all topics"
 
+    # --- which answers read old partitions from disk (the bot computes those off the event loop) ------
+
+    def casualties_reads_disk(self, topic: str | None = None, *, guild_id: int | None = None,
+                             since: timedelta | None = None, now: datetime | None = None) -> bool:
+        keys, _ = self._scope(topic, guild_id)
+        return self.store.reads_disk(topics=keys, kind="casualty",
+                                     since=(now or datetime.now(UTC)) - (since or DEFAULT_WINDOW))
+
+    def timeline_reads_disk(self, topic: str | None = None, *, guild_id: int | None = None,
+                            date_from: str | None = None, date_to: str | None = None) -> bool:
+        keys, _ = self._scope(topic, guild_id)
+        limit = FACT_LIMIT if (date_from or date_to) else RECENT_TIMELINE
+        return (self.store.reads_disk(topics=keys, kind="event", limit=limit)
+                or self.store.reads_disk(topics=keys, kind="casualty", limit=limit // 5))
+
+    def brief_reads_disk(self, topic: str | None = None, *, guild_id: int | None = None) -> bool:
+        keys, _ = self._scope(topic, guild_id)
+        return self.store.reads_disk(topics=keys, limit=BRIEF_FACTS)
+
+    def fact_reads_disk(self, fact_id: str) -> bool:
+        return self.store.fact_reads_disk(fact_id)
+
+    def search_reads_disk(self) -> bool:
+        return self.store.reads_disk()
+
     # --- answers ------------------------------------------------------------------------------------
 
     def casualties(self, topic: str | None = None, *, guild_id: int | None = None, since: timedelta | None = None,
@@ -83,7 +109,8 @@ class Briefing:
 
     def brief(self, topic: str | None = None, *, guild_id: int | None = None, now: datetime | None = None) -> Answer:
         keys, name = self._scope(topic, guild_id)
-        return build_brief(self.store.facts(topics=keys, limit=500), topic_name=name, now=now or datetime.now(UTC))
+        return build_brief(self.store.facts(topics=keys, limit=BRIEF_FACTS), topic_name=name,
+                           now=now or datetime.now(UTC))
 
     def fact(self, fact_id: str) -> Answer:
         found = self.store.fact(fact_id)

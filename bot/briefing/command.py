@@ -20,7 +20,7 @@ async def _answer(args: argparse.Namespace, config: Config) -> str:
     from storage import Store
 
     # Read-only: never blocked by the writer lock of a running bot or poller, and never writes.
-    store = await Store.open(config.data_dir, read_only=True)
+    store = await Store.open(config.data_dir, read_only=True, hot_weeks=config.storage.hot_weeks)
     try:
         return render_text(answer_for(args, Briefing(store, config)))
     finally:

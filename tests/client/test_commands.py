@@ -105,3 +105,37 @@ async def test_search_index_is_ready_before_the_first_interaction(world: World,
     monkeypatch.setattr(FactIndex, "build_words", no_build)
     search = await world.fake.slash(GUILD_A, MEMBER, "search", {"words": "Kurram"})
     assert search.callback_type == 4 and "Kurram" in search.text
+
+
+async def test_answers_from_old_partitions_are_deferred_and_read_off_the_loop(world: World,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    from datetime import UTC, datetime, timedelta
+
+    from storage import ArticleFacts, Batch, Store
+    from tests.storage._helpers import article, casualty, facts_batch
+
+    old = datetime.now(UTC) - timedelta(days=400)
+    quote = "Seventeen were killed in Zanzibarville, the council said."
+    await world.store.commit(Batch(articles=(ArticleFacts(
+        article("https://old.example/1", published=old, topics=("pak-afg",)), (casualty(17, quote=quote),)),)))
+    await world.store.commit(facts_batch("https://new.example/1", [casualty(2)], topics=("pak-afg",)))
+    old_fact = next(f for f in world.store.facts(topics=["pak-afg"]) if f.fact.quote == quote)
+    assert world.store.fact_reads_disk(old_fact.id)  # the old week was unloaded by the second commit
+
+    readers: list[str] = []
+    real_read = Store._read_part
+
+    def read_part(self: Store, name: str, file: str):  # type: ignore[no-untyped-def]
+        readers.append(threading.current_thread().name)
+        return real_read(self, name, file)
+
+    monkeypatch.setattr(Store, "_read_part", read_part)
+    world.store._cold.clear()
+    reply = await world.fake.slash(GUILD_A, MEMBER, "fact", {"id": old_fact.id})
+    assert reply.callback_type == 5 and quote in reply.text  # deferred at once, then answered
+    search = await world.fake.slash(GUILD_A, MEMBER, "search", {"words": "Zanzibarville"})
+    assert search.callback_type == 5 and "Zanzibarville" in search.text
+    assert readers and threading.main_thread().name not in readers
+    recent = await world.fake.slash(GUILD_A, MEMBER, "casualties", {"topic": "pak-afg"})
+    assert recent.callback_type == 4  # the last 30 days are in memory: answered directly
