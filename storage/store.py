@@ -18,7 +18,7 @@ import json
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -36,6 +36,7 @@ LEGACY_V0 = "sitrep.json"  # stock TinyDB, one file: what version 0 of Sitrep wr
 STATE = "state"
 SUM = ".sum"  # a partition's summary is the partition "facts-2025-W11.sum"
 DEFAULT_HOT_WEEKS = 8
+_ID_BITS = 1 << 26  # the id bitmap of Store._known_id: 8 MB, a few % full at a million facts
 COLD_CACHE = 4  # old partitions kept decoded after a read (each is a week of facts)
 # Weekly fact partitions (facts-2025-W41); monthly ones (facts-2025-10) written by earlier versions still load.
 _PART_FILE = re.compile(r"(?P<part>state|facts-\d{4}-(?:W\d{2}|\d{2})(?:\.sum)?)\.g(?P<gen>\d+)\.json")
@@ -104,6 +105,7 @@ class Store:
         self._sources: dict[str, SourceState] = {}
         self._topics: dict[str, Topic] = {}
         self._guilds: dict[int, GuildSettings] = {}
+        self._id_bits: bytearray | None = None  # built by the first commit (see _known_id)
 
     # --- life cycle ---------------------------------------------------------------------------------
 
@@ -725,10 +727,33 @@ class Store:
         return next((n for n in names if url in self._part(n).articles), None)
 
     def _known_id(self, fid: str) -> bool:
+        """Whether any partition, loaded or not, holds a fact with this id (a collision check per new fact).
+        A bitmap of every id key ever seen answers "no" at once for nearly all new ids; only a hit is checked
+        against the summaries (a bisect per partition)."""
         key = id_key(fid)
+        if key is None:
+            with self._mem:
+                return any(fid in p.index for p in self._hot.values())
+        if self._id_bits is None:
+            bits = bytearray(_ID_BITS // 8)
+            with self._mem:
+                summaries = list(self._summaries.values())
+            for summary in summaries:
+                for k in summary.ids:
+                    bits[(k % _ID_BITS) >> 3] |= 1 << (k & 7)
+            self._id_bits = bits
+        if not self._id_bits[(key % _ID_BITS) >> 3] & (1 << (key & 7)):
+            return False
         with self._mem:
-            return any(contains(s.ids, key) for s in self._summaries.values()) if key is not None else any(
-                fid in p.index for p in self._hot.values())
+            return any(contains(s.ids, key) for s in self._summaries.values())
+
+    def _remember_ids(self, ids: Iterable[str]) -> None:
+        if self._id_bits is None:
+            return
+        for fid in ids:
+            key = id_key(fid)
+            if key is not None:
+                self._id_bits[(key % _ID_BITS) >> 3] |= 1 << (key & 7)
 
 
 def _stamp(when: datetime) -> float:
@@ -919,5 +944,6 @@ class _Plan:
                 sources, topics, guilds = self.state
                 store._sources, store._topics, store._guilds = sources, topics, guilds
             store._summaries.update(self.summaries)
+            store._remember_ids(f.id for f, _, _ in self.new_facts)
             store._generation, store._files = self.generation, self.files
             store._evict(keep=self.parts, now=self.now)
