@@ -131,6 +131,40 @@ def summarise(articles: Iterable[Article], facts: Iterable[StoredFact], words: f
     )
 
 
+def update(old: Summary, *, added: Iterable[StoredFact], removed: Iterable[StoredFact], articles: Iterable[Article],
+           n_articles: int, words: frozenset[str], size: int) -> Summary:
+    """``old`` after a commit removed ``removed`` (and the old versions of replaced facts), added ``added``
+    and wrote ``articles`` (new or edited), without walking the rest of the partition: a commit into a big
+    week stays cheap. Time bounds, seq and article keys only grow (a superset: a read in vain at worst)."""
+    counts = {topic: dict(per_kind) for topic, per_kind in old.counts.items()}
+    kinds = dict(old.kinds)
+    ids = set(old.ids)
+    n, max_seq, t_min, t_max = old.n_facts, old.max_seq, old.t_min, old.t_max
+    for fact, sign in [*((f, -1) for f in removed), *((f, 1) for f in added)]:
+        n += sign
+        key = id_key(fact.id)
+        if key is not None:
+            (ids.add if sign > 0 else ids.discard)(key)
+        kinds[fact.kind] = kinds.get(fact.kind, 0) + sign
+        for topic in fact.topics:
+            per_kind = counts.setdefault(topic, {})
+            per_kind[fact.kind] = per_kind.get(fact.kind, 0) + sign
+        if sign > 0:
+            max_seq = max(max_seq, fact.seq)
+            when = fact_time(fact)
+            t_min, t_max = min(t_min, when), max(t_max, when)
+    articles = list(articles)
+    return Summary(
+        size=size, n_facts=n, n_articles=n_articles, max_seq=max_seq, t_min=t_min, t_max=t_max,
+        counts={t: {k: c for k, c in per_kind.items() if c} for t, per_kind in counts.items()},
+        kinds={k: c for k, c in kinds.items() if c}, words=words, ids=_sorted(ids),
+        urls=_sorted([*old.urls, *(text_key(a.url) for a in articles)]),
+        guids=_sorted([*old.guids, *(text_key(a.guid) for a in articles if a.guid)]),
+        hashes=_sorted([*old.hashes, *(text_key(a.text_hash) for a in articles)]),
+        stories=_sorted([*old.stories, *(text_key(a.story_id) for a in articles if a.story_id)]),
+    )
+
+
 def encode(summary: Summary) -> dict[str, list[dict[str, Any]]]:
     """As TinyDB tables: one table ``summary`` with one document."""
     finite = summary.n_facts > 0

@@ -45,12 +45,15 @@ _PART_FILE = re.compile(r"(?P<part>state|facts-\d{4}-(?:W\d{2}|\d{2})(?:\.sum)?)
 class _Part:
     """One fact partition in memory: its articles, and an index over its facts."""
 
-    __slots__ = ("articles", "index", "name")
+    __slots__ = ("articles", "encoded", "index", "name")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.articles: dict[str, Article] = {}
         self.index = FactIndex()
+        # The JSON of each article and fact as last written (key → (object, backlog, bytes)): the next write
+        # of the partition encodes only what changed. Kept while the partition is loaded.
+        self.encoded: dict[str, tuple[object, bool, bytes]] = {}
 
     @classmethod
     def decode(cls, name: str, tables: dict[str, list[dict[str, Any]]]) -> _Part:
@@ -554,6 +557,7 @@ class Store:
         """Unload partitions that left the recent window (they stay readable from disk, and cached)."""
         for name in [n for n in self._hot if n not in keep and not self._is_hot(n, now)]:
             part = self._hot.pop(name)
+            part.encoded = {}
             for article in part.articles.values():
                 self._forget_article(article)
             if name in self._files:
@@ -756,6 +760,10 @@ class Store:
                 self._id_bits[(key % _ID_BITS) >> 3] |= 1 << (key & 7)
 
 
+def _dump(doc: Any) -> bytes:
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def _stamp(when: datetime) -> float:
     return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
@@ -867,20 +875,26 @@ class _Plan:
         files = dict(store._files)
         payloads: dict[str, Any] = {}
         self.summaries: dict[str, Summary] = {}
+        self.encoded: dict[str, dict[str, tuple[object, bool, bytes]]] = {}
         for part in sorted(self.touched):
             name = f"{part}.g{generation}.json"
             files[part] = name
             if part == STATE:
                 payloads[name] = _files.dump_tables(self._encode_state())
                 continue
-            tables, articles, facts = self._encode_partition(part)
-            payloads[name] = data = _files.dump_tables(tables)
-            old = store._summaries.get(part)
-            vocabulary = set(old.words) if old else set()
-            for fact, p, _ in self.new_facts:
-                if p == part:
-                    vocabulary |= FactIndex._fact_words(fact)
-            summary = _summary.summarise(articles, facts, frozenset(vocabulary), len(data))
+            payloads[name] = data = self._encode_partition(part)
+            content = self.parts[part]
+            added = [f for f, p, _ in self.new_facts if p == part]
+            gone = [f for fid in self.removed.get(part, set()) | {f.id for f in added}
+                    if (f := content.index.get(fid)) is not None]
+            old = store._summaries.get(part) or Summary()
+            vocabulary = set(old.words)
+            for fact in added:
+                vocabulary |= FactIndex._fact_words(fact)
+            n_articles = len(set(content.articles) | {u for u, (_, p) in self.articles.items() if p == part})
+            summary = _summary.update(old, added=added, removed=gone, articles=[
+                a for a, p in self.articles.values() if p == part], n_articles=n_articles,
+                words=frozenset(vocabulary), size=len(data))
             self.summaries[part] = summary
             sum_name = f"{part}{SUM}.g{generation}.json"
             payloads[sum_name] = _files.dump_tables(_summary.encode(summary))
@@ -904,7 +918,9 @@ class _Plan:
                 "topics": [_codec.encode(t) for t in topics.values()],
                 "guilds": [_codec.encode(g) for g in guilds.values()]}
 
-    def _encode_partition(self, part: str) -> tuple[dict[str, list[Any]], list[Article], list[StoredFact]]:
+    def _encode_partition(self, part: str) -> bytes:
+        """The partition's new file: the JSON of unchanged articles and facts is reused from the last write
+        (each document is dumped on its own, so no single call holds the GIL for a whole week)."""
         content = self.parts[part]
         urls = set(content.articles) | {u for u, (_, p) in self.articles.items() if p == part}
         articles = [self.articles[u][0] if u in self.articles else content.articles[u] for u in sorted(urls)]
@@ -913,13 +929,27 @@ class _Plan:
         facts = [(f, content.index.is_backlog(f.id)) for f in content.index.facts()
                  if f.id not in removed and f.id not in replaced]
         facts += [(f, backlog) for f, p, backlog in self.new_facts if p == part]
-        tables = {
-            "articles": [_codec.encode(a) for a in articles],
-            "facts": [{"id": f.id, "seq": f.seq, "url": f.article.url, "topics": list(f.topics),
-                       "stored_at": f.stored_at.isoformat(), "backlog": backlog, "fact": _codec.encode_fact(f.fact)}
-                      for f, backlog in facts],
-        }
-        return tables, articles, [f for f, _ in facts]
+        cache, encoded = content.encoded, {}
+        chunks = [b'{"articles":{']
+        for i, article in enumerate(articles, 1):
+            hit = cache.get(article.url)
+            data = hit[2] if hit is not None and hit[0] is article else _dump(_codec.encode(article))
+            encoded[article.url] = (article, False, data)
+            chunks.append(b'%s"%d":%s' % (b"," if i > 1 else b"", i, data))
+        chunks.append(b'},"facts":{')
+        for i, (f, backlog) in enumerate(facts, 1):
+            hit = cache.get(f.id)
+            if hit is not None and hit[0] is f and hit[1] == backlog:
+                data = hit[2]
+            else:
+                data = _dump({"id": f.id, "seq": f.seq, "url": f.article.url, "topics": list(f.topics),
+                              "stored_at": f.stored_at.isoformat(), "backlog": backlog,
+                              "fact": _codec.encode_fact(f.fact)})
+            encoded[f.id] = (f, backlog, data)
+            chunks.append(b'%s"%d":%s' % (b"," if i > 1 else b"", i, data))
+        chunks.append(b"}}")
+        self.encoded[part] = encoded
+        return b"".join(chunks)
 
     def apply(self) -> None:
         """Make the batch visible. No await in here: readers on the loop see all of it or none."""
@@ -939,6 +969,8 @@ class _Plan:
                 by_part.setdefault(item[1], []).append(item)
             for part, items in by_part.items():
                 store._hot[part].index.add_many(items)
+            for part, encoded in self.encoded.items():
+                store._hot[part].encoded = encoded
             store._last_seq = self.last_seq
             if self.state_changed:
                 sources, topics, guilds = self.state
