@@ -84,8 +84,19 @@ def encode_fact(fact: Fact) -> dict[str, Any]:
     return data
 
 
+# A fact's "kind" → its dataclass. A new kind of fact is one more entry; a document without a known kind
+# is an Event (what version 0 stored).
+FACT_TYPES: dict[str, type] = {"casualty": Casualty, "event": Event}
+
+
+def kind_of(data: dict[str, Any]) -> str:
+    """The kind :func:`decode_fact` will give this document, without decoding it."""
+    kind = data.get("kind")
+    return kind if isinstance(kind, str) and kind in FACT_TYPES else "event"
+
+
 def decode_fact(data: dict[str, Any]) -> Fact:
-    return decode(Casualty if data.get("kind") == "casualty" else Event, data)  # type: ignore[no-any-return]
+    return decode(FACT_TYPES[kind_of(data)], data)  # type: ignore[no-any-return]
 
 
 RECORD_TYPES: dict[str, type] = {

@@ -83,43 +83,47 @@ _DECODER = json.JSONDecoder()
 
 def _parse_tables(text: str) -> dict[str, list[dict[str, Any]]]:
     """``{"table": {"1": doc, ...}, ...}`` → ``{"table": [doc, ...]}``, one ``raw_decode`` per document."""
-    space, decode = _SPACE.match, _DECODER.raw_decode
+    decode = _DECODER.raw_decode
+
+    def skip(i: int) -> int:
+        match = _SPACE.match(text, i)
+        return match.end() if match else i
 
     def expect(i: int, char: str) -> int:
-        i = space(text, i).end()
+        i = skip(i)
         if text[i:i + 1] != char:
             raise ValueError(f"expected {char!r} at character {i}")
-        return space(text, i + 1).end()
+        return skip(i + 1)
 
-    i = space(text, 0).end()
+    i = skip(0)
     if text[i:i + 1] != "{":
         raise _NotTinyDB("not a TinyDB document")
-    i = space(text, i + 1).end()
+    i = skip(i + 1)
     tables: dict[str, list[dict[str, Any]]] = {}
     while text[i:i + 1] != "}":
         name, i = decode(text, i)
         i = expect(i, ":")
         if not isinstance(name, str) or text[i:i + 1] != "{":
             raise _NotTinyDB("a table is not a TinyDB table")
-        i = space(text, i + 1).end()
+        i = skip(i + 1)
         docs: list[dict[str, Any]] = []
         while text[i:i + 1] != "}":
             _, i = decode(text, i)  # the document id
             i = expect(i, ":")
             doc, i = decode(text, i)
             docs.append(doc)
-            i = space(text, i).end()
+            i = skip(i)
             if text[i:i + 1] == ",":
-                i = space(text, i + 1).end()
+                i = skip(i + 1)
             elif text[i:i + 1] != "}":
                 raise ValueError(f"expected ',' or '}}' at character {i}")
         tables[name] = docs
-        i = space(text, i + 1).end()
+        i = skip(i + 1)
         if text[i:i + 1] == ",":
-            i = space(text, i + 1).end()
+            i = skip(i + 1)
         elif text[i:i + 1] != "}":
             raise ValueError(f"expected ',' or '}}' at character {i}")
-    if space(text, i + 1).end() != len(text):
+    if skip(i + 1) != len(text):
         raise ValueError(f"extra data at character {i + 1}")
     return tables
 

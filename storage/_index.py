@@ -35,6 +35,21 @@ def words(text: str) -> set[str]:
     return set(_WORD.findall(fold(text)))
 
 
+def search_text(quote: str | None, title: str | None, outlet: str | None, summary: str | None,
+                location: str | None, actors: Iterable[str] | None, victim: str | None, victim_text: str | None,
+                claimant: str | None, claimant_text: str | None) -> str:
+    """The text a fact is found by: its quote, summary, place, actors and sides, and its article's title
+    and outlet. The one definition, for the word index and for scanning an old partition's documents."""
+    return " ".join(filter(None, (quote, title, outlet, summary, location, " ".join(actors or ()), victim,
+                                  victim_text, claimant, claimant_text)))
+
+
+def might_contain(text: str, terms: Iterable[str]) -> bool:
+    """A quick test before :func:`words`: every term is a substring of the folded text."""
+    folded = text.lower() if text.isascii() else fold(text)
+    return all(term in folded for term in terms)
+
+
 def _time(fact: StoredFact) -> float:
     return (fact.article.published or fact.stored_at).timestamp()
 
@@ -144,14 +159,10 @@ class FactIndex:
     @staticmethod
     def _fact_words(fact: StoredFact) -> set[str]:
         f = fact.fact
-        text = " ".join(filter(None, (
-            f.quote, fact.article.title, fact.article.outlet,
-            getattr(f, "summary", None), getattr(f, "location", None),
-            " ".join(getattr(f, "actors", ()) or ()),
-            getattr(f, "victim", None), getattr(f, "victim_text", None),
-            getattr(f, "claimant", None), getattr(f, "claimant_text", None),
-        )))
-        return words(text)
+        return words(search_text(
+            f.quote, fact.article.title, fact.article.outlet, getattr(f, "summary", None),
+            getattr(f, "location", None), getattr(f, "actors", None), getattr(f, "victim", None),
+            getattr(f, "victim_text", None), getattr(f, "claimant", None), getattr(f, "claimant_text", None)))
 
     # --- queries ------------------------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ from typing import Any
 from bot.errors import StoreError
 from bot.model import Article, GuildSettings, Kind, SourceState, StoredFact, Topic
 from storage import _codec, _files, _lock, _summary
-from storage._index import FactIndex, words
+from storage._index import FactIndex, might_contain, search_text, words
 from storage._summary import Summary, contains, count_range, fact_time, id_key, prefix_range, text_key
 from storage.api import Batch, CommitResult, fact_id
 
@@ -36,6 +36,7 @@ LEGACY_V0 = "sitrep.json"  # stock TinyDB, one file: what version 0 of Sitrep wr
 STATE = "state"
 SUM = ".sum"  # a partition's summary is the partition "facts-2025-W11.sum"
 DEFAULT_HOT_WEEKS = 8
+_Keep = Callable[[dict[str, Any], dict[str, Any] | None], bool]  # (fact document, its article's) → keep it
 _ID_BITS = 1 << 26  # the id bitmap of Store._known_id: 8 MB, a few % full at a million facts
 COLD_CACHE = 4  # old partitions kept decoded after a read (each is a week of facts)
 # Weekly fact partitions (facts-2025-W41); monthly ones (facts-2025-10) written by earlier versions still load.
@@ -283,7 +284,13 @@ class Store:
         with self._mem:
             names = [n for n, s in self._summaries.items()
                      if s.t_max >= lo and s.t_min <= hi and s.has_topic_kind(topics, kind)]
-        return self._newest_first(names, limit, lambda part: part.index.query(
+        wanted = set(topics) if topics is not None else None
+
+        def keep(doc: dict[str, Any], _: dict[str, Any] | None) -> bool:
+            return ((wanted is None or not wanted.isdisjoint(doc["topics"]))
+                    and (kind is None or _codec.kind_of(doc["fact"]) == kind))
+
+        return self._newest_first(names, limit, keep, True, lambda part: part.index.query(
             topics=topics, kind=kind, since=since, until=until, category=category, victim=victim,
             claimant=claimant, limit=limit))
 
@@ -309,7 +316,7 @@ class Store:
                 if sum(counts.values()) != 1:
                     return None
         for name in names:
-            found = self._part(name).index.by_id_or_prefix(text)
+            found = self._subset(name, lambda doc, _: str(doc["id"]).startswith(text), True).index.by_id_or_prefix(text)
             if found is not None:
                 return found
         return None
@@ -336,17 +343,30 @@ class Store:
         with self._mem:
             names = [n for n, s in self._summaries.items() if terms <= s.words and s.has_topic_kind(topics, None)]
 
+        wanted = set(topics) if topics is not None else None
+
+        def keep(doc: dict[str, Any], article: dict[str, Any] | None) -> bool:
+            if wanted is not None and wanted.isdisjoint(doc["topics"]):
+                return False
+            fact, article = doc["fact"], article or {}
+            return might_contain(search_text(
+                fact.get("quote"), article.get("title"), article.get("outlet"), fact.get("summary"),
+                fact.get("location"), fact.get("actors"), fact.get("victim"), fact.get("victim_text"),
+                fact.get("claimant"), fact.get("claimant_text")), terms)
+
         def search(part: _Part) -> list[StoredFact]:
-            if not part.index.has_words:
+            if not part.index.has_words:  # a loaded partition not warmed yet, or the few documents kept
                 part.index.build_words(self._mem)
             return part.index.search(words_, topics, limit)
 
-        return self._newest_first(names, limit, search)
+        # Old partitions are scanned, not indexed: their documents are tested for the words as substrings
+        # first, and only those that pass are decoded (a word index for a whole week costs more than that).
+        return self._newest_first(names, limit, keep, False, search)
 
-    def _newest_first(self, names: list[str], limit: int | None,
+    def _newest_first(self, names: list[str], limit: int | None, keep: _Keep, use_cache: bool,
                       query: Callable[[_Part], list[StoredFact]]) -> list[StoredFact]:
-        """Run ``query`` on partitions newest first, merging answers, until no older partition can change
-        the newest ``limit``."""
+        """Run ``query`` on partitions newest first (old ones reduced to the documents ``keep`` selects),
+        merging answers, until no older partition can change the newest ``limit``."""
         with self._mem:
             t_max = {n: self._summaries[n].t_max for n in names if n in self._summaries}
         found: list[StoredFact] = []
@@ -355,7 +375,7 @@ class Store:
                 found = _newest(found, limit)
                 if t_max[name] < fact_time(found[-1]):
                     break
-            part = self._part(name)
+            part = self._subset(name, keep, use_cache)
             with self._mem:
                 found += query(part)
         return _newest(found, limit)
@@ -531,6 +551,37 @@ class Store:
                     return self._hot[name]
                 self._cache(name, file, part)
                 return part
+        raise StoreError(f"partition {name} kept changing while it was read; try again")
+
+    def _subset(self, name: str, keep: _Keep, use_cache: bool) -> _Part:
+        """The facts of a partition that ``keep`` selects by their raw documents (fact, article), with their
+        articles. A loaded partition (or, with ``use_cache``, a cached one) is returned whole; otherwise its
+        file is read and only the selected documents are decoded (nothing is cached)."""
+        for _ in range(5):
+            with self._mem:
+                loaded = self._hot.get(name)
+                if loaded is not None:
+                    return loaded
+                file = self._files.get(name)
+                if file is None:
+                    return _Part(name)
+                cached = self._cold.get(name)
+                if use_cache and cached is not None and cached[0] == file:
+                    return cached[1]
+            path = self.data_dir / file
+            try:
+                tables = _files.read_tables(path)
+            except _files.MissingFile:
+                if self._files.get(name) != file:
+                    continue  # a commit replaced (and collected) the generation we were reading
+                raise
+            try:
+                articles = {doc["url"]: doc for doc in tables.get("articles", [])}
+                facts = [doc for doc in tables.get("facts", []) if keep(doc, articles.get(doc["url"]))]
+                urls = {doc["url"] for doc in facts}
+                return _Part.decode(name, {"articles": [a for u, a in articles.items() if u in urls], "facts": facts})
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise StoreError(f"store file {path} is corrupt ({exc!r}); it was left untouched") from None
         raise StoreError(f"partition {name} kept changing while it was read; try again")
 
     def _cache(self, name: str, file: str, part: _Part) -> None:
@@ -929,7 +980,8 @@ class _Plan:
         facts = [(f, content.index.is_backlog(f.id)) for f in content.index.facts()
                  if f.id not in removed and f.id not in replaced]
         facts += [(f, backlog) for f, p, backlog in self.new_facts if p == part]
-        cache, encoded = content.encoded, {}
+        cache = content.encoded
+        encoded: dict[str, tuple[object, bool, bytes]] = {}
         chunks = [b'{"articles":{']
         for i, article in enumerate(articles, 1):
             hit = cache.get(article.url)

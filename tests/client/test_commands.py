@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -112,7 +113,8 @@ async def test_answers_from_old_partitions_are_deferred_and_read_off_the_loop(wo
     import threading
     from datetime import UTC, datetime, timedelta
 
-    from storage import ArticleFacts, Batch, Store
+    import storage._files
+    from storage import ArticleFacts, Batch
     from tests.storage._helpers import article, casualty, facts_batch
 
     old = datetime.now(UTC) - timedelta(days=400)
@@ -124,13 +126,13 @@ async def test_answers_from_old_partitions_are_deferred_and_read_off_the_loop(wo
     assert world.store.fact_reads_disk(old_fact.id)  # the old week was unloaded by the second commit
 
     readers: list[str] = []
-    real_read = Store._read_part
+    real_read = storage._files.read_tables
 
-    def read_part(self: Store, name: str, file: str):  # type: ignore[no-untyped-def]
+    def read_tables(path: Path):  # type: ignore[no-untyped-def]
         readers.append(threading.current_thread().name)
-        return real_read(self, name, file)
+        return real_read(path)
 
-    monkeypatch.setattr(Store, "_read_part", read_part)
+    monkeypatch.setattr(storage._files, "read_tables", read_tables)
     world.store._cold.clear()
     reply = await world.fake.slash(GUILD_A, MEMBER, "fact", {"id": old_fact.id})
     assert reply.callback_type == 5 and quote in reply.text  # deferred at once, then answered
