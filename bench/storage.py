@@ -1,4 +1,4 @@
-"""Storage benchmark: `python bench/storage.py [--facts N] [--crash R] [--keep DIR]`.
+"""Storage benchmark: `python bench/storage.py [--facts N] [--crash R] [--keep DIR | --copy KEPT]`.
 
 Builds a store of N realistic facts (default 100,000: ~4 facts per article, eight topics, two years of
 articles), then measures what the bot feels:
@@ -26,6 +26,7 @@ import asyncio
 import json
 import random
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -273,13 +274,20 @@ def main() -> int:
     parser.add_argument("--crash", type=int, nargs="?", const=100, default=0,
                         help="also run R SIGKILL rounds (default off; 100 if given without a number)")
     parser.add_argument("--keep", type=Path, help="build the store in DIR (must not exist) and keep it")
+    parser.add_argument("--copy", type=Path, metavar="KEPT",
+                        help="measure a copy of a store kept with --keep instead of building one")
     args = parser.parse_args()
     rng = random.Random(2025)
     now = datetime.now(UTC)
     with tempfile.TemporaryDirectory(prefix="sitrep-bench-") as tmp:
         directory = args.keep or Path(tmp) / "store"
-        print(f"building a store of {args.facts:,} facts in {directory} ...", flush=True)
-        store, build_s = build(directory, args.facts, now, rng)
+        if args.copy:  # a store kept by an earlier run: measure without building again
+            shutil.copytree(args.copy, directory)
+            print(f"copied the store in {args.copy} to {directory}", flush=True)
+            store, build_s = Store.open_sync(directory), float("nan")
+        else:
+            print(f"building a store of {args.facts:,} facts in {directory} ...", flush=True)
+            store, build_s = build(directory, args.facts, now, rng)
         stats = store.stats()
         disk_mb = sum(p.stat().st_size for p in directory.iterdir()) / 2**20
         store.close_sync()
@@ -325,7 +333,7 @@ def main() -> int:
         "cold_start_with_imports_s": round(cold_total_s, 3),
         "peak_rss_mb": round(peak_rss),
         "cold_start_rss_mb": round(cold_rss),
-        "build_s": round(build_s, 1),
+        "build_s": None if args.copy else round(build_s, 1),
     }
     if args.crash:
         clean, problems = run_crash(args.crash)

@@ -77,6 +77,25 @@ def count_range(keys: array[int], lo: int, hi: int, at_most: int = 2) -> int:
     return min(at_most, bisect.bisect_left(keys, hi, i) - i)
 
 
+class KeyFilter:
+    """A bitmap over 64-bit keys: "not here" is certain, "maybe" is checked against the summaries. It only
+    grows (a removed key stays a "maybe"), which keeps it correct without ever rebuilding it."""
+
+    __slots__ = ("bits", "mask")
+
+    def __init__(self, bits: int) -> None:
+        self.bits = bytearray(bits // 8)
+        self.mask = bits - 1
+
+    def add(self, key: int) -> None:
+        slot = key & self.mask
+        self.bits[slot >> 3] |= 1 << (slot & 7)
+
+    def __contains__(self, key: int) -> bool:
+        slot = key & self.mask
+        return bool(self.bits[slot >> 3] & (1 << (slot & 7)))
+
+
 @dataclass(frozen=True, slots=True)
 class Summary:
     size: int = 0  # bytes of the partition file

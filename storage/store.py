@@ -28,7 +28,7 @@ from bot.errors import StoreError
 from bot.model import Article, GuildSettings, Kind, SourceState, StoredFact, Topic
 from storage import _codec, _files, _lock, _summary
 from storage._index import FactIndex, might_contain, search_text, words
-from storage._summary import Summary, contains, count_range, fact_time, id_key, prefix_range, text_key
+from storage._summary import KeyFilter, Summary, contains, count_range, fact_time, id_key, prefix_range, text_key
 from storage.api import Batch, CommitResult, fact_id
 
 MANIFEST = "manifest.json"
@@ -37,7 +37,9 @@ STATE = "state"
 SUM = ".sum"  # a partition's summary is the partition "facts-2025-W11.sum"
 DEFAULT_HOT_WEEKS = 8
 _Keep = Callable[[dict[str, Any], dict[str, Any] | None], bool]  # (fact document, its article's) → keep it
-_ID_BITS = 1 << 26  # the id bitmap of Store._known_id: 8 MB, a few % full at a million facts
+# Bitmaps of every key a summary holds (see Store._filters): 8 MB for fact ids, 2 MB for each article key,
+# a few % full at a million facts (250,000 articles).
+_FILTER_BITS = {"ids": 1 << 26, "urls": 1 << 24, "guids": 1 << 24, "hashes": 1 << 24}
 COLD_CACHE = 4  # old partitions kept decoded after a read (each is a week of facts)
 # Weekly fact partitions (facts-2025-W41); monthly ones (facts-2025-10) written by earlier versions still load.
 _PART_FILE = re.compile(r"(?P<part>state|facts-\d{4}-(?:W\d{2}|\d{2})(?:\.sum)?)\.g(?P<gen>\d+)\.json")
@@ -109,7 +111,7 @@ class Store:
         self._sources: dict[str, SourceState] = {}
         self._topics: dict[str, Topic] = {}
         self._guilds: dict[int, GuildSettings] = {}
-        self._id_bits: bytearray | None = None  # built by the first commit (see _known_id)
+        self._filters: dict[str, KeyFilter] | None = None  # built off the loop, by warm_search or a commit
 
     # --- life cycle ---------------------------------------------------------------------------------
 
@@ -202,6 +204,7 @@ class Store:
     async def warm_search(self) -> None:
         """Build the word indexes of the loaded partitions off the event loop. Call once after start-up."""
         async with self._lock:
+            await asyncio.to_thread(self._build_filters)
             for part in list(self._hot.values()):
                 if not part.index.has_words:
                     await asyncio.to_thread(part.index.build_words, self._mem)
@@ -318,7 +321,7 @@ class Store:
                 return None
             key = id_key(text)
             if key is not None:
-                names = [n for n, s in self._summaries.items() if contains(s.ids, key)]
+                names = self._holding("ids", key)
             else:
                 span = prefix_range(text)
                 if span is None:
@@ -439,25 +442,24 @@ class Store:
         if found is not None:
             return found
         key = text_key(url)
-        return self._cold_article(lambda s: contains(s.urls, key), lambda a: a.url == url)
+        return self._cold_article("urls", key, lambda a: a.url == url)
 
     def article_by_guid(self, guid: str) -> Article | None:
         url = self._by_guid.get(guid)
         if url:
             return self._articles.get(url)
         key = text_key(guid)
-        return self._cold_article(lambda s: contains(s.guids, key), lambda a: a.guid == guid)
+        return self._cold_article("guids", key, lambda a: a.guid == guid)
 
     def article_by_hash(self, text_hash: str) -> Article | None:
         url = self._by_hash.get(text_hash)
         if url:
             return self._articles.get(url)
         key = text_key(text_hash)
-        return self._cold_article(lambda s: contains(s.hashes, key), lambda a: a.text_hash == text_hash)
+        return self._cold_article("hashes", key, lambda a: a.text_hash == text_hash)
 
-    def _cold_article(self, maybe: Callable[[Summary], bool], match: Callable[[Article], bool]) -> Article | None:
-        with self._mem:
-            names = [n for n, s in self._summaries.items() if n not in self._hot and maybe(s)]
+    def _cold_article(self, field: str, key: int, match: Callable[[Article], bool]) -> Article | None:
+        names = self._holding(field, key, cold_only=True)
         for name in names:
             part = self._part(name)
             with self._mem:
@@ -790,37 +792,60 @@ class Store:
             return part
         key = text_key(url)
         with self._mem:
-            names = [n for n, s in self._summaries.items() if n not in self._hot and contains(s.urls, key)]
+            names = self._holding("urls", key, cold_only=True)
         return next((n for n in names if url in self._part(n).articles), None)
 
     def _known_id(self, fid: str) -> bool:
-        """Whether any partition, loaded or not, holds a fact with this id (a collision check per new fact).
-        A bitmap of every id key ever seen answers "no" at once for nearly all new ids; only a hit is checked
-        against the summaries (a bisect per partition)."""
+        """Whether any partition, loaded or not, holds a fact with this id (a collision check per new fact)."""
         key = id_key(fid)
         if key is None:
             with self._mem:
                 return any(fid in p.index for p in self._hot.values())
-        if self._id_bits is None:
-            bits = bytearray(_ID_BITS // 8)
-            with self._mem:
-                summaries = list(self._summaries.values())
-            for summary in summaries:
-                for k in summary.ids:
-                    bits[(k % _ID_BITS) >> 3] |= 1 << (k & 7)
-            self._id_bits = bits
-        if not self._id_bits[(key % _ID_BITS) >> 3] & (1 << (key & 7)):
-            return False
-        with self._mem:
-            return any(contains(s.ids, key) for s in self._summaries.values())
+        return bool(self._holding("ids", key))
 
-    def _remember_ids(self, ids: Iterable[str]) -> None:
-        if self._id_bits is None:
+    def _holding(self, field: str, key: int, *, cold_only: bool = False) -> list[str]:
+        """The partitions whose summary's ``field`` (ids, urls, guids, hashes) holds ``key``. The filters
+        answer "none" at once for nearly every key that is not stored; the rest is a bisect per partition."""
+        filters = self._filters
+        if filters is not None and key not in filters[field]:
+            return []
+        with self._mem:
+            return [n for n, s in self._summaries.items()
+                    if not (cold_only and n in self._hot) and contains(getattr(s, field), key)]
+
+    def _build_filters(self) -> None:
+        """Build the key filters from the summaries (in a worker thread: ~0.5 s at a million facts)."""
+        if self._filters is not None:
             return
-        for fid in ids:
-            key = id_key(fid)
+        with self._mem:
+            summaries = list(self._summaries.values())
+        filters = {field: KeyFilter(bits) for field, bits in _FILTER_BITS.items()}
+        for summary in summaries:
+            for field, keys in filters.items():
+                for key in getattr(summary, field):
+                    keys.add(key)
+        with self._mem:
+            for summary in self._summaries.values():  # anything committed meanwhile
+                if not any(summary is old for old in summaries):
+                    for field, keys in filters.items():
+                        for key in getattr(summary, field):
+                            keys.add(key)
+            self._filters = filters
+
+    def _remember(self, facts: Iterable[StoredFact], articles: Iterable[Article]) -> None:
+        """Add the keys of newly written facts and articles to the filters."""
+        if self._filters is None:
+            return
+        ids, urls, guids, hashes = (self._filters[f] for f in ("ids", "urls", "guids", "hashes"))
+        for fact in facts:
+            key = id_key(fact.id)
             if key is not None:
-                self._id_bits[(key % _ID_BITS) >> 3] |= 1 << (key & 7)
+                ids.add(key)
+        for article in articles:
+            urls.add(text_key(article.url))
+            hashes.add(text_key(article.text_hash))
+            if article.guid:
+                guids.add(text_key(article.guid))
 
 
 def _dump(doc: Any) -> bytes:
@@ -865,6 +890,7 @@ class _Plan:
 
     def __init__(self, store: Store, batch: Batch, now: datetime) -> None:
         self.store, self.batch, self.now = store, batch, now
+        store._build_filters()
         self.articles: dict[str, tuple[Article, str]] = {}  # url → (article, partition)
         self.new_facts: list[tuple[StoredFact, str, bool]] = []
         self.removed: dict[str, set[str]] = {}  # partition → fact ids
@@ -1040,6 +1066,6 @@ class _Plan:
                 sources, topics, guilds = self.state
                 store._sources, store._topics, store._guilds = sources, topics, guilds
             store._summaries.update(self.summaries)
-            store._remember_ids(f.id for f, _, _ in self.new_facts)
+            store._remember((f for f, _, _ in self.new_facts), (a for a, _ in self.articles.values()))
             store._generation, store._files = self.generation, self.files
             store._evict(keep=self.parts, now=self.now)
