@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 import types
 import typing
 from datetime import datetime
@@ -39,13 +40,21 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
+SHORT = 40  # strings up to this length are interned when decoded: sides, claimants, places, categories,
+# dates and topics repeat across thousands of facts, and one copy each saves ~15% of a loaded week's memory.
+
+
+def short(value: Any) -> Any:
+    return sys.intern(value) if type(value) is str and len(value) <= SHORT else value
+
+
 def decode(cls: type, data: dict[str, Any]) -> Any:
     """The inverse of :func:`encode` for the model's dataclasses (unknown keys are ignored)."""
     kwargs = {}
     for name, plain, hint in _plan(cls):
         if name in data:
             value = data[name]
-            kwargs[name] = value if plain or value is None else _decode_value(hint, value)
+            kwargs[name] = short(value) if plain or value is None else _decode_value(hint, value)
     return cls(**kwargs)
 
 
@@ -74,7 +83,7 @@ def _decode_value(hint: Any, value: Any) -> Any:
     if hint is datetime:
         return datetime.fromisoformat(value)
     if origin is tuple:
-        return tuple(value)
+        return tuple(short(v) for v in value)
     return value
 
 

@@ -11,6 +11,7 @@ import bisect
 import contextlib
 import re
 import unicodedata
+from array import array
 from collections.abc import Collection, Iterable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from bot.model import Kind, StoredFact
 
 Key = tuple[float, int, str]
 T = TypeVar("T", bound=Any)
+_EMPTY: array[int] = array("I")
 _WORD = re.compile(r"\w+")
 
 
@@ -85,9 +87,11 @@ class FactIndex:
         self._by_topic: dict[str, list[Key]] = {}
         self._by_seq: list[tuple[int, str]] = []
         self._ids: list[str] = []
-        # The word index behind search is built on first use (or by Store.warm_search after start-up):
-        # it is more than half the cost of opening a large store, and most start-ups answer no search first.
-        self._words: dict[str, set[str]] | None = None
+        # The word index behind search is built on first use (or by Store.warm_search after start-up): word →
+        # positions in ``_order`` (4 bytes each: a set of ids per word took ~1 KB a fact). A position whose
+        # fact was removed or replaced since is stale, and skipped (``_order[i]`` is no longer in ``_facts``).
+        self._words: dict[str, array[int]] | None = None
+        self._order: list[StoredFact] = []
 
     def __len__(self) -> int:
         return len(self._facts)
@@ -128,8 +132,7 @@ class FactIndex:
             new_seq.append((fact.seq, fact.id))
             new_ids.append(fact.id)
             if self._words is not None:
-                for word in self._fact_words(fact):
-                    self._words.setdefault(word, set()).add(fact.id)
+                self._index_words(self._words, self._order, fact)
             self.last_seq = max(self.last_seq, fact.seq)
         _merge(self._all, new_keys)
         for topic, keys in topic_keys.items():
@@ -147,9 +150,6 @@ class FactIndex:
             self._backlog.discard(fact_id)
             self._by_article.get(fact.article.url, set()).discard(fact_id)
             topics.update(fact.topics)
-            if self._words is not None:
-                for word in self._fact_words(fact):
-                    self._words.get(word, set()).discard(fact_id)
         self._all = [k for k in self._all if k[2] not in gone]
         for topic in topics:
             self._by_topic[topic] = [k for k in self._by_topic[topic] if k[2] not in gone]
@@ -225,25 +225,31 @@ class FactIndex:
                 out.append(fact)
         return out
 
+    @classmethod
+    def _index_words(cls, index: dict[str, array[int]], order: list[StoredFact], fact: StoredFact) -> None:
+        position = len(order)
+        order.append(fact)
+        for word in cls._fact_words(fact):
+            postings = index.get(word)
+            if postings is None:
+                index[word] = postings = array("I")
+            postings.append(position)
+
     def build_words(self, lock: AbstractContextManager[Any] | None = None) -> None:
         """Build the word index from the facts as they are now, without holding ``lock`` (the lock that
-        guards changes) while it works: facts added or removed meanwhile are patched in under it."""
-        snapshot = list(self._facts.items())  # one C-level copy: atomic under the GIL
-        index: dict[str, set[str]] = {}
-        for fact_id, fact in snapshot:
-            for word in self._fact_words(fact):
-                index.setdefault(word, set()).add(fact_id)
+        guards changes) while it works: facts added meanwhile are patched in under it (removed ones are
+        stale positions, skipped by search)."""
+        snapshot = list(self._facts.values())  # one C-level copy: atomic under the GIL
+        index: dict[str, array[int]] = {}
+        order: list[StoredFact] = []
+        for fact in snapshot:
+            self._index_words(index, order, fact)
         with lock or contextlib.nullcontext():
-            for fact_id, fact in snapshot:
-                if self._facts.get(fact_id) is not fact:  # removed or replaced meanwhile
-                    for word in self._fact_words(fact):
-                        index.get(word, set()).discard(fact_id)
-            seen = dict(snapshot)
-            for fact_id, fact in self._facts.items():
-                if seen.get(fact_id) is not fact:  # added or replaced meanwhile
-                    for word in self._fact_words(fact):
-                        index.setdefault(word, set()).add(fact_id)
-            self._words = index
+            seen = {id(f) for f in snapshot}
+            for fact in self._facts.values():
+                if id(fact) not in seen:  # added or replaced meanwhile
+                    self._index_words(index, order, fact)
+            self._words, self._order = index, order
 
     @property
     def has_words(self) -> bool:
@@ -259,9 +265,15 @@ class FactIndex:
         if self._words is None:
             self.build_words()
         assert self._words is not None
-        sets = sorted((self._words.get(t, set()) for t in terms), key=len)
-        ids = set(sets[0]).intersection(*sets[1:])
+        postings = sorted((self._words.get(t, _EMPTY) for t in terms), key=len)
+        positions = set(postings[0])
+        for more in postings[1:]:
+            positions.intersection_update(more)
         wanted = set(topics) if topics is not None else None
-        found = [self._facts[i] for i in ids if wanted is None or wanted.intersection(self._facts[i].topics)]
+        found = []
+        for position in positions:
+            fact = self._order[position]
+            if self._facts.get(fact.id) is fact and (wanted is None or wanted.intersection(fact.topics)):
+                found.append(fact)
         found.sort(key=lambda f: (_time(f), f.seq), reverse=True)
         return found[:limit]

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import StoreError
-from bot.model import Article, GuildSettings, Kind, SourceState, StoredFact, Topic
+from bot.model import Article, ArticleRef, GuildSettings, Kind, SourceState, StoredFact, Topic
 from storage import _codec, _files, _lock, _summary
 from storage._index import FactIndex, might_contain, search_text, words
 from storage._summary import KeyFilter, Summary, contains, count_range, fact_time, id_key, prefix_range, text_key
@@ -65,13 +65,19 @@ class _Part:
             article = _codec.decode(Article, doc)
             part.articles[article.url] = article
         facts = []
+        refs: dict[str, ArticleRef] = {}  # one per article, shared by its facts
+        stamps: dict[str, datetime] = {}  # the facts of one commit share their stored_at
         for doc in tables.get("facts", []):
-            article = part.articles.get(doc["url"])
+            url = doc["url"]
+            article = part.articles.get(url)
             if article is None:
                 continue
+            ref = refs.get(url) or refs.setdefault(url, article.ref)
+            stamp = stamps.get(doc["stored_at"]) or stamps.setdefault(
+                doc["stored_at"], datetime.fromisoformat(doc["stored_at"]))
             facts.append((StoredFact(
-                id=doc["id"], seq=doc["seq"], fact=_codec.decode_fact(doc["fact"]), article=article.ref,
-                topics=tuple(doc["topics"]), stored_at=datetime.fromisoformat(doc["stored_at"]),
+                id=doc["id"], seq=doc["seq"], fact=_codec.decode_fact(doc["fact"]), article=ref,
+                topics=tuple(_codec.short(t) for t in doc["topics"]), stored_at=stamp,
                 story_id=article.story_id,
             ), name, bool(doc.get("backlog"))))
         part.index.add_many(facts)
@@ -916,6 +922,7 @@ class _Plan:
                 new_articles += 1
             else:
                 updated += 1
+            ref = article.ref  # one per article, shared by its facts
             keep = content.index.ids_of_article(article.url)
             wanted: list[tuple[str, Any]] = []
             for fact in item.facts:
@@ -930,11 +937,11 @@ class _Plan:
             for fid, fact in wanted:
                 existing = content.index.get(fid)
                 if existing is not None:
-                    stored = replace(existing, fact=fact, article=article.ref, topics=article.topics,
+                    stored = replace(existing, fact=fact, article=ref, topics=article.topics,
                                      story_id=article.story_id)
                 else:
                     seq += 1
-                    stored = StoredFact(id=fid, seq=seq, fact=fact, article=article.ref, topics=article.topics,
+                    stored = StoredFact(id=fid, seq=seq, fact=fact, article=ref, topics=article.topics,
                                         stored_at=now, story_id=article.story_id)
                 self.new_facts.append((stored, part, item.backlog and existing is None))
         self.state_changed = bool(batch.sources or batch.remove_sources or batch.topics or batch.remove_topics
