@@ -200,7 +200,8 @@ def measure_cold_queries(store: Store, now: datetime, rng: random.Random, rounds
 
 
 async def measure_ingest(store: Store, now: datetime, rng: random.Random, n_facts: int) -> tuple[float, float]:
-    articles = make_articles(rng, n_facts // 4, now - timedelta(minutes=50), now, "new")
+    # a tag of its own: a store copied with --copy may already hold an earlier run's new articles
+    articles = make_articles(rng, n_facts // 4, now - timedelta(minutes=50), now, f"new{now:%H%M%S}")
     batches = [Batch(articles=tuple(articles[i:i + 50])) for i in range(0, len(articles), 50)]
     stall = 0.0
     stop = asyncio.Event()

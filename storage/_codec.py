@@ -6,6 +6,7 @@ import dataclasses
 import sys
 import types
 import typing
+from collections.abc import Callable
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -49,13 +50,37 @@ def short(value: Any) -> Any:
 
 
 def decode(cls: type, data: dict[str, Any]) -> Any:
-    """The inverse of :func:`encode` for the model's dataclasses (unknown keys are ignored)."""
-    kwargs = {}
-    for name, plain, hint in _plan(cls):
-        if name in data:
-            value = data[name]
-            kwargs[name] = short(value) if plain or value is None else _decode_value(hint, value)
-    return cls(**kwargs)
+    """The inverse of :func:`encode` for the model's dataclasses (unknown keys are ignored, missing ones
+    take the field's default; a missing required one raises KeyError)."""
+    return _decoder(cls)(data)
+
+
+@cache
+def _decoder(cls: type) -> Callable[[dict[str, Any]], Any]:
+    """A decoding function written for ``cls`` once, with one expression per field: a generic loop over
+    the fields, a dict of keyword arguments and a call per value made decoding most of a cold start."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    env: dict[str, Any] = {"_cls": cls, "_intern": sys.intern, "_value": _decode_value}
+    args = []
+    for i, (name, plain, hint) in enumerate(_plan(cls)):
+        field = fields[name]
+        if field.default is not dataclasses.MISSING:
+            env[f"_d{i}"] = field.default
+            get = f"data.get({name!r}, _d{i})"
+        elif field.default_factory is not dataclasses.MISSING:
+            env[f"_f{i}"] = field.default_factory
+            get = f"(data[{name!r}] if {name!r} in data else _f{i}())"
+        else:
+            get = f"data[{name!r}]"
+        if plain:
+            expr = f"(_intern(_v{i}) if type(_v{i} := {get}) is str and len(_v{i}) <= {SHORT} else _v{i})"
+        else:
+            env[f"_h{i}"] = hint
+            expr = f"_value(_h{i}, {get})"
+        args.append(f"{name}={expr}")
+    source = f"def decode(data):\n    return _cls({', '.join(args)})\n"
+    exec(compile(source, f"<decoder of {cls.__name__}>", "exec"), env)  # our own field names only
+    return env["decode"]  # type: ignore[no-any-return]
 
 
 @cache
@@ -83,7 +108,7 @@ def _decode_value(hint: Any, value: Any) -> Any:
     if hint is datetime:
         return datetime.fromisoformat(value)
     if origin is tuple:
-        return tuple(short(v) for v in value)
+        return tuple(sys.intern(v) if type(v) is str and len(v) <= SHORT else v for v in value)
     return value
 
 

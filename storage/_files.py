@@ -51,13 +51,14 @@ class AtomicJSONStorage(Storage):
         pass
 
 
-def read_tables(path: Path) -> dict[str, list[dict[str, Any]]]:
+def read_tables(path: Path, *, at_once: bool = False) -> dict[str, list[dict[str, Any]]]:
     """Every table of a TinyDB file, as lists of documents.
 
     What TinyDB(path, storage=AtomicJSONStorage).table(name).all() returns, without copying every document
     into a tinydb Document, and parsed one document at a time: ``json.loads`` of a whole partition holds the
     GIL for its whole run (80 ms for a week at a million facts), stalling the event loop while a worker
-    thread reads an old partition; between two documents other threads get their turn."""
+    thread reads an old partition; between two documents other threads get their turn. ``at_once`` parses
+    the whole file in one call (three times faster): for opening the store, before anything else runs."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:  # TinyDB would read a missing file as an empty database
@@ -66,7 +67,7 @@ def read_tables(path: Path) -> dict[str, list[dict[str, Any]]]:
     except OSError as exc:
         raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
     try:
-        return _parse_tables(raw.decode("utf-8"))
+        return _tables_of(json.loads(raw)) if at_once else _parse_tables(raw.decode("utf-8"))
     except _NotTinyDB as exc:
         raise StoreError(f"store file {path} is corrupt ({exc}); left untouched") from None
     except (ValueError, IndexError) as exc:
@@ -79,6 +80,14 @@ class _NotTinyDB(ValueError):
 
 _SPACE = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
+
+
+def _tables_of(data: Any) -> dict[str, list[dict[str, Any]]]:
+    if not isinstance(data, dict):
+        raise _NotTinyDB("not a TinyDB document")
+    if not all(isinstance(table, dict) for table in data.values()):
+        raise _NotTinyDB("a table is not a TinyDB table")
+    return {name: list(table.values()) for name, table in data.items()}
 
 
 def _parse_tables(text: str) -> dict[str, list[dict[str, Any]]]:

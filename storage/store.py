@@ -36,6 +36,7 @@ LEGACY_V0 = "sitrep.json"  # stock TinyDB, one file: what version 0 of Sitrep wr
 STATE = "state"
 SUM = ".sum"  # a partition's summary is the partition "facts-2025-W11.sum"
 DEFAULT_HOT_WEEKS = 8
+OPEN_WEEKS = 1  # weeks of the window that open loads at once (a week's answers); warm_search loads the rest
 _Keep = Callable[[dict[str, Any], dict[str, Any] | None], bool]  # (fact document, its article's) → keep it
 # Bitmaps of every key a summary holds (see Store._filters): 8 MB for fact ids, 2 MB for each article key,
 # a few % full at a million facts (250,000 articles).
@@ -108,6 +109,7 @@ class Store:
         self._files: dict[str, str] = {}  # partition → current file name
         self._summaries: dict[str, Summary] = {}  # every fact partition → its summary
         self._hot: dict[str, _Part] = {}  # the loaded partitions: the recent window, and any written since
+        self._pending: list[str] = []  # partitions of the window that warm_search loads
         self._cold: OrderedDict[str, tuple[str, _Part]] = OrderedDict()  # partition → (file, content), LRU
         self._articles: dict[str, Article] = {}  # articles of the loaded partitions, by URL
         self._article_part: dict[str, str] = {}
@@ -208,8 +210,11 @@ class Store:
             self._writer_lock = None
 
     async def warm_search(self) -> None:
-        """Build the word indexes of the loaded partitions off the event loop. Call once after start-up."""
+        """Finish opening, off the event loop: load the rest of the recent window (open loads only the last
+        OPEN_WEEKS), build the key filters and the word indexes. Call once after start-up; until then,
+        answers are complete too, reading the rest of the window from disk as needed."""
         async with self._lock:
+            await asyncio.to_thread(self._load_pending)
             await asyncio.to_thread(self._build_filters)
             for part in list(self._hot.values()):
                 if not part.index.has_words:
@@ -540,8 +545,23 @@ class Store:
 
     # --- partitions -----------------------------------------------------------------------------------
 
-    def _is_hot(self, name: str, now: datetime | None = None) -> bool:
-        return _span_end(name) >= (now or datetime.now(UTC)) - timedelta(weeks=self.hot_weeks)
+    def _is_hot(self, name: str, now: datetime | None = None, weeks: int | None = None) -> bool:
+        return _span_end(name) >= (now or datetime.now(UTC)) - timedelta(weeks=self.hot_weeks if weeks is None
+                                                                          else weeks)
+
+    def _load_pending(self) -> None:
+        """Load the partitions of the window that open left for later (see OPEN_WEEKS), newest first. In a
+        worker thread: each is read and decoded without the memory lock, then installed under it."""
+        for name in sorted(self._pending, key=_span_end, reverse=True):
+            with self._mem:
+                file = self._files.get(name)
+                if file is None or name in self._hot:
+                    continue
+            part = self._read_part(name, file)
+            with self._mem:
+                if self._files.get(name) == file and name not in self._hot:
+                    self._load_hot(part)
+        self._pending = []
 
     def _part(self, name: str) -> _Part:
         """A partition's content: loaded, cached, or read now from its file (without holding ``_mem``).
@@ -610,9 +630,9 @@ class Store:
         while len(self._cold) > COLD_CACHE:
             self._cold.popitem(last=False)
 
-    def _read_part(self, name: str, file: str) -> _Part:
+    def _read_part(self, name: str, file: str, *, at_once: bool = False) -> _Part:
         path = self.data_dir / file
-        tables = _files.read_tables(path)
+        tables = _files.read_tables(path, at_once=at_once)
         try:
             return _Part.decode(name, tables)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -697,10 +717,12 @@ class Store:
                 if summary.size != size:
                     raise StoreError(f"store file {path} is corrupt (its size is {size} bytes, its summary says "
                                      f"{summary.size}); it was left untouched")
-            if summary is not None and not self._is_hot(part, now):
+            if summary is not None and not self._is_hot(part, now, weeks=min(self.hot_weeks, OPEN_WEEKS)):
                 self._summaries[part] = summary
+                if self._is_hot(part, now):
+                    self._pending.append(part)  # loaded by warm_search, off the event loop
                 continue
-            loaded = self._read_part(part, files[part])
+            loaded = self._read_part(part, files[part], at_once=True)
             if summary is None:
                 summary = _summary.summarise(loaded.articles.values(), loaded.index.facts(), loaded.words(), size)
                 computed[part] = summary

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,8 +42,11 @@ def _history(directory: Path) -> None:
 def stores(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, Store]:
     directory = tmp_path_factory.mktemp("history")
     _history(directory)
-    return (Store.open_sync(directory, read_only=True, hot_weeks=3),
-            Store.open_sync(directory, read_only=True, hot_weeks=1000))
+    window = Store.open_sync(directory, read_only=True, hot_weeks=3)
+    everything = Store.open_sync(directory, read_only=True, hot_weeks=1000)
+    for store in (window, everything):  # open loads the last week; warm_search the rest of the window
+        asyncio.run(store.warm_search())
+    return window, everything
 
 
 def _ids(facts: list) -> list[str]:  # type: ignore[type-arg]
@@ -53,6 +57,16 @@ def test_only_the_recent_window_is_loaded(stores: tuple[Store, Store]) -> None:
     window, everything = stores
     assert 0 < len(window._hot) < len(everything._hot) == everything.stats()["partitions"] == 41
     assert window.stats() == everything.stats()
+
+
+def test_a_store_not_warmed_yet_answers_the_same(tmp_path_factory: pytest.TempPathFactory,
+                                                 stores: tuple[Store, Store]) -> None:
+    _, everything = stores
+    opened = Store.open_sync(everything.data_dir, read_only=True, hot_weeks=1000)
+    assert len(opened._hot) <= 2 and opened._pending  # the last week now, the rest when warmed
+    assert _ids(opened.facts(limit=30)) == _ids(everything.facts(limit=30))
+    assert _ids(opened.search("killed")) == _ids(everything.search("killed"))
+    assert opened.stats() == everything.stats()
 
 
 @pytest.mark.parametrize("query", [
