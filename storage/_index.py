@@ -60,6 +60,18 @@ def _stamp(when: datetime) -> float:
     return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
+_FOLDED: dict[str | None, str] = {}  # sides and claimants repeat (and are interned): fold each once
+
+
+def _folded(name: str | None) -> str:
+    folded = _FOLDED.get(name)
+    if folded is None:
+        if len(_FOLDED) > 100_000:
+            _FOLDED.clear()
+        folded = _FOLDED[name] = (name or "").casefold()
+    return folded
+
+
 def _merge(ordered: list[T], new: list[T]) -> None:
     """Add ``new`` to the sorted list ``ordered``, keeping it sorted, on the event loop: a poll batch must
     not re-sort the whole history (a full sort of every index on each commit stalled the loop ~100 ms at
@@ -85,6 +97,7 @@ class FactIndex:
         self._by_article: dict[str, set[str]] = {}
         self._all: list[Key] = []
         self._by_topic: dict[str, list[Key]] = {}
+        self._by_kind: dict[tuple[str | None, str], list[Key]] = {}  # (topic or None for all, kind) → keys
         self._by_seq: list[tuple[int, str]] = []
         self._ids: list[str] = []
         # The word index behind search is built on first use (or by Store.warm_search after start-up): word →
@@ -118,6 +131,7 @@ class FactIndex:
             self.remove(replaced)
         new_keys: list[Key] = []
         topic_keys: dict[str, list[Key]] = {}
+        kind_keys: dict[tuple[str | None, str], list[Key]] = {}
         new_seq: list[tuple[int, str]] = []
         new_ids: list[str] = []
         for fact, _, backlog in items:
@@ -127,8 +141,10 @@ class FactIndex:
             self._by_article.setdefault(fact.article.url, set()).add(fact.id)
             key = (_time(fact), fact.seq, fact.id)
             new_keys.append(key)
+            kind_keys.setdefault((None, fact.kind), []).append(key)
             for topic in fact.topics:
                 topic_keys.setdefault(topic, []).append(key)
+                kind_keys.setdefault((topic, fact.kind), []).append(key)
             new_seq.append((fact.seq, fact.id))
             new_ids.append(fact.id)
             if self._words is not None:
@@ -137,6 +153,8 @@ class FactIndex:
         _merge(self._all, new_keys)
         for topic, keys in topic_keys.items():
             _merge(self._by_topic.setdefault(topic, []), keys)
+        for pair, keys in kind_keys.items():
+            _merge(self._by_kind.setdefault(pair, []), keys)
         _merge(self._by_seq, new_seq)
         _merge(self._ids, new_ids)
 
@@ -153,6 +171,8 @@ class FactIndex:
         self._all = [k for k in self._all if k[2] not in gone]
         for topic in topics:
             self._by_topic[topic] = [k for k in self._by_topic[topic] if k[2] not in gone]
+        for pair in [p for p in self._by_kind if p[0] is None or p[0] in topics]:
+            self._by_kind[pair] = [k for k in self._by_kind[pair] if k[2] not in gone]
         self._by_seq = [k for k in self._by_seq if k[1] not in gone]
         self._ids = [i for i in self._ids if i not in gone]
 
@@ -169,7 +189,15 @@ class FactIndex:
     def query(self, *, topics: Collection[str] | None, kind: Kind | None, since: datetime | None,
               until: datetime | None, category: str | None, victim: str | None, claimant: str | None,
               limit: int | None) -> list[StoredFact]:
-        lists = [self._all] if topics is None else [self._by_topic.get(t, []) for t in topics]
+        casualty_only = category is not None or victim is not None or claimant is not None
+        if casualty_only and kind not in (None, "casualty"):
+            return []
+        of_kind = "casualty" if casualty_only else kind  # walk only that kind's keys
+        if of_kind is None:
+            lists = [self._all] if topics is None else [self._by_topic.get(t, []) for t in topics]
+        else:
+            lists = [self._by_kind.get((None, of_kind), [])] if topics is None else [
+                self._by_kind.get((t, of_kind), []) for t in topics]
         lo = _stamp(since) if since else float("-inf")
         hi = _stamp(until) if until else float("inf")
         keys: list[Key] = []
@@ -179,23 +207,22 @@ class FactIndex:
             keys.extend(keyed[start:end])
         if len(lists) > 1:
             keys = sorted(set(keys))
+        facts = self._facts
+        if not casualty_only:
+            newest = keys if limit is None else keys[max(0, len(keys) - limit):]
+            return [facts[fact_id] for _, _, fact_id in reversed(newest)]
         victim_f = victim.casefold() if victim is not None else None
         claimant_f = claimant.casefold() if claimant is not None else None
         out: list[StoredFact] = []
         for _, _, fact_id in reversed(keys):
-            stored = self._facts[fact_id]
+            stored = facts[fact_id]
             fact = stored.fact
-            if kind is not None and fact.kind != kind:
+            if category is not None and fact.category != category:  # type: ignore[union-attr]
                 continue
-            if category is not None or victim_f is not None or claimant_f is not None:
-                if fact.kind != "casualty":
-                    continue
-                if category is not None and fact.category != category:
-                    continue
-                if victim_f is not None and (fact.victim or "").casefold() != victim_f:
-                    continue
-                if claimant_f is not None and (fact.claimant or "").casefold() != claimant_f:
-                    continue
+            if victim_f is not None and _folded(fact.victim) != victim_f:  # type: ignore[union-attr]
+                continue
+            if claimant_f is not None and _folded(fact.claimant) != claimant_f:  # type: ignore[union-attr]
+                continue
             out.append(stored)
             if limit is not None and len(out) >= limit:
                 break
@@ -207,7 +234,7 @@ class FactIndex:
         if len(text) < 4:
             return None
         i = bisect.bisect_left(self._ids, text)
-        matches = []
+        matches: list[str] = []
         while i < len(self._ids) and self._ids[i].startswith(text) and len(matches) < 2:
             matches.append(self._ids[i])
             i += 1

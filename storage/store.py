@@ -391,20 +391,29 @@ class Store:
 
     def _newest_first(self, names: list[str], limit: int | None, keep: _Keep, use_cache: bool,
                       query: Callable[[_Part], list[StoredFact]]) -> list[StoredFact]:
-        """Run ``query`` on partitions newest first (old ones reduced to the documents ``keep`` selects),
-        merging answers, until no older partition can change the newest ``limit``."""
+        """Run ``query`` (which answers newest first) on partitions newest first (old ones reduced to the
+        documents ``keep`` selects), until no older partition can change the newest ``limit``. Weeks do not
+        overlap, so the answers usually concatenate in order; they are sorted only when they do not."""
         with self._mem:
             t_max = {n: self._summaries[n].t_max for n in names if n in self._summaries}
         found: list[StoredFact] = []
+        ordered = True
         for name in sorted(t_max, key=t_max.__getitem__, reverse=True):
             if limit is not None and len(found) >= limit:
-                found = _newest(found, limit)
+                if not ordered:
+                    found, ordered = _newest(found, None), True
+                del found[limit:]
                 if t_max[name] < fact_time(found[-1]):
                     break
             part = self._subset(name, keep, use_cache)
             with self._mem:
-                found += query(part)
-        return _newest(found, limit)
+                got = query(part)
+            if got and found and _key(found[-1]) < _key(got[0]):
+                ordered = False
+            found += got
+        if not ordered:
+            found = _newest(found, None)
+        return found if limit is None else found[:limit]
 
     def reads_disk(self, *, topics: Collection[str] | None = None, kind: Kind | None = None,
                    since: datetime | None = None, limit: int | None = None) -> bool:
@@ -884,8 +893,12 @@ def _stamp(when: datetime) -> float:
     return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
+def _key(fact: StoredFact) -> tuple[float, int, str]:
+    return fact_time(fact), fact.seq, fact.id
+
+
 def _newest(facts: list[StoredFact], limit: int | None) -> list[StoredFact]:
-    facts.sort(key=lambda f: (fact_time(f), f.seq, f.id), reverse=True)
+    facts.sort(key=_key, reverse=True)
     return facts if limit is None else facts[:limit]
 
 
