@@ -439,6 +439,11 @@ class Store:
                         loaded += sum(sum(c.values()) if kind is None else c.get(kind, 0) for c in per_topic)
             return loaded < limit
 
+    def window_start(self) -> datetime:
+        """The start of the loaded window: facts published since are answered from memory (once
+        warm_search has loaded the whole window)."""
+        return datetime.now(UTC) - timedelta(weeks=self.hot_weeks)
+
     def fact_reads_disk(self, fact_id: str) -> bool:
         """Whether :meth:`fact` may read a partition that is not loaded: the id (or prefix) is not a loaded
         fact's, and some other partition's summary holds a match."""

@@ -79,7 +79,7 @@ async def test_long_answers_page_and_only_the_asker_can_turn_pages(world: World)
                          date=(date(2025, 1, 1) + timedelta(days=i)).isoformat(), date_precision="day")
                    for i in range(120))
     article = Article(url="https://example.org/long", outlet="Archive", title="Archive", source_id="x",
-                      published=datetime(2025, 6, 1, tzinfo=UTC), text_hash="long", topics=("pak-afg",))
+                      published=datetime.now(UTC) - timedelta(days=1), text_hash="long", topics=("pak-afg",))
     await world.store.commit(Batch(articles=(ArticleFacts(article, events),)))
     reply = await world.fake.slash(GUILD_A, MEMBER, "timeline", {"topic": "pak-afg"})
     message = reply.data
