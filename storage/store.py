@@ -37,6 +37,8 @@ STATE = "state"
 SUM = ".sum"  # a partition's summary is the partition "facts-2025-W11.sum"
 DEFAULT_HOT_WEEKS = 8
 OPEN_WEEKS = 1  # weeks of the window that open loads at once (a week's answers); warm_search loads the rest
+_Layout = tuple[str, int, int, int]  # a partition file: (name, where its facts table starts, articles, facts)
+_HEAD, _BETWEEN, _TAIL = b'{"articles":{', b'},"facts":{', b"}}"
 _Keep = Callable[[dict[str, Any], dict[str, Any] | None], bool]  # (fact document, its article's) → keep it
 # Bitmaps of every key a summary holds (see Store._filters): 8 MB for fact ids, 2 MB for each article key,
 # a few % full at a million facts (250,000 articles).
@@ -49,15 +51,16 @@ _PART_FILE = re.compile(r"(?P<part>state|facts-\d{4}-(?:W\d{2}|\d{2})(?:\.sum)?)
 class _Part:
     """One fact partition in memory: its articles, and an index over its facts."""
 
-    __slots__ = ("articles", "encoded", "index", "name")
+    __slots__ = ("articles", "index", "layout", "name")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.articles: dict[str, Article] = {}
         self.index = FactIndex()
-        # The JSON of each article and fact as last written (key → (object, backlog, bytes)): the next write
-        # of the partition encodes only what changed. Kept while the partition is loaded.
-        self.encoded: dict[str, tuple[object, bool, bytes]] = {}
+        # The file as this process last wrote it: (name, where its facts table starts, articles, facts). A
+        # commit that only adds to the partition splices its new documents into a copy of that file instead
+        # of encoding every document of the week again.
+        self.layout: _Layout | None = None
 
     @classmethod
     def decode(cls, name: str, tables: dict[str, list[dict[str, Any]]]) -> _Part:
@@ -662,7 +665,7 @@ class Store:
         """Unload partitions that left the recent window (they stay readable from disk, and cached)."""
         for name in [n for n in self._hot if n not in keep and not self._is_hot(n, now)]:
             part = self._hot.pop(name)
-            part.encoded = {}
+            part.layout = None
             for article in part.articles.values():
                 self._forget_article(article)
             if name in self._files:
@@ -890,6 +893,17 @@ class Store:
                 guids.add(text_key(article.guid))
 
 
+def _documents(docs: list[bytes], before: int) -> bytes:
+    """Documents as the body of a TinyDB table ("1":{...},"2":{...}), numbered after ``before`` others."""
+    return b",".join(b'"%d":%s' % (i, doc) for i, doc in enumerate(docs, before + 1)).join(
+        [b"," if before and docs else b"", b""])
+
+
+def _fact_json(fact: StoredFact, backlog: bool) -> bytes:
+    return _dump({"id": fact.id, "seq": fact.seq, "url": fact.article.url, "topics": list(fact.topics),
+                  "stored_at": fact.stored_at.isoformat(), "backlog": backlog, "fact": _codec.encode_fact(fact.fact)})
+
+
 def _dump(doc: Any) -> bytes:
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -1011,14 +1025,14 @@ class _Plan:
         files = dict(store._files)
         payloads: dict[str, Any] = {}
         self.summaries: dict[str, Summary] = {}
-        self.encoded: dict[str, dict[str, tuple[object, bool, bytes]]] = {}
+        self.layouts: dict[str, _Layout] = {}
         for part in sorted(self.touched):
             name = f"{part}.g{generation}.json"
             files[part] = name
             if part == STATE:
                 payloads[name] = _files.dump_tables(self._encode_state())
                 continue
-            payloads[name] = data = self._encode_partition(part)
+            payloads[name] = data = self._encode_partition(part, name)
             content = self.parts[part]
             added = [f for f, p, _ in self.new_facts if p == part]
             gone = [f for fid in self.removed.get(part, set()) | {f.id for f in added}
@@ -1054,39 +1068,36 @@ class _Plan:
                 "topics": [_codec.encode(t) for t in topics.values()],
                 "guilds": [_codec.encode(g) for g in guilds.values()]}
 
-    def _encode_partition(self, part: str) -> bytes:
-        """The partition's new file: the JSON of unchanged articles and facts is reused from the last write
-        (each document is dumped on its own, so no single call holds the GIL for a whole week)."""
+    def _encode_partition(self, part: str, name: str) -> bytes:
+        """The partition's new file ``name``. Each document is dumped on its own (no single call holds the
+        GIL for a whole week). A batch that only adds to a partition this process wrote is spliced into a
+        copy of the file as last written: the cost of a commit is its own documents, plus copying bytes."""
         content = self.parts[part]
+        articles_here = [a for a, p in self.articles.values() if p == part]
+        facts_here = [(f, backlog) for f, p, backlog in self.new_facts if p == part]
+        layout = content.layout
+        if (layout is not None and layout[0] == self.store._files.get(part) and part not in self.removed
+                and not any(a.url in content.articles for a in articles_here)
+                and not any(f.id in content.index for f, _ in facts_here)):
+            with contextlib.suppress(OSError):
+                raw = (self.store.data_dir / layout[0]).read_bytes()
+                _, start, n_articles, n_facts = layout
+                if raw.startswith(_HEAD) and raw[start - len(_BETWEEN):start] == _BETWEEN and raw.endswith(_TAIL):
+                    head = raw[:start - len(_BETWEEN)] + _documents(
+                        [_dump(_codec.encode(a)) for a in articles_here], n_articles) + _BETWEEN
+                    self.layouts[part] = (name, len(head), n_articles + len(articles_here), n_facts + len(facts_here))
+                    return head + raw[start:-len(_TAIL)] + _documents(
+                        [_fact_json(f, backlog) for f, backlog in facts_here], n_facts) + _TAIL
         urls = set(content.articles) | {u for u, (_, p) in self.articles.items() if p == part}
         articles = [self.articles[u][0] if u in self.articles else content.articles[u] for u in sorted(urls)]
-        replaced = {f.id for f, p, _ in self.new_facts if p == part}
+        replaced = {f.id for f, _ in facts_here}
         removed = self.removed.get(part, set())
         facts = [(f, content.index.is_backlog(f.id)) for f in content.index.facts()
                  if f.id not in removed and f.id not in replaced]
-        facts += [(f, backlog) for f, p, backlog in self.new_facts if p == part]
-        cache = content.encoded
-        encoded: dict[str, tuple[object, bool, bytes]] = {}
-        chunks = [b'{"articles":{']
-        for i, article in enumerate(articles, 1):
-            hit = cache.get(article.url)
-            data = hit[2] if hit is not None and hit[0] is article else _dump(_codec.encode(article))
-            encoded[article.url] = (article, False, data)
-            chunks.append(b'%s"%d":%s' % (b"," if i > 1 else b"", i, data))
-        chunks.append(b'},"facts":{')
-        for i, (f, backlog) in enumerate(facts, 1):
-            hit = cache.get(f.id)
-            if hit is not None and hit[0] is f and hit[1] == backlog:
-                data = hit[2]
-            else:
-                data = _dump({"id": f.id, "seq": f.seq, "url": f.article.url, "topics": list(f.topics),
-                              "stored_at": f.stored_at.isoformat(), "backlog": backlog,
-                              "fact": _codec.encode_fact(f.fact)})
-            encoded[f.id] = (f, backlog, data)
-            chunks.append(b'%s"%d":%s' % (b"," if i > 1 else b"", i, data))
-        chunks.append(b"}}")
-        self.encoded[part] = encoded
-        return b"".join(chunks)
+        facts += facts_here
+        head = _HEAD + _documents([_dump(_codec.encode(a)) for a in articles], 0) + _BETWEEN
+        self.layouts[part] = (name, len(head), len(articles), len(facts))
+        return head + _documents([_fact_json(f, backlog) for f, backlog in facts], 0) + _TAIL
 
     def apply(self) -> None:
         """Make the batch visible. No await in here: readers on the loop see all of it or none."""
@@ -1106,8 +1117,8 @@ class _Plan:
                 by_part.setdefault(item[1], []).append(item)
             for part, items in by_part.items():
                 store._hot[part].index.add_many(items)
-            for part, encoded in self.encoded.items():
-                store._hot[part].encoded = encoded
+            for part, layout in self.layouts.items():
+                store._hot[part].layout = layout
             store._last_seq = self.last_seq
             if self.state_changed:
                 sources, topics, guilds = self.state

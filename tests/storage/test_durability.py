@@ -319,3 +319,16 @@ def test_damaged_old_partition_of_the_same_size_is_refused_when_read(tmp_path: P
     with pytest.raises(StoreError, match="corrupt"):
         store.facts()
     assert snapshot(tmp_path) == before
+
+
+def test_commits_that_only_add_write_a_whole_tinydb_file(tmp_path: Path) -> None:
+    store = Store.open_sync(tmp_path)
+    for i in range(4):  # the first writes the week, the next ones add to it, the last one edits
+        store.commit_sync(facts_batch(f"https://a/{i % 3}", [casualty(i), casualty(i + 10)], text=f"v{i // 3}"))
+    files = json.loads((tmp_path / MANIFEST).read_text())["files"]
+    tables = json.loads((tmp_path / files[partition_of(T0)]).read_text())  # plain JSON, TinyDB's shape
+    assert sorted(tables) == ["articles", "facts"]
+    assert sorted(int(k) for k in tables["facts"]) == list(range(1, 7))
+    assert sorted(d["url"] for d in tables["articles"].values()) == ["https://a/0", "https://a/1", "https://a/2"]
+    assert {d["fact"]["count"] for d in tables["facts"].values()} == {1, 11, 2, 12, 3, 13}
+    assert _state_of(Store.open_sync(tmp_path)) == _state_of(store)
