@@ -2,8 +2,10 @@
 
 The real bot, logged into the fake Discord of the tests (tests/fakediscord), on a store of N facts
 (default 100,000) while a background task commits a poll cycle's worth of new facts every half second.
-Measures the time from dispatching an interaction to the bot's initial response, over K mixed commands
-(default 300). Targets: p99 <= 100 ms, max <= 1,000 ms. The last line is one JSON object.
+Measures the time from dispatching an interaction to the bot's initial response (an answer, or a deferral
+for answers that read old weeks from disk), over K mixed commands (default 300), among them a search over
+all history, a timeline of a month a year ago and a fact by id from a year ago. Targets: p99 <= 100 ms,
+max <= 1,000 ms. The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import contextlib
 import json
 import random
 import tempfile
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import discord
 import yarl
@@ -47,13 +51,18 @@ async def writer(store: Store, sb, stop: asyncio.Event, now: datetime) -> int:  
     return written
 
 
-async def run(n_facts: int, interactions: int) -> dict[str, float]:
+async def run(n_facts: int, interactions: int) -> dict[str, Any]:
     sb = storage_bench()
     now = datetime.now(UTC)
     with tempfile.TemporaryDirectory() as tmp:
         built, _ = sb.build(Path(tmp), n_facts, now, random.Random(7))
-        del built
+        built.close_sync()
         store = await Store.open(Path(tmp))  # as the bot runs: the store opened from disk
+        year_ago = now - timedelta(days=365)
+        old_fact = store.facts(since=year_ago - timedelta(days=1), until=year_ago, limit=1)[0]
+        questions = [*QUESTIONS,  # and two that read old weeks from disk: deferred, answered from a thread
+                     ("timeline", {"topic": "ukraine", "from": f"{year_ago:%Y-%m}", "to": f"{year_ago:%Y-%m}"}),
+                     ("fact", {"id": old_fact.id})]
         config = bench_config(Path(tmp))
         fake = FakeDiscord([FakeGuild(GUILD, "Bench", [FakeChannel(4201)])])
         await fake.start()
@@ -67,11 +76,16 @@ async def run(n_facts: int, interactions: int) -> dict[str, float]:
         await fake.wait_for(lambda: bool(fake.commands), timeout=30)
         stop = asyncio.Event()
         writes = asyncio.create_task(writer(store, sb, stop, now))
-        acks = []
+        acks: list[float] = []
+        deferred: list[float] = []
         for i in range(interactions):
-            name, options = QUESTIONS[i % len(QUESTIONS)]
+            name, options = questions[i % len(questions)]
+            started = time.perf_counter()
             record = await fake.slash(GUILD, 7, name, options, wait_final=False, timeout=10)
             acks.append(record.ack_ms)
+            if record.deferred:  # answered from a worker thread: time the whole answer too (target 2 s)
+                await fake.wait_for(lambda r=record: bool(r.edits or r.followups), timeout=30)  # type: ignore[misc]
+                deferred.append((time.perf_counter() - started) * 1000)
         stop.set()
         written = await writes
         await bot.close()
@@ -81,8 +95,12 @@ async def run(n_facts: int, interactions: int) -> dict[str, float]:
         await store.close()
     print(f"{interactions} interactions on {n_facts} facts while {written} new facts were committed in the background")
     result = {"ack_p50_ms": round(pct(acks, 50), 2), "ack_p99_ms": round(pct(acks, 99), 2),
-              "max_ack_ms": round(max(acks), 2), "peak_rss_mb": round(peak_rss_mb())}
+              "max_ack_ms": round(max(acks), 2), "deferred": len(deferred),
+              "deferred_answer_max_ms": round(max(deferred, default=0.0), 1), "peak_rss_mb": round(peak_rss_mb())}
     print(f"  ack p50 {result['ack_p50_ms']} ms, p99 {result['ack_p99_ms']} ms, max {result['max_ack_ms']} ms")
+    # max_ack_ms is the figure that caught a 4.8 s ack (a /search building the word index on the event loop).
+    result["targets_missed"] = [k for k, limit in (("ack_p99_ms", 100), ("max_ack_ms", 1000),
+                                                   ("deferred_answer_max_ms", 2000)) if result[k] > limit]
     return result
 
 

@@ -1,19 +1,22 @@
-"""Storage benchmark: `python bench/storage.py [--facts N] [--crash R] [--keep DIR]`.
+"""Storage benchmark: `python bench/storage.py [--facts N] [--crash R] [--keep DIR | --copy KEPT]`.
 
 Builds a store of N realistic facts (default 100,000: ~4 facts per article, eight topics, two years of
 articles), then measures what the bot feels:
 
 - query latency p50/p99 over the queries commands ask (a topic's facts since 7 and 30 days, a timeline by
-  kind, by claimant, by victim, a digest's facts_after(watermark), a fact by id prefix, a two-word search,
-  recent articles, guild settings);
+  kind, by claimant, by victim, a digest's facts_after(watermark), a fact by id prefix, recent articles,
+  guild settings) over the loaded weeks;
+- whole-history queries (``cold_query_p99_ms``): a fact by id from any week, an old month's timeline,
+  two-word searches over everything; these read partitions outside the loaded weeks from disk;
 - ingest throughput of 10,000 new facts in poll-sized batches (50 articles x 4 facts) through the async
   commit, and the largest event-loop stall meanwhile (a 10 ms ticker measuring its own lateness);
 - cold start: a fresh process, from Store.open of the store to the first answer;
 - peak RSS of this process (which also generated the data) and of the cold-start process;
 - with --crash R: R SIGKILL rounds (tests/storage/crashkit.py) and how many reopened cleanly.
 
-Targets at 100k facts: p50 <= 5 ms, p99 <= 20 ms, ingest >= 1,000 facts/s, loop stall <= 200 ms,
-cold start <= 1 s, peak RSS <= 300 MB. The last line of output is one JSON object.
+Targets at 100k and 1M facts (issue 10): p50 <= 5 ms, p99 <= 20 ms, whole-history p99 <= 2 s, ingest
+>= 2,000 facts/s, loop stall <= 100 ms, cold start <= 1 s, peak RSS <= 300 MB. The last line of output is
+one JSON object.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import asyncio
 import json
 import random
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -122,6 +126,8 @@ def make_articles(rng: random.Random, n_articles: int, start: datetime, end: dat
 
 
 def build(directory: Path, n_facts: int, now: datetime, rng: random.Random) -> tuple[Store, float]:
+    """Two years of articles, generated and committed a slice at a time: the generator never holds more
+    than a slice, so the peak RSS measured is the store's, not the test data's."""
     store = Store.open_sync(directory)
     store.commit_sync(Batch(
         sources=tuple(SourceState(id=f"src{i}", name=f"Source {i}", url=f"https://src{i}.example/rss")
@@ -129,16 +135,20 @@ def build(directory: Path, n_facts: int, now: datetime, rng: random.Random) -> t
         guilds=tuple(GuildSettings(guild_id=10_000 + i, digest_channel_id=i, digest_enabled=True,
                                    digest_watermark=0) for i in range(200)),
     ))
-    articles = make_articles(rng, n_facts // 4, now - timedelta(days=730), now - timedelta(hours=1), "base")
+    n_articles, slices = n_facts // 4, max(1, n_facts // 20_000)
+    start, span = now - timedelta(days=730), timedelta(days=730) - timedelta(hours=1)
     t0 = time.perf_counter()
-    for i in range(0, len(articles), 250):
-        store.commit_sync(Batch(articles=tuple(articles[i:i + 250])))
+    for k in range(slices):
+        count = n_articles * (k + 1) // slices - n_articles * k // slices
+        articles = make_articles(rng, count, start + span * k / slices, start + span * (k + 1) / slices,
+                                 f"base{k}" if slices > 1 else "base")
+        for i in range(0, len(articles), 250):
+            store.commit_sync(Batch(articles=tuple(articles[i:i + 250])))
     return store, time.perf_counter() - t0
 
 
 def measure_queries(store: Store, now: datetime, rng: random.Random, rounds: int) -> dict[str, list[float]]:
     ids = [f.id for f in store.facts(since=now - timedelta(days=365), limit=5000)]
-    vocabulary = [p.lower() for _, places, _, _ in TOPICS.values() for p in places if " " not in p]
     names = list(TOPICS)
     queries: dict[str, Callable[[], Any]] = {
         "topic_since_7d": lambda: store.facts(topics=[rng.choice(names)], since=now - timedelta(days=7)),
@@ -151,10 +161,13 @@ def measure_queries(store: Store, now: datetime, rng: random.Random, rounds: int
         "facts_after_watermark": lambda: store.facts_after(store.last_seq - rng.randint(50, 400),
                                                            topics=[rng.choice(names)]),
         "fact_by_prefix": lambda: store.fact(rng.choice(ids)[:6]),
-        "search_2_words": lambda: store.search(f"{rng.choice(vocabulary)} {rng.choice(['killed', 'injured'])}"),
         "recent_articles": lambda: store.recent_articles(topics=[rng.choice(names)], limit=10),
         "guild_settings": lambda: store.guild(10_000 + rng.randrange(200)),
     }
+    return _time_queries(queries, rounds)
+
+
+def _time_queries(queries: dict[str, Callable[[], Any]], rounds: int) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {name: [] for name in queries}
     for _ in range(rounds):
         for name, query in queries.items():
@@ -164,8 +177,31 @@ def measure_queries(store: Store, now: datetime, rng: random.Random, rounds: int
     return out
 
 
+def measure_cold_queries(store: Store, now: datetime, rng: random.Random, rounds: int) -> dict[str, list[float]]:
+    """Queries over the whole history, beyond the loaded weeks: a fact by id from any week, a month's
+    timeline of one topic in the first 20 months, a search of two words over everything."""
+    old_ids = [f.id for days in range(60, 730, 23)
+               for f in store.facts(since=now - timedelta(days=days + 1), until=now - timedelta(days=days), limit=3)]
+    names = list(TOPICS)
+    places = [p for _, places, _, _ in TOPICS.values() for p in places if " " not in p]
+
+    def old_month() -> list[Any]:
+        start = now - timedelta(days=rng.randint(90, 700))
+        return store.facts(topics=[rng.choice(names)], kind="event", since=start, until=start + timedelta(days=30))
+
+    queries: dict[str, Callable[[], Any]] = {
+        "cold_fact_by_id": lambda: store.fact(rng.choice(old_ids)),
+        "cold_timeline_month": old_month,
+        # A search is over all history by definition: it reads old weeks until it has its newest 50.
+        "search_2_words": lambda: store.search(f"{rng.choice(places)} {rng.choice(['killed', 'injured'])}"),
+        "cold_search_2_words": lambda: store.search(f"{rng.choice(places)} {rng.choice(['curfew', 'convoy'])}"),
+    }
+    return _time_queries(queries, rounds)
+
+
 async def measure_ingest(store: Store, now: datetime, rng: random.Random, n_facts: int) -> tuple[float, float]:
-    articles = make_articles(rng, n_facts // 4, now - timedelta(minutes=50), now, "new")
+    # a tag of its own: a store copied with --copy may already hold an earlier run's new articles
+    articles = make_articles(rng, n_facts // 4, now - timedelta(minutes=50), now, f"new{now:%H%M%S}")
     batches = [Batch(articles=tuple(articles[i:i + 50])) for i in range(0, len(articles), 50)]
     stall = 0.0
     stop = asyncio.Event()
@@ -190,7 +226,7 @@ async def measure_ingest(store: Store, now: datetime, rng: random.Random, n_fact
 
 
 COLD = r"""
-import resource, sys, time
+import sys, time
 from datetime import datetime, timedelta, timezone
 t_start = time.perf_counter()
 from storage.store import Store
@@ -198,7 +234,9 @@ t_import = time.perf_counter()
 store = Store.open_sync(sys.argv[1])
 answer = store.facts(topics=["gaza"], since=datetime.now(timezone.utc) - timedelta(days=7))
 t_answer = time.perf_counter()
-print(t_answer - t_import, t_answer - t_start, len(answer), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+# VmHWM, not ru_maxrss: ru_maxrss survives exec, so it reported the benchmark process's own peak
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(t_answer - t_import, t_answer - t_start, len(answer), hwm / 1024)
 """
 
 
@@ -235,20 +273,30 @@ def main() -> int:
     parser.add_argument("--facts", type=int, default=100_000)
     parser.add_argument("--ingest", type=int, default=10_000, help="new facts to ingest (default 10,000)")
     parser.add_argument("--rounds", type=int, default=200, help="query rounds (each asks every query once)")
+    parser.add_argument("--cold-rounds", type=int, default=30, help="rounds of whole-history queries")
     parser.add_argument("--crash", type=int, nargs="?", const=100, default=0,
                         help="also run R SIGKILL rounds (default off; 100 if given without a number)")
     parser.add_argument("--keep", type=Path, help="build the store in DIR (must not exist) and keep it")
+    parser.add_argument("--copy", type=Path, metavar="KEPT",
+                        help="measure a copy of a store kept with --keep instead of building one")
     args = parser.parse_args()
     rng = random.Random(2025)
     now = datetime.now(UTC)
     with tempfile.TemporaryDirectory(prefix="sitrep-bench-") as tmp:
         directory = args.keep or Path(tmp) / "store"
-        print(f"building a store of {args.facts:,} facts in {directory} ...", flush=True)
-        store, build_s = build(directory, args.facts, now, rng)
+        if args.copy:  # a store kept by an earlier run: measure without building again
+            shutil.copytree(args.copy, directory)
+            print(f"copied the store in {args.copy} to {directory}", flush=True)
+            store, build_s = Store.open_sync(directory), float("nan")
+        else:
+            print(f"building a store of {args.facts:,} facts in {directory} ...", flush=True)
+            store, build_s = build(directory, args.facts, now, rng)
         stats = store.stats()
         disk_mb = sum(p.stat().st_size for p in directory.iterdir()) / 2**20
+        store.close_sync()
         del store  # measure what the bot runs on: the store as opened from disk after a restart
         store = Store.open_sync(directory)
+        asyncio.run(store.warm_search())  # as the bot does before it connects
         print(f"  built in {build_s:.1f} s: {stats['facts']:,} facts, {stats['articles']:,} articles, "
               f"{stats['partitions']} partitions, {disk_mb:.0f} MB on disk")
 
@@ -259,10 +307,18 @@ def main() -> int:
             print(f"  {name:30s} p50 {statistics.median(values):7.3f}   p99 {pct(values, 0.99):7.3f}   "
                   f"max {max(values):7.3f}")
 
+        cold = measure_cold_queries(store, now, rng, args.cold_rounds)
+        cold_every = [v for values in cold.values() for v in values]
+        print(f"queries over the whole history ({len(cold_every)}, partitions read from disk as needed) (ms):")
+        for name, values in cold.items():
+            print(f"  {name:30s} p50 {statistics.median(values):7.1f}   p99 {pct(values, 0.99):7.1f}   "
+                  f"max {max(values):7.1f}")
+
         ingest_rate, stall_ms = asyncio.run(measure_ingest(store, now, rng, args.ingest))
         print(f"ingest: {args.ingest:,} facts in batches of 200 at {ingest_rate:,.0f} facts/s; "
               f"max event-loop stall {stall_ms:.1f} ms")
 
+        store.close_sync()  # releases the writer lock: the cold-start process opens the store as the bot does
         cold_s, cold_total_s, cold_rss = measure_cold_start(directory)
         print(f"cold start ({store.stats()['facts']:,} facts): open → first answer {cold_s:.3f} s "
               f"({cold_total_s:.3f} s with imports), RSS {cold_rss:.0f} MB")
@@ -273,13 +329,14 @@ def main() -> int:
         "facts": args.facts,
         "query_p50_ms": round(statistics.median(every), 3),
         "query_p99_ms": round(pct(every, 0.99), 3),
+        "cold_query_p99_ms": round(pct(cold_every, 0.99), 1),
         "ingest_facts_per_s": round(ingest_rate),
         "max_loop_stall_ms": round(stall_ms, 1),
         "cold_start_s": round(cold_s, 3),
         "cold_start_with_imports_s": round(cold_total_s, 3),
         "peak_rss_mb": round(peak_rss),
         "cold_start_rss_mb": round(cold_rss),
-        "build_s": round(build_s, 1),
+        "build_s": None if args.copy else round(build_s, 1),
     }
     if args.crash:
         clean, problems = run_crash(args.crash)
@@ -287,10 +344,10 @@ def main() -> int:
             print(f"  crash: {problem}")
         print(f"crash test: {clean}/{args.crash} kills reopened cleanly with no half batch")
         result.update(crash_rounds=args.crash, crash_clean=clean)
-    targets = {"query_p50_ms": 5, "query_p99_ms": 20, "max_loop_stall_ms": 200, "cold_start_s": 1,
-               "peak_rss_mb": 300}
+    targets = {"query_p50_ms": 5, "query_p99_ms": 20, "cold_query_p99_ms": 2000, "max_loop_stall_ms": 100,
+               "cold_start_s": 1, "peak_rss_mb": 300}
     missed = [k for k, limit in targets.items() if result[k] > limit]
-    if result["ingest_facts_per_s"] < 1000:
+    if result["ingest_facts_per_s"] < 2000:
         missed.append("ingest_facts_per_s")
     result["targets_missed"] = missed
     print(json.dumps(result))

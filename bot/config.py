@@ -63,11 +63,17 @@ class FetchConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class StorageConfig:
+    hot_weeks: int = 8  # weeks of facts kept in memory with full indexes; older ones are read on demand
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     data_dir: Path
     timezone: str = "UTC"
     poll_interval: timedelta = timedelta(minutes=15)
     fetch: FetchConfig = field(default_factory=FetchConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
     topics: tuple[Topic, ...] = ()
     sources: tuple[SourceConfig, ...] = ()
     actors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # canonical side → aliases
@@ -108,7 +114,7 @@ def load_config(path: Path, data_dir: Path | None = None) -> Config:
 
 def parse_config(raw: Mapping[str, Any], base: Path = Path()) -> Config:
     """Validate an already-parsed TOML document. Relative ``data_dir`` is taken from ``base``."""
-    _known(raw, "", {"bot", "fetch", "alerts", "topics", "sources", "actors", "places"})
+    _known(raw, "", {"bot", "fetch", "storage", "alerts", "topics", "sources", "actors", "places"})
     bot = _table(raw, "bot")
     _known(bot, "bot", {"data_dir", "timezone", "poll_interval"})
     data_dir = Path(_get(bot, "bot.data_dir", str, "data"))
@@ -124,6 +130,7 @@ def parse_config(raw: Mapping[str, Any], base: Path = Path()) -> Config:
         timezone=timezone,
         poll_interval=poll_interval,
         fetch=_fetch(_table(raw, "fetch")),
+        storage=_storage(_table(raw, "storage")),
         topics=_topics(raw.get("topics", [])),
         sources=_sources(raw.get("sources", [])),
         actors=_aliases(_table(raw, "actors"), "actors"),
@@ -163,6 +170,14 @@ def _fetch(table: Mapping[str, Any]) -> FetchConfig:
         pause_after=_positive(table, "fetch.pause_after", defaults.pause_after),
         user_agent=_get(table, "fetch.user_agent", str, defaults.user_agent),
     )
+
+
+def _storage(table: Mapping[str, Any]) -> StorageConfig:
+    _known(table, "storage", {"hot_weeks"})
+    hot_weeks = _positive(table, "storage.hot_weeks", StorageConfig().hot_weeks)
+    if hot_weeks > 520:
+        raise ConfigError("storage.hot_weeks", f"must be at most 520 (ten years), not {hot_weeks}")
+    return StorageConfig(hot_weeks=hot_weeks)
 
 
 def _topics(items: Any) -> tuple[Topic, ...]:

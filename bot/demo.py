@@ -130,7 +130,7 @@ async def _demo(config: Config, data_dir: Path) -> None:
     config = demo_config(config, base, data_dir)
     print(f"Serving the sample sources on {base} (Frontier Wire: RSS + article pages; Border Monitor: Atom)")
     print(f"Data directory: {data_dir}\n")
-    store = await Store.open(data_dir)
+    store = await Store.open(data_dir, hot_weeks=config.storage.hot_weeks)
     session = make_session(config.fetch)
     try:
         poller = Poller(config, store, Fetcher(session, config.fetch), Extractor(config.actors, config.places))

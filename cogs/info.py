@@ -1,9 +1,11 @@
 """/casualties, /territory, /incident, /timeline, /brief, /fact, /search, /sources: thin handlers over the
 briefing layer.
 
-Answers come from facts the poll job already stored (in-memory reads), so they are fast enough to answer
-directly; nothing here fetches while the user waits. A chart (`/casualties chart:true`) is the one slow
-answer: the handler defers first and draws it in a worker thread.
+Answers come from facts the poll job already stored. Those over the recent weeks the store keeps in memory
+are fast enough to answer directly. One that needs older partitions (an old range, a fact by id, a search
+over all history) reads files: the handler defers at once (Discord's 3-second deadline is met) and builds
+the answer in a worker thread, so the event loop never waits on the disk. A chart (`/casualties chart:true`)
+is slow too: the handler defers and draws it in a worker thread. Nothing here fetches.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+from collections.abc import Callable
 from datetime import timedelta
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.briefing import Briefing, render_chart
+from bot.briefing import Answer, Briefing, render_chart
 from bot.durations import parse_duration
 from bot.errors import BadOption
 from bot.model import CATEGORIES
@@ -48,6 +51,17 @@ class InfoCog(commands.Cog):
         # would serialise it anyway); the others wait, already deferred.
         self._drawing = asyncio.Lock()
 
+    @staticmethod
+    async def _answer(interaction: discord.Interaction, reads_disk: bool, make: Callable[[], Answer]) -> None:
+        """Answer at once from memory, or defer and build the answer in a worker thread when it reads old
+        partitions from disk."""
+        if reads_disk:
+            await interaction.response.defer(thinking=True)
+            answer = await asyncio.to_thread(make)
+        else:
+            answer = make()
+        await send_answer(interaction, answer)
+
     async def topic_autocomplete(self, interaction: discord.Interaction,
                                  current: str) -> list[app_commands.Choice[str]]:
         return [app_commands.Choice(name=name, value=topic_id)
@@ -65,17 +79,22 @@ class InfoCog(commands.Cog):
                          side: str | None = None, claimant: str | None = None,
                          category: app_commands.Choice[str] | None = None, chart: bool = False) -> None:
         window, wanted = parse_since(since), category.value if category else None
-        answer = self.briefing.casualties(topic, guild_id=interaction.guild_id, since=window, side=side,
-                                          claimant=claimant, category=wanted)
+
+        def make() -> Answer:
+            return self.briefing.casualties(topic, guild_id=interaction.guild_id, since=window, side=side,
+                                            claimant=claimant, category=wanted)
+
+        reads_disk = self.briefing.casualties_reads_disk(topic, guild_id=interaction.guild_id, since=window)
         if not chart:
-            await send_answer(interaction, answer)
+            await self._answer(interaction, reads_disk, make)
             return
-        data = self.briefing.casualties_chart(topic, guild_id=interaction.guild_id, since=window, side=side,
-                                              claimant=claimant, category=wanted)
         await interaction.response.defer(thinking=True)  # the first drawing can take longer than Discord's 3 s
+        answer = await asyncio.to_thread(make) if reads_disk else make()
+        data = await asyncio.to_thread(self.briefing.casualties_chart, topic, guild_id=interaction.guild_id,
+                                       since=window, side=side, claimant=claimant, category=wanted)
         async with self._drawing:
             png = await asyncio.to_thread(render_chart, data)  # CPU-bound: off the event loop
-        # At most 1000×1440 px (4 panels, 5 footnotes): even raw RGBA is under Discord's 8 MiB default attachment limit.
+        # At most 1000×1440 px (4 panels, 5 footnotes): even raw RGBA is under Discord's 8 MiB default limit.
         await send_answer(interaction, answer, files=[discord.File(io.BytesIO(png), filename=chart_filename(topic))])
 
     @app_commands.command(description="Places claimed taken, lost or destroyed, each with who claims it")
@@ -115,30 +134,33 @@ class InfoCog(commands.Cog):
     @app_commands.guild_only()
     async def timeline(self, interaction: discord.Interaction, topic: str | None = None, date_from: str | None = None,
                        date_to: str | None = None, newest_first: bool = False) -> None:
-        answer = self.briefing.timeline(topic, guild_id=interaction.guild_id, date_from=date_from, date_to=date_to,
-                                        newest_first=newest_first)
-        await send_answer(interaction, answer)
+        reads_disk = self.briefing.timeline_reads_disk(topic, guild_id=interaction.guild_id, date_from=date_from,
+                                                       date_to=date_to)
+        await self._answer(interaction, reads_disk, lambda: self.briefing.timeline(
+            topic, guild_id=interaction.guild_id, date_from=date_from, date_to=date_to, newest_first=newest_first))
 
     @app_commands.command(description="The latest picture of a topic in a few lines")
     @app_commands.describe(topic="Topic (default: the only one, or all)")
     @app_commands.autocomplete(topic=topic_autocomplete)
     @app_commands.guild_only()
     async def brief(self, interaction: discord.Interaction, topic: str | None = None) -> None:
-        await send_answer(interaction, self.briefing.brief(topic, guild_id=interaction.guild_id))
+        await self._answer(interaction, self.briefing.brief_reads_disk(topic, guild_id=interaction.guild_id),
+                           lambda: self.briefing.brief(topic, guild_id=interaction.guild_id))
 
     @app_commands.command(description="Where a fact comes from: quote, article, outlet, link")
     @app_commands.describe(fact_id="The short id shown after each line")
     @app_commands.rename(fact_id="id")
     @app_commands.guild_only()
     async def fact(self, interaction: discord.Interaction, fact_id: str) -> None:
-        await send_answer(interaction, self.briefing.fact(fact_id))
+        await self._answer(interaction, self.briefing.fact_reads_disk(fact_id), lambda: self.briefing.fact(fact_id))
 
     @app_commands.command(description="Search stored facts and events by words")
     @app_commands.describe(words="Words that must all appear", topic="Topic (default: all)")
     @app_commands.autocomplete(topic=topic_autocomplete)
     @app_commands.guild_only()
     async def search(self, interaction: discord.Interaction, words: str, topic: str | None = None) -> None:
-        await send_answer(interaction, self.briefing.search(words, topic=topic, guild_id=interaction.guild_id))
+        await self._answer(interaction, self.briefing.search_reads_disk(),
+                           lambda: self.briefing.search(words, topic=topic, guild_id=interaction.guild_id))
 
     @app_commands.command(description="The sources Sitrep reads for this server, and their health")
     @app_commands.guild_only()

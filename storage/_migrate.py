@@ -39,5 +39,8 @@ def migrate_v0(store: Store, legacy: Path) -> None:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise StoreError(f"cannot migrate {legacy}: unexpected content ({exc}); it was left untouched") from None
+    if store.read_only:  # seen as migrated, but nothing is written: the next writer migrates it
+        store._apply_in_memory(batch)
+        return
     store.commit_sync(batch)
     legacy.rename(legacy.with_name(legacy.name + ".v0-migrated"))

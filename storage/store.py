@@ -1,9 +1,12 @@
 """The Store: Sitrep's repository API over TinyDB files (see storage/DESIGN.md).
 
-Reads are plain methods answered from in-memory indexes: no file I/O, so they are safe to call on the
-event loop and always see whole batches. Writes go through :meth:`Store.commit`, which serialises
-batches, writes the touched partitions off the event loop as new generations, commits them by replacing
-the manifest, and only then applies the batch to the in-memory indexes, in one step.
+Only a recent window of week partitions (``hot_weeks``) is loaded, with full indexes; every other
+partition is known by a small summary (``_summary``) and read from its file when an answer needs it, then
+kept in a small cache. Reads of the window are in-memory and safe on the event loop; a read that needs an
+old partition (an old date range, a fact by id, a search over all history) does file I/O, so the bot runs
+those in a worker thread (``asyncio.to_thread``). Writes go through :meth:`Store.commit`, which serialises
+batches, plans and writes them off the event loop as new generations, commits them by replacing the
+manifest, and only then applies the batch to memory, in one step.
 """
 
 from __future__ import annotations
@@ -13,86 +16,225 @@ import contextlib
 import gc
 import json
 import re
-from collections.abc import Collection
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.errors import StoreError
-from bot.model import Article, GuildSettings, Kind, SourceState, StoredFact, Topic
-from storage import _codec, _files
-from storage._index import FactIndex
+from bot.model import Article, ArticleRef, GuildSettings, Kind, SourceState, StoredFact, Topic
+from storage import _codec, _files, _lock, _summary
+from storage._index import FactIndex, might_contain, search_text, words
+from storage._summary import KeyFilter, Summary, contains, count_range, fact_time, id_key, prefix_range, text_key
 from storage.api import Batch, CommitResult, fact_id
 
 MANIFEST = "manifest.json"
 LEGACY_V0 = "sitrep.json"  # stock TinyDB, one file: what version 0 of Sitrep wrote
 STATE = "state"
+SUM = ".sum"  # a partition's summary is the partition "facts-2025-W11.sum"
+DEFAULT_HOT_WEEKS = 8
+OPEN_WEEKS = 1  # weeks of the window that open loads at once (a week's answers); warm_search loads the rest
+_Layout = tuple[str, int, int, int]  # a partition file: (name, where its facts table starts, articles, facts)
+_HEAD, _BETWEEN, _TAIL = b'{"articles":{', b'},"facts":{', b"}}"
+_Keep = Callable[[dict[str, Any], dict[str, Any] | None], bool]  # (fact document, its article's) → keep it
+# Bitmaps of every key a summary holds (see Store._filters): 8 MB for fact ids, 2 MB for each article key,
+# a few % full at a million facts (250,000 articles).
+_FILTER_BITS = {"ids": 1 << 26, "urls": 1 << 24, "guids": 1 << 24, "hashes": 1 << 24}
+COLD_CACHE = 4  # old partitions kept decoded after a read (each is a week of facts)
 # Weekly fact partitions (facts-2025-W41); monthly ones (facts-2025-10) written by earlier versions still load.
-_PART_FILE = re.compile(r"(?P<part>state|facts-\d{4}-(?:W\d{2}|\d{2}))\.g(?P<gen>\d+)\.json")
+_PART_FILE = re.compile(r"(?P<part>state|facts-\d{4}-(?:W\d{2}|\d{2})(?:\.sum)?)\.g(?P<gen>\d+)\.json")
+
+
+class _Part:
+    """One fact partition in memory: its articles, and an index over its facts."""
+
+    __slots__ = ("articles", "index", "layout", "name")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.articles: dict[str, Article] = {}
+        self.index = FactIndex()
+        # The file as this process last wrote it: (name, where its facts table starts, articles, facts). A
+        # commit that only adds to the partition splices its new documents into a copy of that file instead
+        # of encoding every document of the week again.
+        self.layout: _Layout | None = None
+
+    @classmethod
+    def decode(cls, name: str, tables: dict[str, list[dict[str, Any]]]) -> _Part:
+        part = cls(name)
+        for doc in tables.get("articles", []):
+            article = _codec.decode(Article, doc)
+            part.articles[article.url] = article
+        facts = []
+        refs: dict[str, ArticleRef] = {}  # one per article, shared by its facts
+        stamps: dict[str, datetime] = {}  # the facts of one commit share their stored_at
+        for doc in tables.get("facts", []):
+            url = doc["url"]
+            article = part.articles.get(url)
+            if article is None:
+                continue
+            ref = refs.get(url) or refs.setdefault(url, article.ref)
+            stamp = stamps.get(doc["stored_at"]) or stamps.setdefault(
+                doc["stored_at"], datetime.fromisoformat(doc["stored_at"]))
+            facts.append((StoredFact(
+                id=doc["id"], seq=doc["seq"], fact=_codec.decode_fact(doc["fact"]), article=ref,
+                topics=tuple(_codec.short(t) for t in doc["topics"]), stored_at=stamp,
+                story_id=article.story_id,
+            ), name, bool(doc.get("backlog"))))
+        part.index.add_many(facts)
+        return part
+
+    def words(self) -> frozenset[str]:
+        found: set[str] = set()
+        for fact in self.index.facts():
+            found |= FactIndex._fact_words(fact)
+        return frozenset(found)
 
 
 class Store:
-    SCHEMA_VERSION = 1
+    SCHEMA_VERSION = 2  # 2: every fact partition has a summary file (1: none; 0: one TinyDB file)
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, read_only: bool = False, hot_weeks: int = DEFAULT_HOT_WEEKS) -> None:
         self.data_dir = data_dir
-        self._lock = asyncio.Lock()
+        self.read_only = read_only
+        self.hot_weeks = hot_weeks
+        self._lock = asyncio.Lock()  # one commit at a time
+        # Guards what commits change (loaded partitions, the cache, summaries) against readers in worker
+        # threads. Held only for in-memory work, never while a file is read.
+        self._mem = threading.RLock()
         self._closed = False
+        self._writer_lock: Path | None = None  # held (shared within this process) by a writable store
         self._generation = 0
+        self._last_seq = 0
         self._files: dict[str, str] = {}  # partition → current file name
-        self._index = FactIndex()
-        self._articles: dict[str, Article] = {}
+        self._summaries: dict[str, Summary] = {}  # every fact partition → its summary
+        self._hot: dict[str, _Part] = {}  # the loaded partitions: the recent window, and any written since
+        self._pending: list[str] = []  # partitions of the window that warm_search loads
+        self._cold: OrderedDict[str, tuple[str, _Part]] = OrderedDict()  # partition → (file, content), LRU
+        self._articles: dict[str, Article] = {}  # articles of the loaded partitions, by URL
         self._article_part: dict[str, str] = {}
-        self._part_articles: dict[str, set[str]] = {}
         self._by_guid: dict[str, str] = {}
         self._by_hash: dict[str, str] = {}
         self._by_story: dict[str, set[str]] = {}
         self._sources: dict[str, SourceState] = {}
         self._topics: dict[str, Topic] = {}
         self._guilds: dict[int, GuildSettings] = {}
+        self._filters: dict[str, KeyFilter] | None = None  # built off the loop, by warm_search or a commit
 
     # --- life cycle ---------------------------------------------------------------------------------
 
     @classmethod
-    async def open(cls, data_dir: Path) -> Store:
-        """Open (creating, or migrating from an older schema) the store in ``data_dir``.
+    async def open(cls, data_dir: Path, *, read_only: bool = False, hot_weeks: int = DEFAULT_HOT_WEEKS) -> Store:
+        """Open (creating, or migrating from an older schema) the store in ``data_dir``, loading the last
+        ``hot_weeks`` weeks of facts and the summaries of the others.
+
+        A writable store takes the directory's writer lock (``_lock``) first and holds it until
+        :meth:`close` or the end of the process: a second writing process is refused with ``StoreError``
+        naming the holder's pid. ``read_only=True`` takes no lock, so it is never blocked by a writer; it
+        creates, migrates, collects and commits nothing.
 
         Raises ``StoreError`` with a clear message, touching nothing, if the store is newer than this code
         or a file is corrupt.
         """
-        return await asyncio.to_thread(cls.open_sync, data_dir)
+        return await asyncio.to_thread(cls.open_sync, data_dir, read_only=read_only, hot_weeks=hot_weeks)
 
     @classmethod
-    def open_sync(cls, data_dir: Path) -> Store:
-        store = cls(Path(data_dir))
+    def open_sync(cls, data_dir: Path, *, read_only: bool = False, hot_weeks: int = DEFAULT_HOT_WEEKS) -> Store:
+        data_dir = Path(data_dir)
+        if read_only:
+            return cls._open_read_only(data_dir, hot_weeks)
+        store = cls(data_dir, hot_weeks=hot_weeks)
         try:
             store.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create data directory {data_dir}: {exc.strerror or exc}") from exc
-        manifest_path = store.data_dir / MANIFEST
-        if manifest_path.exists():
-            store._load(manifest_path)
-        elif (store.data_dir / LEGACY_V0).exists():
-            from storage._migrate import migrate_v0
+        store._writer_lock = _lock.acquire(store.data_dir)
+        try:
+            manifest_path = store.data_dir / MANIFEST
+            if manifest_path.exists():
+                store._load(manifest_path)
+            elif (store.data_dir / LEGACY_V0).exists():
+                from storage._migrate import migrate_v0
 
-            migrate_v0(store, store.data_dir / LEGACY_V0)
-        # The loaded facts live as long as the process and hold no reference cycles (they are freed by
-        # reference counting when replaced). Freezing them keeps the cyclic collector from walking them on
-        # every full collection: at 100k facts each such walk stalled the event loop ~400 ms during ingest.
-        gc.freeze()
+                migrate_v0(store, store.data_dir / LEGACY_V0)
+        except BaseException:
+            store._release()
+            raise
+        store._freeze()
         return store
 
+    @classmethod
+    def _open_read_only(cls, data_dir: Path, hot_weeks: int) -> Store:
+        manifest_path = data_dir / MANIFEST
+        for _ in range(20):
+            store = cls(data_dir, read_only=True, hot_weeks=hot_weeks)
+            try:
+                seen = manifest_path.read_bytes()
+            except FileNotFoundError:
+                if (data_dir / LEGACY_V0).exists():  # migrated in memory only: writing is the writer's job
+                    from storage._migrate import migrate_v0
+
+                    migrate_v0(store, data_dir / LEGACY_V0)
+                break
+            except OSError as exc:
+                raise StoreError(f"cannot read {manifest_path}: {exc.strerror or exc}") from exc
+            try:
+                store._load(manifest_path)
+                break
+            except _files.MissingFile:
+                # A writer committed (and collected the old generation) while we read: read the new one.
+                with contextlib.suppress(OSError):
+                    if manifest_path.read_bytes() != seen:
+                        continue
+                raise
+        store._freeze()
+        return store
+
+    def _freeze(self) -> None:
+        # The loaded facts live long and hold no reference cycles (they are freed by reference counting
+        # when replaced). Freezing them keeps the cyclic collector from walking them on every full
+        # collection: at 100k facts each such walk stalled the event loop ~400 ms during ingest.
+        gc.freeze()
+
+    def _settle(self) -> None:
+        """After a commit: collect what is garbage now, then freeze what is alive. A full collection only
+        walks objects not frozen, i.e. those made since the last commit (a few ms); without this, the facts
+        and index entries of a day of commits piled up unfrozen and a full collection, run by whichever
+        thread allocated at the wrong moment, walked them all with the GIL held (100+ ms at 10k facts)."""
+        gc.collect()
+        gc.freeze()
+
+    def _release(self) -> None:
+        if self._writer_lock is not None:
+            _lock.release(self._writer_lock)
+            self._writer_lock = None
+
     async def warm_search(self) -> None:
-        """Build the search index off the event loop (writes wait; reads go on). Call once after start-up."""
+        """Finish opening, off the event loop: load the rest of the recent window (open loads only the last
+        OPEN_WEEKS), build the key filters and the word indexes. Call once after start-up; until then,
+        answers are complete too, reading the rest of the window from disk as needed."""
         async with self._lock:
-            if self._index._words is None:
-                await asyncio.to_thread(self._index.build_words)
+            await asyncio.to_thread(self._load_pending)
+            await asyncio.to_thread(self._build_filters)
+            for part in list(self._hot.values()):
+                if not part.index.has_words:
+                    await asyncio.to_thread(part.index.build_words, self._mem)
+            # The word index is a few hundred thousand long-lived sets: frozen too, or the next full
+            # collection walks them all on the event loop (~150 ms at 100k facts, the first commit's stall).
+            self._freeze()
 
     async def close(self) -> None:
-        """Wait for the write in flight, then release the store. Idempotent."""
+        """Wait for the write in flight, then release the store (and its writer lock). Idempotent."""
         async with self._lock:
-            self._closed = True
+            self.close_sync()
+
+    def close_sync(self) -> None:
+        """Release the store and its writer lock, for scripts with no event loop. Idempotent."""
+        self._closed = True
+        self._release()
 
     # --- the one write ------------------------------------------------------------------------------
 
@@ -105,28 +247,45 @@ class Store:
         async with self._lock:
             if self._closed:
                 raise StoreError("the store is closed")
+            self._check_writable()
             if not batch:
-                return CommitResult(last_seq=self._index.last_seq)
-            plan = _Plan(self, batch, now=datetime.now(UTC))
+                return CommitResult(last_seq=self._last_seq)
+            # Off the loop: planning may read an old partition from disk, encoding is CPU work. Only this
+            # task (holding the lock) ever changes what they read.
+            plan = await asyncio.to_thread(_Plan, self, batch, datetime.now(UTC))
             if plan.empty:
                 return plan.result
-            # Off the loop: only this task (holding the lock) ever changes the state they read.
             payloads = await asyncio.to_thread(plan.encode)
             await asyncio.to_thread(self._write, payloads)
             plan.apply()
+            self._settle()
             await asyncio.to_thread(self._collect_garbage)
             return plan.result
 
     def commit_sync(self, batch: Batch) -> CommitResult:
         """The same as :meth:`commit`, for scripts and migrations with no event loop."""
+        if self._closed:
+            raise StoreError("the store is closed")
+        self._check_writable()
         if not batch:
-            return CommitResult(last_seq=self._index.last_seq)
+            return CommitResult(last_seq=self._last_seq)
         plan = _Plan(self, batch, now=datetime.now(UTC))
         if not plan.empty:
             self._write(plan.encode())
             plan.apply()
             self._collect_garbage()
         return plan.result
+
+    def _apply_in_memory(self, batch: Batch) -> None:
+        """Apply ``batch`` to memory only: how a read-only store sees a v0 store it may not migrate."""
+        plan = _Plan(self, batch, now=datetime.now(UTC))
+        if not plan.empty:
+            plan.encode()
+            plan.apply()
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise StoreError(f"the store in {self.data_dir} was opened read-only")
 
     # --- facts --------------------------------------------------------------------------------------
 
@@ -147,50 +306,224 @@ class Store:
         ``topics`` are Topic.key values (a fact matches if it has any of them); ``since``/``until`` bound the
         article's publication time (its ``stored_at`` when it has none); ``victim`` and ``claimant`` match
         the canonical names exactly (case-insensitive); ``claimant=""`` asks for unattributed figures.
+        Reads old partitions from disk when the answer reaches back before the loaded window.
         """
-        return self._index.query(topics=topics, kind=kind, since=since, until=until, category=category,
-                                 victim=victim, claimant=claimant, limit=limit)
+        lo = _stamp(since) if since else float("-inf")
+        hi = _stamp(until) if until else float("inf")
+        with self._mem:
+            names = [n for n, s in self._summaries.items()
+                     if s.t_max >= lo and s.t_min <= hi and s.has_topic_kind(topics, kind)]
+        wanted = set(topics) if topics is not None else None
+
+        def keep(doc: dict[str, Any], _: dict[str, Any] | None) -> bool:
+            return ((wanted is None or not wanted.isdisjoint(doc["topics"]))
+                    and (kind is None or _codec.kind_of(doc["fact"]) == kind))
+
+        return self._newest_first(names, limit, keep, True, lambda part: part.index.query(
+            topics=topics, kind=kind, since=since, until=until, category=category, victim=victim,
+            claimant=claimant, limit=limit))
 
     def fact(self, fact_id: str) -> StoredFact | None:
         """A fact by its id, or by a unique prefix of at least 4 characters."""
-        return self._index.by_id_or_prefix(fact_id.strip().lower())
+        text = fact_id.strip().lower()
+        with self._mem:
+            for part in self._hot.values():
+                found = part.index.get(text)
+                if found is not None:
+                    return found
+            if len(text) < 4:
+                return None
+            key = id_key(text)
+            if key is not None:
+                names = self._holding("ids", key)
+            else:
+                span = prefix_range(text)
+                if span is None:
+                    return None
+                counts = {n: count_range(s.ids, *span) for n, s in self._summaries.items()}
+                names = [n for n, c in counts.items() if c]
+                if sum(counts.values()) != 1:
+                    return None
+        for name in names:
+            found = self._subset(name, lambda doc, _: str(doc["id"]).startswith(text), True).index.by_id_or_prefix(text)
+            if found is not None:
+                return found
+        return None
 
     def facts_after(self, seq: int, *, topics: Collection[str] | None = None) -> list[StoredFact]:
         """Facts committed after ``seq`` (oldest first), leaving out backlog facts: what a digest covers."""
-        return self._index.after(seq, topics)
+        with self._mem:
+            names = [n for n, s in self._summaries.items() if s.max_seq > seq and s.has_topic_kind(topics, None)]
+        found: list[StoredFact] = []
+        for name in names:
+            part = self._part(name)
+            with self._mem:
+                found += part.index.after(seq, topics)
+        found.sort(key=lambda f: f.seq)
+        return found
 
-    def search(self, words: str, *, topics: Collection[str] | None = None, limit: int = 50) -> list[StoredFact]:
+    def search(self, words_: str, *, topics: Collection[str] | None = None, limit: int = 50) -> list[StoredFact]:
         """Facts whose quote, summary, actors or article title contain every word (case- and
-        accent-insensitive), newest first."""
-        return self._index.search(words, topics, limit)
+        accent-insensitive), newest first. Over all history: partitions whose vocabulary lacks a word are
+        skipped, the others are read newest first until the answer is complete."""
+        terms = words(words_)
+        if not terms:
+            return []
+        with self._mem:
+            names = [n for n, s in self._summaries.items() if terms <= s.words and s.has_topic_kind(topics, None)]
+
+        wanted = set(topics) if topics is not None else None
+
+        def keep(doc: dict[str, Any], article: dict[str, Any] | None) -> bool:
+            if wanted is not None and wanted.isdisjoint(doc["topics"]):
+                return False
+            fact, article = doc["fact"], article or {}
+            return might_contain(search_text(
+                fact.get("quote"), article.get("title"), article.get("outlet"), fact.get("summary"),
+                fact.get("location"), fact.get("actors"), fact.get("victim"), fact.get("victim_text"),
+                fact.get("claimant"), fact.get("claimant_text")), terms)
+
+        def search(part: _Part) -> list[StoredFact]:
+            if not part.index.has_words:  # a loaded partition not warmed yet, or the few documents kept
+                part.index.build_words(self._mem)
+            return part.index.search(words_, topics, limit)
+
+        # Old partitions are scanned, not indexed: their documents are tested for the words as substrings
+        # first, and only those that pass are decoded (a word index for a whole week costs more than that).
+        return self._newest_first(names, limit, keep, False, search)
+
+    def _newest_first(self, names: list[str], limit: int | None, keep: _Keep, use_cache: bool,
+                      query: Callable[[_Part], list[StoredFact]]) -> list[StoredFact]:
+        """Run ``query`` (which answers newest first) on partitions newest first (old ones reduced to the
+        documents ``keep`` selects), until no older partition can change the newest ``limit``. Weeks do not
+        overlap, so the answers usually concatenate in order; they are sorted only when they do not."""
+        with self._mem:
+            t_max = {n: self._summaries[n].t_max for n in names if n in self._summaries}
+        found: list[StoredFact] = []
+        ordered = True
+        for name in sorted(t_max, key=t_max.__getitem__, reverse=True):
+            if limit is not None and len(found) >= limit:
+                if not ordered:
+                    found, ordered = _newest(found, None), True
+                del found[limit:]
+                if t_max[name] < fact_time(found[-1]):
+                    break
+            part = self._subset(name, keep, use_cache)
+            with self._mem:
+                got = query(part)
+            if got and found and _key(found[-1]) < _key(got[0]):
+                ordered = False
+            found += got
+        if not ordered:
+            found = _newest(found, None)
+        return found if limit is None else found[:limit]
+
+    def reads_disk(self, *, topics: Collection[str] | None = None, kind: Kind | None = None,
+                   since: datetime | None = None, limit: int | None = None) -> bool:
+        """Whether ``facts`` with these filters (and any others, within the ``since`` bound) may have to
+        read partitions that are not loaded, i.e. do file I/O: such answers belong off the event loop.
+        With no argument: whether anything is not loaded (so a search over all history may read)."""
+        lo = _stamp(since) if since else float("-inf")
+        with self._mem:
+            names = [n for n, s in self._summaries.items() if s.t_max >= lo and s.has_topic_kind(topics, kind)]
+            if all(n in self._hot for n in names):
+                return False
+            if limit is None:
+                return True
+            loaded = 0
+            for name in names:
+                if name in self._hot:
+                    summary = self._summaries[name]
+                    per_topic = summary.counts.values() if topics is None else (
+                        summary.counts.get(t, {}) for t in topics)
+                    if topics is None:
+                        loaded += summary.n_facts if kind is None else summary.kinds.get(kind, 0)
+                    else:
+                        loaded += sum(sum(c.values()) if kind is None else c.get(kind, 0) for c in per_topic)
+            return loaded < limit
+
+    def window_start(self) -> datetime:
+        """The start of the loaded window: facts published since are answered from memory (once
+        warm_search has loaded the whole window)."""
+        return datetime.now(UTC) - timedelta(weeks=self.hot_weeks)
+
+    def fact_reads_disk(self, fact_id: str) -> bool:
+        """Whether :meth:`fact` may read a partition that is not loaded: the id (or prefix) is not a loaded
+        fact's, and some other partition's summary holds a match."""
+        text = fact_id.strip().lower()
+        key = id_key(text)
+        span = (key, key + 1) if key is not None else prefix_range(text) if len(text) >= 4 else None
+        with self._mem:
+            if span is None or any(text in part.index for part in self._hot.values()):
+                return False
+            return any(count_range(s.ids, *span, at_most=1) for n, s in self._summaries.items() if n not in self._hot)
 
     @property
     def last_seq(self) -> int:
-        return self._index.last_seq
+        return self._last_seq
 
     # --- articles -----------------------------------------------------------------------------------
 
     def article(self, url: str) -> Article | None:
         """By canonical URL."""
-        return self._articles.get(url)
+        found = self._articles.get(url)
+        if found is not None:
+            return found
+        key = text_key(url)
+        return self._cold_article("urls", key, lambda a: a.url == url)
 
     def article_by_guid(self, guid: str) -> Article | None:
         url = self._by_guid.get(guid)
-        return self._articles.get(url) if url else None
+        if url:
+            return self._articles.get(url)
+        key = text_key(guid)
+        return self._cold_article("guids", key, lambda a: a.guid == guid)
 
     def article_by_hash(self, text_hash: str) -> Article | None:
         url = self._by_hash.get(text_hash)
-        return self._articles.get(url) if url else None
+        if url:
+            return self._articles.get(url)
+        key = text_key(text_hash)
+        return self._cold_article("hashes", key, lambda a: a.text_hash == text_hash)
+
+    def _cold_article(self, field: str, key: int, match: Callable[[Article], bool]) -> Article | None:
+        names = self._holding(field, key, cold_only=True)
+        for name in names:
+            part = self._part(name)
+            with self._mem:
+                found = next((a for a in part.articles.values() if match(a)), None)
+            if found is not None:
+                return found
+        return None
 
     def recent_articles(self, *, topics: Collection[str] | None = None, limit: int = 50) -> list[Article]:
         """Newest first, by publication time."""
         wanted = set(topics) if topics is not None else None
-        articles = (a for a in self._articles.values() if wanted is None or wanted.intersection(a.topics))
-        return sorted(articles, key=_article_time, reverse=True)[:limit]
+        with self._mem:
+            names = sorted((n for n, s in self._summaries.items() if s.n_articles),
+                           key=_span_end, reverse=True)
+        found: list[Article] = []
+        for name in names:
+            if len(found) >= limit:
+                found = sorted(found, key=_article_time, reverse=True)[:limit]
+                if _span_end(name) < _article_time(found[-1]):
+                    break
+            part = self._part(name)
+            with self._mem:
+                found += [a for a in part.articles.values() if wanted is None or wanted.intersection(a.topics)]
+        return sorted(found, key=_article_time, reverse=True)[:limit]
 
     def story_articles(self, story_id: str) -> list[Article]:
         """Every article linked to one story (the same incident from several outlets)."""
-        return sorted((self._articles[u] for u in self._by_story.get(story_id, ())), key=_article_time)
+        key = text_key(story_id)
+        with self._mem:
+            found = [self._articles[u] for u in self._by_story.get(story_id, ())]
+            names = [n for n, s in self._summaries.items() if n not in self._hot and contains(s.stories, key)]
+        for name in names:
+            part = self._part(name)
+            with self._mem:
+                found += [a for a in part.articles.values() if a.story_id == story_id]
+        return sorted(found, key=_article_time)
 
     # --- sources, topics, guilds --------------------------------------------------------------------
 
@@ -220,9 +553,123 @@ class Store:
 
     def stats(self) -> dict[str, int]:
         """Counts for `ask sources` and logs: facts, articles, sources, guilds, partitions."""
-        return {"facts": len(self._index), "articles": len(self._articles), "sources": len(self._sources),
-                "topics": len(self._topics), "guilds": len(self._guilds), "partitions": len(self._files),
-                "last_seq": self._index.last_seq}
+        with self._mem:
+            return {"facts": sum(s.n_facts for s in self._summaries.values()),
+                    "articles": sum(s.n_articles for s in self._summaries.values()),
+                    "sources": len(self._sources), "topics": len(self._topics), "guilds": len(self._guilds),
+                    "partitions": sum(1 for p in self._files if not p.endswith(SUM)),
+                    "last_seq": self._last_seq}
+
+    # --- partitions -----------------------------------------------------------------------------------
+
+    def _is_hot(self, name: str, now: datetime | None = None, weeks: int | None = None) -> bool:
+        return _span_end(name) >= (now or datetime.now(UTC)) - timedelta(weeks=self.hot_weeks if weeks is None
+                                                                          else weeks)
+
+    def _load_pending(self) -> None:
+        """Load the partitions of the window that open left for later (see OPEN_WEEKS), newest first. In a
+        worker thread: each is read and decoded without the memory lock, then installed under it."""
+        for name in sorted(self._pending, key=_span_end, reverse=True):
+            with self._mem:
+                file = self._files.get(name)
+                if file is None or name in self._hot:
+                    continue
+            part = self._read_part(name, file)
+            with self._mem:
+                if self._files.get(name) == file and name not in self._hot:
+                    self._load_hot(part)
+        self._pending = []
+
+    def _part(self, name: str) -> _Part:
+        """A partition's content: loaded, cached, or read now from its file (without holding ``_mem``).
+        A partition not written yet is empty."""
+        for _ in range(5):
+            with self._mem:
+                loaded = self._hot.get(name)
+                if loaded is not None:
+                    return loaded
+                file = self._files.get(name)
+                if file is None:
+                    return _Part(name)
+                cached = self._cold.get(name)
+                if cached is not None and cached[0] == file:
+                    self._cold.move_to_end(name)
+                    return cached[1]
+            try:
+                part = self._read_part(name, file)
+            except _files.MissingFile:
+                if self._files.get(name) != file:
+                    continue  # a commit replaced (and collected) the generation we were reading
+                raise
+            with self._mem:
+                if self._files.get(name) != file:
+                    continue
+                if name in self._hot:
+                    return self._hot[name]
+                self._cache(name, file, part)
+                return part
+        raise StoreError(f"partition {name} kept changing while it was read; try again")
+
+    def _subset(self, name: str, keep: _Keep, use_cache: bool) -> _Part:
+        """The facts of a partition that ``keep`` selects by their raw documents (fact, article), with their
+        articles. A loaded partition (or, with ``use_cache``, a cached one) is returned whole; otherwise its
+        file is read and only the selected documents are decoded (nothing is cached)."""
+        for _ in range(5):
+            with self._mem:
+                loaded = self._hot.get(name)
+                if loaded is not None:
+                    return loaded
+                file = self._files.get(name)
+                if file is None:
+                    return _Part(name)
+                cached = self._cold.get(name)
+                if use_cache and cached is not None and cached[0] == file:
+                    return cached[1]
+            path = self.data_dir / file
+            try:
+                tables = _files.read_tables(path)
+            except _files.MissingFile:
+                if self._files.get(name) != file:
+                    continue  # a commit replaced (and collected) the generation we were reading
+                raise
+            try:
+                articles = {doc["url"]: doc for doc in tables.get("articles", [])}
+                facts = [doc for doc in tables.get("facts", []) if keep(doc, articles.get(doc["url"]))]
+                urls = {doc["url"] for doc in facts}
+                return _Part.decode(name, {"articles": [a for u, a in articles.items() if u in urls], "facts": facts})
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise StoreError(f"store file {path} is corrupt ({exc!r}); it was left untouched") from None
+        raise StoreError(f"partition {name} kept changing while it was read; try again")
+
+    def _cache(self, name: str, file: str, part: _Part) -> None:
+        self._cold[name] = (file, part)
+        self._cold.move_to_end(name)
+        while len(self._cold) > COLD_CACHE:
+            self._cold.popitem(last=False)
+
+    def _read_part(self, name: str, file: str, *, at_once: bool = False) -> _Part:
+        path = self.data_dir / file
+        tables = _files.read_tables(path, at_once=at_once)
+        try:
+            return _Part.decode(name, tables)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise StoreError(f"store file {path} is corrupt ({exc!r}); it was left untouched") from None
+
+    def _load_hot(self, part: _Part) -> None:
+        self._hot[part.name] = part
+        self._cold.pop(part.name, None)
+        for article in part.articles.values():
+            self._index_article(article, part.name)
+
+    def _evict(self, keep: Collection[str], now: datetime) -> None:
+        """Unload partitions that left the recent window (they stay readable from disk, and cached)."""
+        for name in [n for n in self._hot if n not in keep and not self._is_hot(n, now)]:
+            part = self._hot.pop(name)
+            part.layout = None
+            for article in part.articles.values():
+                self._forget_article(article)
+            if name in self._files:
+                self._cache(name, self._files[name], part)
 
     # --- files --------------------------------------------------------------------------------------
 
@@ -238,32 +685,81 @@ class Store:
         if schema > self.SCHEMA_VERSION:
             raise StoreError(f"the store in {self.data_dir} has schema version {schema}, newer than this "
                              f"Sitrep understands ({self.SCHEMA_VERSION}); upgrade Sitrep (nothing was changed)")
-        self._generation, self._files = generation, files
-        # Loading creates a few million objects and no cycles: the cyclic collector would walk the growing
-        # heap again and again for nothing (about 40% of the load time at 100k facts).
+        if not all(isinstance(v, str) for v in files.values()):
+            raise StoreError(f"store manifest {manifest_path} is corrupt (a file name is not a string); "
+                             f"it was left untouched")
+        # Loading creates many objects and no cycles: the cyclic collector would walk the growing heap again
+        # and again for nothing (about 40% of the load time at 100k facts).
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
-            self._load_files(files)
+            summarised = self._load_files(files)
         finally:
             if gc_was_enabled:
                 gc.enable()
-        self._index.last_seq = max(last_seq, self._index.last_seq)
-        self._collect_garbage()
+        self._generation = generation
+        self._last_seq = max([last_seq, *(s.max_seq for s in self._summaries.values())])
+        if not self.read_only:  # a reader must never remove what a writer is writing
+            if summarised:  # schema 1 → 2: write the summaries it lacked (a commit of summaries only)
+                self._write_summaries(summarised)
+            self._collect_garbage()
 
-    def _load_files(self, files: dict[str, str]) -> None:
-        for part, name in sorted(files.items()):
-            path = self.data_dir / name
-            if not path.is_file():  # TinyDB would read a missing file as an empty database
-                raise StoreError(f"store file {path}, named by the manifest, is missing; the store was left untouched")
+    def _load_files(self, files: dict[str, str]) -> dict[str, Summary]:
+        """Load the state, every summary and the recent partitions; return the summaries that had to be
+        computed (partitions of schema 1, which had none). Raises StoreError, writing nothing."""
+        for name in files.values():
+            if not (self.data_dir / name).is_file():  # TinyDB would read a missing file as an empty database
+                raise _files.MissingFile(f"store file {self.data_dir / name}, named by the manifest, is missing; "
+                                         f"the store was left untouched")
+        parts = sorted(p for p in files if p != STATE and not p.endswith(SUM))
+        self._files = {p: files[p] for p in [STATE, *parts, *(p + SUM for p in parts)] if p in files}
+        if STATE in files:
+            path = self.data_dir / files[STATE]
             try:
-                tables = _files.read_tables(path)
-                if part == STATE:
-                    self._load_state(tables)
-                else:
-                    self._load_partition(part, tables)
+                self._load_state(_files.read_tables(path))
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise StoreError(f"store file {path} is corrupt ({exc!r}); it was left untouched") from None
+        now = datetime.now(UTC)
+        computed: dict[str, Summary] = {}
+        for part in parts:
+            path = self.data_dir / files[part]
+            size = path.stat().st_size
+            summary = None
+            if part + SUM in files:
+                sum_path = self.data_dir / files[part + SUM]
+                try:
+                    summary = _summary.decode(_files.read_tables(sum_path))
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    raise StoreError(f"store file {sum_path} is corrupt ({exc!r}); it was left untouched") from None
+                if summary.size != size:
+                    raise StoreError(f"store file {path} is corrupt (its size is {size} bytes, its summary says "
+                                     f"{summary.size}); it was left untouched")
+            if summary is not None and not self._is_hot(part, now, weeks=min(self.hot_weeks, OPEN_WEEKS)):
+                self._summaries[part] = summary
+                if self._is_hot(part, now):
+                    self._pending.append(part)  # loaded by warm_search, off the event loop
+                continue
+            loaded = self._read_part(part, files[part], at_once=True)
+            if summary is None:
+                summary = _summary.summarise(loaded.articles.values(), loaded.index.facts(), loaded.words(), size)
+                computed[part] = summary
+            self._summaries[part] = summary
+            if self._is_hot(part, now):
+                self._load_hot(loaded)
+        return computed
+
+    def _write_summaries(self, summaries: dict[str, Summary]) -> None:
+        generation = self._generation + 1
+        files = dict(self._files)
+        payloads: dict[str, Any] = {}
+        for part, summary in summaries.items():
+            name = f"{part}{SUM}.g{generation}.json"
+            payloads[name] = _files.dump_tables(_summary.encode(summary))
+            files[part + SUM] = name
+        payloads[MANIFEST] = {"schema": self.SCHEMA_VERSION, "generation": generation, "files": files,
+                              "last_seq": self._last_seq}
+        self._write(payloads)
+        self._generation, self._files = generation, files
 
     def _load_state(self, tables: dict[str, list[dict[str, Any]]]) -> None:
         for doc in tables.get("sources", []):
@@ -276,31 +772,15 @@ class Store:
             guild = _codec.decode(GuildSettings, doc)
             self._guilds[guild.guild_id] = guild
 
-    def _load_partition(self, part: str, tables: dict[str, list[dict[str, Any]]]) -> None:
-        for doc in tables.get("articles", []):
-            self._add_article(_codec.decode(Article, doc), part)
-        facts = []
-        for doc in tables.get("facts", []):
-            article = self._articles.get(doc["url"])
-            if article is None:
-                continue
-            facts.append((StoredFact(
-                id=doc["id"], seq=doc["seq"], fact=_codec.decode_fact(doc["fact"]), article=article.ref,
-                topics=tuple(doc["topics"]), stored_at=datetime.fromisoformat(doc["stored_at"]),
-                story_id=article.story_id,
-            ), part, bool(doc.get("backlog"))))
-        self._index.add_many(facts)
-
-    def _write(self, payloads: dict[str, dict[str, list[dict[str, Any]]] | dict[str, Any]]) -> None:
-        """Write new generations of the touched partitions, then the manifest (the commit point)."""
+    def _write(self, payloads: dict[str, Any]) -> None:
+        """Write new generations of the touched files (bytes), then the manifest (the commit point)."""
         manifest = payloads.pop(MANIFEST)
         written: list[Path] = []
         try:
-            for name, tables in payloads.items():
+            for name, data in payloads.items():
                 written.append(self.data_dir / name)
-                _files.write_tables(self.data_dir / name, tables)  # type: ignore[arg-type]
-            _files.write_atomic(self.data_dir / MANIFEST,
-                                json.dumps(manifest, indent=1, sort_keys=True).encode())
+                _files.write_atomic(self.data_dir / name, data)
+            _files.write_atomic(self.data_dir / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
         except StoreError:
             for path in written:  # never named by a manifest: a failed commit leaves no files behind
                 with contextlib.suppress(OSError):
@@ -318,20 +798,25 @@ class Store:
                     with contextlib.suppress(OSError):
                         path.unlink()
 
-    # --- in-memory state (called only by _Plan.apply and the loaders) ---------------------------------
+    # --- articles of the loaded partitions (called by _Plan.apply and the loaders) --------------------
 
-    def _add_article(self, article: Article, part: str) -> None:
+    def _index_article(self, article: Article, part: str) -> None:
         old = self._articles.get(article.url)
         if old is not None:
             self._unindex_article(old)
         self._articles[article.url] = article
         self._article_part[article.url] = part
-        self._part_articles.setdefault(part, set()).add(article.url)
         if article.guid:
             self._by_guid[article.guid] = article.url
         self._by_hash[article.text_hash] = article.url
         if article.story_id:
             self._by_story.setdefault(article.story_id, set()).add(article.url)
+
+    def _forget_article(self, article: Article) -> None:
+        if self._articles.get(article.url) is article:
+            self._unindex_article(article)
+            del self._articles[article.url]
+            self._article_part.pop(article.url, None)
 
     def _unindex_article(self, article: Article) -> None:
         if article.guid and self._by_guid.get(article.guid) == article.url:
@@ -339,11 +824,116 @@ class Store:
         if self._by_hash.get(article.text_hash) == article.url:
             del self._by_hash[article.text_hash]
         if article.story_id:
-            self._by_story.get(article.story_id, set()).discard(article.url)
+            urls = self._by_story.get(article.story_id)
+            if urls is not None:
+                urls.discard(article.url)
+                if not urls:
+                    del self._by_story[article.story_id]
+
+    def _partition_of_article(self, url: str) -> str | None:
+        """The partition holding ``url``, loaded or not (reads old partitions whose summary may hold it)."""
+        part = self._article_part.get(url)
+        if part is not None:
+            return part
+        key = text_key(url)
+        with self._mem:
+            names = self._holding("urls", key, cold_only=True)
+        return next((n for n in names if url in self._part(n).articles), None)
+
+    def _known_id(self, fid: str) -> bool:
+        """Whether any partition, loaded or not, holds a fact with this id (a collision check per new fact)."""
+        key = id_key(fid)
+        if key is None:
+            with self._mem:
+                return any(fid in p.index for p in self._hot.values())
+        return bool(self._holding("ids", key))
+
+    def _holding(self, field: str, key: int, *, cold_only: bool = False) -> list[str]:
+        """The partitions whose summary's ``field`` (ids, urls, guids, hashes) holds ``key``. The filters
+        answer "none" at once for nearly every key that is not stored; the rest is a bisect per partition."""
+        filters = self._filters
+        if filters is not None and key not in filters[field]:
+            return []
+        with self._mem:
+            return [n for n, s in self._summaries.items()
+                    if not (cold_only and n in self._hot) and contains(getattr(s, field), key)]
+
+    def _build_filters(self) -> None:
+        """Build the key filters from the summaries (in a worker thread: ~0.5 s at a million facts)."""
+        if self._filters is not None:
+            return
+        with self._mem:
+            summaries = list(self._summaries.values())
+        filters = {field: KeyFilter(bits) for field, bits in _FILTER_BITS.items()}
+        for summary in summaries:
+            for field, keys in filters.items():
+                for key in getattr(summary, field):
+                    keys.add(key)
+        with self._mem:
+            for summary in self._summaries.values():  # anything committed meanwhile
+                if not any(summary is old for old in summaries):
+                    for field, keys in filters.items():
+                        for key in getattr(summary, field):
+                            keys.add(key)
+            self._filters = filters
+
+    def _remember(self, facts: Iterable[StoredFact], articles: Iterable[Article]) -> None:
+        """Add the keys of newly written facts and articles to the filters."""
+        if self._filters is None:
+            return
+        ids, urls, guids, hashes = (self._filters[f] for f in ("ids", "urls", "guids", "hashes"))
+        for fact in facts:
+            key = id_key(fact.id)
+            if key is not None:
+                ids.add(key)
+        for article in articles:
+            urls.add(text_key(article.url))
+            hashes.add(text_key(article.text_hash))
+            if article.guid:
+                guids.add(text_key(article.guid))
+
+
+def _documents(docs: list[bytes], before: int) -> bytes:
+    """Documents as the body of a TinyDB table ("1":{...},"2":{...}), numbered after ``before`` others."""
+    return b",".join(b'"%d":%s' % (i, doc) for i, doc in enumerate(docs, before + 1)).join(
+        [b"," if before and docs else b"", b""])
+
+
+def _fact_json(fact: StoredFact, backlog: bool) -> bytes:
+    return _dump({"id": fact.id, "seq": fact.seq, "url": fact.article.url, "topics": list(fact.topics),
+                  "stored_at": fact.stored_at.isoformat(), "backlog": backlog, "fact": _codec.encode_fact(fact.fact)})
+
+
+def _dump(doc: Any) -> bytes:
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _stamp(when: datetime) -> float:
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+
+
+def _key(fact: StoredFact) -> tuple[float, int, str]:
+    return fact_time(fact), fact.seq, fact.id
+
+
+def _newest(facts: list[StoredFact], limit: int | None) -> list[StoredFact]:
+    facts.sort(key=_key, reverse=True)
+    return facts if limit is None else facts[:limit]
 
 
 def _article_time(article: Article) -> datetime:
     return article.published or article.fetched_at or datetime.min.replace(tzinfo=UTC)
+
+
+def _span_end(part: str) -> datetime:
+    """When a partition's period ends: the Monday after its ISO week, or the first day of the next month."""
+    year, period = part.removeprefix("facts-").split("-")
+    if period.startswith("W"):
+        end = date.fromisocalendar(int(year), int(period[1:]), 1) + timedelta(days=7)
+    else:
+        month = int(period)
+        end = date(int(year) + month // 12, month % 12 + 1, 1)
+    return datetime(end.year, end.month, end.day, tzinfo=UTC)
 
 
 def partition_of(when: datetime) -> str:
@@ -354,59 +944,69 @@ def partition_of(when: datetime) -> str:
 
 
 class _Plan:
-    """What a batch changes, computed against the current state without touching it. ``encode`` builds
-    the new partition files; ``apply`` makes the change visible in memory, in one step."""
+    """What a batch changes, computed against the current state without touching it (in a worker thread:
+    it may read old partitions). ``encode`` builds the new files; ``apply`` makes the change visible in
+    memory, in one step, on the event loop."""
 
     def __init__(self, store: Store, batch: Batch, now: datetime) -> None:
         self.store, self.batch, self.now = store, batch, now
+        store._build_filters()
         self.articles: dict[str, tuple[Article, str]] = {}  # url → (article, partition)
         self.new_facts: list[tuple[StoredFact, str, bool]] = []
-        self.removed: set[str] = set()
+        self.removed: dict[str, set[str]] = {}  # partition → fact ids
+        self.parts: dict[str, _Part] = {}  # the touched fact partitions, as they are now
         self.touched: set[str] = set()
-        seq = store._index.last_seq
+        seq = store._last_seq
         new_articles = updated = 0
         taken: set[str] = set()
         for item in batch.articles:
             article = item.article
-            old = store._articles.get(article.url) or self._planned(article.url)
+            stored_in = store._partition_of_article(article.url)
+            old = store._part(stored_in).articles.get(article.url) if stored_in else None
+            old = old or self._planned(article.url)
             if old is not None and old.text_hash == article.text_hash:
                 continue
-            part = store._article_part.get(article.url) or partition_of(article.published or now)
+            part = stored_in or partition_of(article.published or now)
+            if part not in self.parts:
+                self.parts[part] = store._part(part)
+            content = self.parts[part]
             self.articles[article.url] = (article, part)
             self.touched.add(part)
             if old is None:
                 new_articles += 1
             else:
                 updated += 1
-            keep = store._index.ids_of_article(article.url)
+            ref = article.ref  # one per article, shared by its facts
+            keep = content.index.ids_of_article(article.url)
             wanted: list[tuple[str, Any]] = []
             for fact in item.facts:
                 fid = fact_id(article.url, fact)
-                if fid in taken or (fid in store._index and fid not in keep):
+                if fid in taken or (fid not in keep and store._known_id(fid)):
                     continue  # the same fact twice, or an id collision: the first one wins
                 taken.add(fid)
                 wanted.append((fid, fact))
-            self.removed |= keep - {fid for fid, _ in wanted}
+            gone = keep - {fid for fid, _ in wanted}
+            if gone:
+                self.removed.setdefault(part, set()).update(gone)
             for fid, fact in wanted:
-                existing = store._index.get(fid)
+                existing = content.index.get(fid)
                 if existing is not None:
-                    stored = replace(existing, fact=fact, article=article.ref, topics=article.topics,
+                    stored = replace(existing, fact=fact, article=ref, topics=article.topics,
                                      story_id=article.story_id)
                 else:
                     seq += 1
-                    stored = StoredFact(id=fid, seq=seq, fact=fact, article=article.ref, topics=article.topics,
+                    stored = StoredFact(id=fid, seq=seq, fact=fact, article=ref, topics=article.topics,
                                         stored_at=now, story_id=article.story_id)
                 self.new_facts.append((stored, part, item.backlog and existing is None))
         self.state_changed = bool(batch.sources or batch.remove_sources or batch.topics or batch.remove_topics
                                   or batch.guilds)
         if self.state_changed:
             self.touched.add(STATE)
-        self.touched |= {store._index.part_of(fid) for fid in self.removed}
         self.last_seq = seq
         self.result = CommitResult(
             new_articles=new_articles, updated_articles=updated,
-            new_facts=sum(1 for f, _, _ in self.new_facts if f.seq > store._index.last_seq),
-            removed_facts=len(self.removed), last_seq=seq,
+            new_facts=sum(1 for f, _, _ in self.new_facts if f.seq > store._last_seq),
+            removed_facts=sum(len(ids) for ids in self.removed.values()), last_seq=seq,
         )
 
     def _planned(self, url: str) -> Article | None:
@@ -418,16 +1018,37 @@ class _Plan:
         return not self.touched
 
     def encode(self) -> dict[str, Any]:
-        """New partition files (name → TinyDB tables) plus the new manifest. Raises StoreError on an
-        unserialisable value before anything is written."""
+        """New files (name → bytes) plus the new manifest. Raises StoreError on an unserialisable value
+        before anything is written."""
         store = self.store
         generation = store._generation + 1
         files = dict(store._files)
         payloads: dict[str, Any] = {}
+        self.summaries: dict[str, Summary] = {}
+        self.layouts: dict[str, _Layout] = {}
         for part in sorted(self.touched):
             name = f"{part}.g{generation}.json"
-            payloads[name] = self._encode_state() if part == STATE else self._encode_partition(part)
             files[part] = name
+            if part == STATE:
+                payloads[name] = _files.dump_tables(self._encode_state())
+                continue
+            payloads[name] = data = self._encode_partition(part, name)
+            content = self.parts[part]
+            added = [f for f, p, _ in self.new_facts if p == part]
+            gone = [f for fid in self.removed.get(part, set()) | {f.id for f in added}
+                    if (f := content.index.get(fid)) is not None]
+            old = store._summaries.get(part) or Summary()
+            vocabulary = set(old.words)
+            for fact in added:
+                vocabulary |= FactIndex._fact_words(fact)
+            n_articles = len(set(content.articles) | {u for u, (_, p) in self.articles.items() if p == part})
+            summary = _summary.update(old, added=added, removed=gone, articles=[
+                a for a, p in self.articles.values() if p == part], n_articles=n_articles,
+                words=frozenset(vocabulary), size=len(data))
+            self.summaries[part] = summary
+            sum_name = f"{part}{SUM}.g{generation}.json"
+            payloads[sum_name] = _files.dump_tables(_summary.encode(summary))
+            files[part + SUM] = sum_name
         payloads[MANIFEST] = {"schema": Store.SCHEMA_VERSION, "generation": generation, "files": files,
                               "last_seq": self.last_seq}
         self.generation, self.files = generation, files
@@ -447,31 +1068,62 @@ class _Plan:
                 "topics": [_codec.encode(t) for t in topics.values()],
                 "guilds": [_codec.encode(g) for g in guilds.values()]}
 
-    def _encode_partition(self, part: str) -> dict[str, list[Any]]:
-        store = self.store
-        urls = set(store._part_articles.get(part, ())) | {u for u, (_, p) in self.articles.items() if p == part}
-        articles = [self.articles[u][0] if u in self.articles else store._articles[u] for u in sorted(urls)]
-        replaced = {f.id for f, p, _ in self.new_facts if p == part}
-        facts = [(f, store._index.is_backlog(f.id)) for f in store._index.in_partition(part)
-                 if f.id not in self.removed and f.id not in replaced]
-        facts += [(f, backlog) for f, p, backlog in self.new_facts if p == part]
-        return {
-            "articles": [_codec.encode(a) for a in articles],
-            "facts": [{"id": f.id, "seq": f.seq, "url": f.article.url, "topics": list(f.topics),
-                       "stored_at": f.stored_at.isoformat(), "backlog": backlog, "fact": _codec.encode_fact(f.fact)}
-                      for f, backlog in facts],
-        }
+    def _encode_partition(self, part: str, name: str) -> bytes:
+        """The partition's new file ``name``. Each document is dumped on its own (no single call holds the
+        GIL for a whole week). A batch that only adds to a partition this process wrote is spliced into a
+        copy of the file as last written: the cost of a commit is its own documents, plus copying bytes."""
+        content = self.parts[part]
+        articles_here = [a for a, p in self.articles.values() if p == part]
+        facts_here = [(f, backlog) for f, p, backlog in self.new_facts if p == part]
+        layout = content.layout
+        if (layout is not None and layout[0] == self.store._files.get(part) and part not in self.removed
+                and not any(a.url in content.articles for a in articles_here)
+                and not any(f.id in content.index for f, _ in facts_here)):
+            with contextlib.suppress(OSError):
+                raw = (self.store.data_dir / layout[0]).read_bytes()
+                _, start, n_articles, n_facts = layout
+                if raw.startswith(_HEAD) and raw[start - len(_BETWEEN):start] == _BETWEEN and raw.endswith(_TAIL):
+                    head = raw[:start - len(_BETWEEN)] + _documents(
+                        [_dump(_codec.encode(a)) for a in articles_here], n_articles) + _BETWEEN
+                    self.layouts[part] = (name, len(head), n_articles + len(articles_here), n_facts + len(facts_here))
+                    return head + raw[start:-len(_TAIL)] + _documents(
+                        [_fact_json(f, backlog) for f, backlog in facts_here], n_facts) + _TAIL
+        urls = set(content.articles) | {u for u, (_, p) in self.articles.items() if p == part}
+        articles = [self.articles[u][0] if u in self.articles else content.articles[u] for u in sorted(urls)]
+        replaced = {f.id for f, _ in facts_here}
+        removed = self.removed.get(part, set())
+        facts = [(f, content.index.is_backlog(f.id)) for f in content.index.facts()
+                 if f.id not in removed and f.id not in replaced]
+        facts += facts_here
+        head = _HEAD + _documents([_dump(_codec.encode(a)) for a in articles], 0) + _BETWEEN
+        self.layouts[part] = (name, len(head), len(articles), len(facts))
+        return head + _documents([_fact_json(f, backlog) for f, backlog in facts], 0) + _TAIL
 
     def apply(self) -> None:
         """Make the batch visible. No await in here: readers on the loop see all of it or none."""
         store = self.store
-        for article, part in self.articles.values():
-            store._add_article(article, part)
-        store._index.remove(self.removed)
-        store._index.add_many(self.new_facts)
-        store._index.last_seq = self.last_seq
-        if self.state_changed:
-            sources, topics, guilds = self.state
-            store._sources, store._topics, store._guilds = sources, topics, guilds
-        store._generation, store._files = self.generation, self.files
-
+        with store._mem:
+            for name, content in self.parts.items():
+                if name not in store._hot:
+                    store._load_hot(content)
+            for article, part in self.articles.values():
+                content = store._hot[part]
+                content.articles[article.url] = article
+                store._index_article(article, part)
+            for part, ids in self.removed.items():
+                store._hot[part].index.remove(ids)
+            by_part: dict[str, list[tuple[StoredFact, str, bool]]] = {}
+            for item in self.new_facts:
+                by_part.setdefault(item[1], []).append(item)
+            for part, items in by_part.items():
+                store._hot[part].index.add_many(items)
+            for part, layout in self.layouts.items():
+                store._hot[part].layout = layout
+            store._last_seq = self.last_seq
+            if self.state_changed:
+                sources, topics, guilds = self.state
+                store._sources, store._topics, store._guilds = sources, topics, guilds
+            store._summaries.update(self.summaries)
+            store._remember((f for f, _, _ in self.new_facts), (a for a, _ in self.articles.values()))
+            store._generation, store._files = self.generation, self.files
+            store._evict(keep=self.parts, now=self.now)

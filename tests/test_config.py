@@ -23,6 +23,7 @@ def test_shipped_config_loads() -> None:
     assert "Islamabad" in config.actors["Pakistan"]
     assert config.data_dir == ROOT / "data"
     assert config.alerts_per_hour == 10
+    assert config.storage.hot_weeks == 8
 
 
 @pytest.mark.parametrize(
@@ -43,6 +44,10 @@ def test_shipped_config_loads() -> None:
         ({"alerts": {"per_hour": 10}}, "alerts.per_hour", "unknown key"),
         ({"actors": {"Pakistan": "Islamabad"}}, "actors.Pakistan", "must be an array"),
         ({"colour": 1}, "colour", "unknown key"),
+        ({"storage": {"hot_weeks": 0}}, "storage.hot_weeks", "more than zero"),
+        ({"storage": {"hot_weeks": "8"}}, "storage.hot_weeks", "must be an integer"),
+        ({"storage": {"hot_weeks": 10_000}}, "storage.hot_weeks", "at most 520"),
+        ({"storage": {"cold_weeks": 3}}, "storage.cold_weeks", "unknown key"),
     ],
 )
 def test_bad_config_names_key_and_problem(raw: dict, key: str, words: str) -> None:

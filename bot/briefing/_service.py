@@ -24,10 +24,18 @@ from bot.briefing._export import (
 )
 from bot.briefing._incidents import Incident, build_incident, build_incidents, incident_label, incidents_of
 from bot.briefing._territory import build_territory
-from bot.briefing._views import build_brief, build_digest, build_fact, build_search, build_sources, build_timeline
+from bot.briefing._views import (
+    build_brief,
+    build_digest,
+    build_fact,
+    build_search,
+    build_sources,
+    build_timeline,
+    parse_date_bound,
+)
 from bot.durations import format_duration
 from bot.errors import BadOption, NotFound
-from bot.model import CATEGORIES, StoredFact, Topic
+from bot.model import CATEGORIES, Kind, StoredFact, Topic
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -35,7 +43,9 @@ if TYPE_CHECKING:
 
 DEFAULT_WINDOW = timedelta(days=30)
 FACT_LIMIT = 5000  # facts read for one answer at most: answers stay fast on a store of any size
+BRIEF_FACTS = 500  # the newest facts a brief is made of
 RECENT_TIMELINE = 600  # events read for a timeline without a date range (it shows the latest 300 lines)
+REPORTED_LATE = timedelta(days=90)  # a timeline range also reads articles published this long after it
 
 
 class Briefing:
@@ -74,6 +84,34 @@ class Briefing:
             return [chosen.key], chosen.name
         topics = self.topics_for(guild_id)
         return [t.key for t in topics], "all topics"
+
+    # --- which answers read old partitions from disk (the bot computes those off the event loop) ------
+
+    def casualties_reads_disk(self, topic: str | None = None, *, guild_id: int | None = None,
+                             since: timedelta | None = None, now: datetime | None = None) -> bool:
+        keys, _ = self._scope(topic, guild_id)
+        return self.store.reads_disk(topics=keys, kind="casualty",
+                                     since=(now or datetime.now(UTC)) - (since or DEFAULT_WINDOW))
+
+    def timeline_reads_disk(self, topic: str | None = None, *, guild_id: int | None = None,
+                            date_from: str | None = None, date_to: str | None = None) -> bool:
+        keys, _ = self._scope(topic, guild_id)
+        since, _, limit = self._timeline_reads(date_from, date_to)  # a bad date is refused here, at once
+        return (self.store.reads_disk(topics=keys, kind="event", since=since, limit=limit)
+                or self.store.reads_disk(topics=keys, kind="casualty", since=since, limit=limit // 5)
+                or not self.store.facts(topics=keys, kind="event", since=since, limit=1))
+
+    def brief_reads_disk(self, topic: str | None = None, *, guild_id: int | None = None) -> bool:
+        keys, _ = self._scope(topic, guild_id)
+        since = self.store.window_start()
+        return self.store.reads_disk(topics=keys, since=since, limit=BRIEF_FACTS) or not self.store.facts(
+            topics=keys, since=since, limit=1)
+
+    def fact_reads_disk(self, fact_id: str) -> bool:
+        return self.store.fact_reads_disk(fact_id)
+
+    def search_reads_disk(self) -> bool:
+        return self.store.reads_disk()
 
     # --- answers ------------------------------------------------------------------------------------
 
@@ -159,17 +197,40 @@ class Briefing:
     def timeline(self, topic: str | None = None, *, guild_id: int | None = None, date_from: str | None = None,
                  date_to: str | None = None, newest_first: bool = False) -> Answer:
         keys, name = self._scope(topic, guild_id)
-        # Without a date range the timeline shows its latest lines: the newest articles hold them. With a
-        # range, read more, because an article can date an event long before it was published.
-        limit = FACT_LIMIT if (date_from or date_to) else RECENT_TIMELINE
-        events = self.store.facts(topics=keys, kind="event", limit=limit)
-        claims = self.store.facts(topics=keys, kind="casualty", limit=limit // 5)
+        since, until, limit = self._timeline_reads(date_from, date_to)
+        latest = not (date_from or date_to)
+        events = self._recent(keys, kind="event", since=since, until=until, limit=limit, latest=latest)
+        claims = self._recent(keys, kind="casualty", since=since, until=until, limit=limit // 5, latest=latest)
         return build_timeline([*events, *claims], topic_name=name, date_from=date_from, date_to=date_to,
                               newest_first=newest_first)
 
+    def _timeline_reads(self, date_from: str | None,
+                        date_to: str | None) -> tuple[datetime | None, datetime | None, int]:
+        """What a timeline reads, by publication time: with a date range, the articles published from the
+        day before it to REPORTED_LATE after it (an article can date an event weeks before it was
+        published); without one, the latest lines of the weeks the store keeps in memory."""
+        lo = parse_date_bound(date_from, "from", end=False)
+        hi = parse_date_bound(date_to, "to", end=True)
+        if not (lo or hi):
+            return self.store.window_start(), None, RECENT_TIMELINE
+        since = _day(lo) - timedelta(days=1) if lo else None
+        until = _day(hi) + REPORTED_LATE if hi else None
+        return since, until, FACT_LIMIT
+
+    def _recent(self, keys: list[str], *, kind: Kind | None, since: datetime | None, until: datetime | None,
+                limit: int, latest: bool) -> list[StoredFact]:
+        """Facts in [since, until]; with ``latest`` (``since`` is the loaded window's start) and none there,
+        the latest ones before it instead (a quiet topic still shows its last lines)."""
+        found = self.store.facts(topics=keys, kind=kind, since=since, until=until, limit=limit)
+        if not found and latest:
+            found = self.store.facts(topics=keys, kind=kind, until=until, limit=limit)
+        return found
+
     def brief(self, topic: str | None = None, *, guild_id: int | None = None, now: datetime | None = None) -> Answer:
         keys, name = self._scope(topic, guild_id)
-        return build_brief(self.store.facts(topics=keys, limit=500), topic_name=name, now=now or datetime.now(UTC))
+        return build_brief(self._recent(keys, kind=None, since=self.store.window_start(), until=None,
+                                        limit=BRIEF_FACTS, latest=True), topic_name=name,
+                           now=now or datetime.now(UTC))
 
     def fact(self, fact_id: str) -> Answer:
         found = self.store.fact(fact_id)
@@ -193,13 +254,12 @@ class Briefing:
     async def export_files(self, topic: str | None = None, *, guild_id: int | None = None, since: str | None = None,
                            fmt: Format = "csv", limit: int, now: datetime | None = None,
                            ) -> tuple[Export, list[ExportFile]]:
-        """:meth:`export` as files of at most ``limit`` bytes, for /export. The store is read here, on the event
-        loop (a commit may change it between two awaits); the rows and files are built from the frozen facts
-        read, in a worker thread, so a large export does not stall the bot."""
-        facts, scope = self._export_facts(topic, guild_id, since, now)
+        """:meth:`export` as files of at most ``limit`` bytes, for /export. All of it runs in a worker thread:
+        an export without ``since`` reads every week stored, most of them from disk, and the rows and files of a
+        large export take seconds to build; the bot's event loop waits for neither."""
 
         def build() -> tuple[Export, list[ExportFile]]:
-            export = build_export(facts, scope)
+            export = build_export(*self._export_facts(topic, guild_id, since, now))
             return export, export_files(export, fmt, limit=limit) if export.rows else []
 
         return await asyncio.to_thread(build)
@@ -287,3 +347,9 @@ class Briefing:
                               last_digest_at=now or datetime.now(UTC),
                               last_digest_slot=slot or settings.last_digest_slot, notices=remaining)
         await self.store.commit(Batch(guilds=(updated,)))
+
+
+def _day(bound: str) -> datetime:
+    """An ISO day bound of parse_date_bound ("2025-04-31" for the end of April, too) as a UTC datetime."""
+    year, month, day = (int(part) for part in bound.split("-"))
+    return datetime(year, month, 1, tzinfo=UTC) + timedelta(days=day - 1)

@@ -77,6 +77,9 @@ class SitrepBot(commands.Bot):
         if self.poller is not None:
             self.poller.schedule(self.scheduler, after=self.alerts.run_all)
         self.digests.schedule_all()
+        # Before the gateway connects, so no interaction can arrive first: a /search before the word index
+        # existed built it on the event loop (3-5 s at 100k facts: "The application did not respond").
+        await self.store.warm_search()
         if not self.scheduler.running:
             self.scheduler.start()
         await self.sync_commands()
@@ -86,7 +89,6 @@ class SitrepBot(commands.Bot):
         if not self._caught_up:
             self._caught_up = True
             await self.digests.catch_up()
-            await self.store.warm_search()
 
     async def close(self) -> None:
         if self.scheduler.running:

@@ -59,7 +59,7 @@ async def serve(config: Config, token: str) -> None:
     from bot.sources import Fetcher, Poller, make_session
     from storage import Store
 
-    store = await Store.open(config.data_dir)
+    store = await Store.open(config.data_dir, hot_weeks=config.storage.hot_weeks)
     session = make_session(config.fetch)
     fetcher = Fetcher(session, config.fetch)
     briefing = Briefing(store, config)

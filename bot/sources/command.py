@@ -23,7 +23,7 @@ def run_poll(args: argparse.Namespace, config: Config) -> int:
 async def _poll(config: Config, *, once: bool) -> None:
     from storage import Store
 
-    store = await Store.open(config.data_dir)
+    store = await Store.open(config.data_dir, hot_weeks=config.storage.hot_weeks)
     session = make_session(config.fetch)
     try:
         poller = Poller(config, store, Fetcher(session, config.fetch), Extractor(config.actors, config.places))

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
+
+import pytest
 
 from tests.client.conftest import GUILD_A, MEMBER, World
 from tests.fakediscord import OWNER_ID
@@ -98,7 +101,7 @@ async def test_long_answers_page_and_only_the_asker_can_turn_pages(world: World)
                          date=(date(2025, 1, 1) + timedelta(days=i)).isoformat(), date_precision="day")
                    for i in range(120))
     article = Article(url="https://example.org/long", outlet="Archive", title="Archive", source_id="x",
-                      published=datetime(2025, 6, 1, tzinfo=UTC), text_hash="long", topics=("pak-afg",))
+                      published=datetime.now(UTC) - timedelta(days=1), text_hash="long", topics=("pak-afg",))
     await world.store.commit(Batch(articles=(ArticleFacts(article, events),)))
     reply = await world.fake.slash(GUILD_A, MEMBER, "timeline", {"topic": "pak-afg"})
     message = reply.data
@@ -148,3 +151,52 @@ async def test_charts_asked_at_once_are_each_answered(world: World) -> None:
     assert [r.callback_type for r in replies] == [5, 5]
     assert [r.final["attachments"][0]["filename"] for r in replies] == ["casualties-pak-afg.png",
                                                                         "casualties-sudan.png"]
+
+
+async def test_search_index_is_ready_before_the_first_interaction(world: World,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # A /search that arrived before the word index existed built it on the event loop: 3-5 s at 100k facts,
+    # so Discord showed "The application did not respond". The bot warms it before it connects.
+    from storage._index import FactIndex
+
+    def no_build(self: FactIndex) -> None:
+        raise AssertionError("the word index was built while answering an interaction")
+
+    monkeypatch.setattr(FactIndex, "build_words", no_build)
+    search = await world.fake.slash(GUILD_A, MEMBER, "search", {"words": "Kurram"})
+    assert search.callback_type == 4 and "Kurram" in search.text
+
+
+async def test_answers_from_old_partitions_are_deferred_and_read_off_the_loop(world: World,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    from datetime import UTC, datetime, timedelta
+
+    import storage._files
+    from storage import ArticleFacts, Batch
+    from tests.storage._helpers import article, casualty, facts_batch
+
+    old = datetime.now(UTC) - timedelta(days=400)
+    quote = "Seventeen were killed in Zanzibarville, the council said."
+    await world.store.commit(Batch(articles=(ArticleFacts(
+        article("https://old.example/1", published=old, topics=("pak-afg",)), (casualty(17, quote=quote),)),)))
+    await world.store.commit(facts_batch("https://new.example/1", [casualty(2)], topics=("pak-afg",)))
+    old_fact = next(f for f in world.store.facts(topics=["pak-afg"]) if f.fact.quote == quote)
+    assert world.store.fact_reads_disk(old_fact.id)  # the old week was unloaded by the second commit
+
+    readers: list[str] = []
+    real_read = storage._files.read_tables
+
+    def read_tables(path: Path):  # type: ignore[no-untyped-def]
+        readers.append(threading.current_thread().name)
+        return real_read(path)
+
+    monkeypatch.setattr(storage._files, "read_tables", read_tables)
+    world.store._cold.clear()
+    reply = await world.fake.slash(GUILD_A, MEMBER, "fact", {"id": old_fact.id})
+    assert reply.callback_type == 5 and quote in reply.text  # deferred at once, then answered
+    search = await world.fake.slash(GUILD_A, MEMBER, "search", {"words": "Zanzibarville"})
+    assert search.callback_type == 5 and "Zanzibarville" in search.text
+    assert readers and threading.main_thread().name not in readers
+    recent = await world.fake.slash(GUILD_A, MEMBER, "casualties", {"topic": "pak-afg"})
+    assert recent.callback_type == 4  # the last 30 days are in memory: answered directly

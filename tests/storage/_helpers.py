@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.model import Article, Casualty, Event, Fact
+from storage._lock import LOCK_FILE
 from storage.api import ArticleFacts, Batch
 
 T0 = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
@@ -38,5 +39,7 @@ def facts_batch(url: str, facts: list[Fact] | tuple[Fact, ...], *, backlog: bool
 
 
 def snapshot(directory: Path) -> dict[str, tuple[bytes, int]]:
-    """Every file's bytes and mtime: 'nothing was touched' means this is unchanged."""
-    return {p.name: (p.read_bytes(), os.stat(p).st_mtime_ns) for p in sorted(directory.iterdir()) if p.is_file()}
+    """Every file's bytes and mtime: 'nothing was touched' means this is unchanged. The writer lock file
+    (the writer's pid, not store data) is left out: opening a store for writing takes the lock first."""
+    return {p.name: (p.read_bytes(), os.stat(p).st_mtime_ns) for p in sorted(directory.iterdir())
+            if p.is_file() and p.name != LOCK_FILE}

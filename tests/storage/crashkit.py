@@ -66,7 +66,7 @@ def check(directory: Path, expected_batches: dict[int, int]) -> tuple[dict[int, 
     """Open the store and check it; return batches present per round and the problems found."""
     problems: list[str] = []
     try:
-        store = Store.open_sync(directory)
+        store = Store.open_sync(directory, read_only=True)  # the next child takes the writer lock
     except Exception as exc:  # any failure to open is what we report
         return {}, [f"store did not open: {exc!r}"]
     facts = store.facts()

@@ -13,6 +13,7 @@ import pytest
 import storage._files
 from bot.errors import StoreError
 from bot.model import GuildSettings, SourceState, Topic
+from storage._lock import LOCK_FILE
 from storage.api import ArticleFacts, Batch
 from storage.store import MANIFEST, Store, partition_of
 from tests.storage._helpers import T0, article, casualty, event, facts_batch, snapshot
@@ -40,7 +41,7 @@ def test_empty_store_opens_and_empty_batch_writes_nothing(tmp_path: Path) -> Non
     assert store.facts() == [] and store.guilds() == [] and store.last_seq == 0
     assert store.guild(5) == GuildSettings(guild_id=5)
     assert store.commit_sync(Batch()).last_seq == 0
-    assert list((tmp_path / "new").iterdir()) == []
+    assert [p.name for p in (tmp_path / "new").iterdir()] == [LOCK_FILE]  # the writer lock, and no data
 
 
 async def test_async_open_and_commit(tmp_path: Path) -> None:
@@ -91,8 +92,8 @@ def test_writes_touch_only_their_partitions(tmp_path: Path) -> None:
     store.commit_sync(facts_batch("https://d/3", [casualty(3)]))
     after = snapshot(tmp_path)
     week = partition_of(T0)  # d/1 and d/3 are published in the same week
-    assert after.keys() - before.keys() == {f"{week}.g2.json"}
-    assert before.keys() - after.keys() == {f"{week}.g1.json"}  # the old generation is collected
+    assert after.keys() - before.keys() == {f"{week}.g2.json", f"{week}.sum.g2.json"}  # the week and its summary
+    assert before.keys() - after.keys() == {f"{week}.g1.json", f"{week}.sum.g1.json"}  # old generation collected
     for name in before.keys() & after.keys() - {MANIFEST}:
         assert before[name] == after[name]
 
@@ -185,8 +186,8 @@ def test_leftovers_of_an_uncommitted_batch_are_removed_on_open(tmp_path: Path) -
     reopened = Store.open_sync(tmp_path)
     assert _state_of(reopened) == state
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["manifest.json", "notes.txt", f"{partition_of(T0)}.g1.json", f"{partition_of(T0.replace(year=2024))}.g1.json",
-         "state.g1.json"])
+        [LOCK_FILE, "manifest.json", "notes.txt", "state.g1.json",
+         *(f"{partition_of(when)}{kind}.g1.json" for when in (T0, T0.replace(year=2024)) for kind in ("", ".sum"))])
 
 
 @pytest.mark.parametrize("failing", ["fsync", "replace-manifest", "replace-partition"])
@@ -279,3 +280,55 @@ def test_monthly_partitions_of_earlier_versions_still_load_and_stay(tmp_path: Pa
     again = Store.open_sync(tmp_path)
     assert again.fact(next(f.id for f in again.facts() if f.article.url == "https://d/9")) is not None
     assert (tmp_path / "facts-2025-03.g1.json").exists()  # still named by the manifest: never collected
+
+
+def _as_schema_1(directory: Path) -> None:
+    """Rewrite a store as schema 1 wrote it: week partitions and no summaries."""
+    manifest = json.loads((directory / MANIFEST).read_text())
+    for part in [p for p in manifest["files"] if p.endswith(".sum")]:
+        (directory / manifest["files"].pop(part)).unlink()
+    manifest["schema"] = 1
+    (directory / MANIFEST).write_text(json.dumps(manifest))
+
+
+def test_schema_1_store_gets_its_summaries_on_open(tmp_path: Path) -> None:
+    state = _state_of(_populated(tmp_path))
+    _as_schema_1(tmp_path)
+    before = snapshot(tmp_path)
+    reader = Store.open_sync(tmp_path, read_only=True)  # summarised in memory only
+    assert _state_of(reader) == state and snapshot(tmp_path) == before
+    reopened = Store.open_sync(tmp_path)
+    assert _state_of(reopened) == state
+    manifest = json.loads((tmp_path / MANIFEST).read_text())
+    assert manifest["schema"] == Store.SCHEMA_VERSION
+    assert {p for p in manifest["files"] if p.endswith(".sum")} == {
+        f"{partition_of(T0)}.sum", f"{partition_of(T0.replace(year=2024))}.sum"}
+    for name in before:  # the partitions themselves are not rewritten
+        if name != MANIFEST:
+            assert (tmp_path / name).read_bytes() == before[name][0]
+    assert _state_of(Store.open_sync(tmp_path)) == state
+
+
+def test_damaged_old_partition_of_the_same_size_is_refused_when_read(tmp_path: Path) -> None:
+    _populated(tmp_path)
+    files = json.loads((tmp_path / MANIFEST).read_text())["files"]
+    path = tmp_path / files[partition_of(T0)]
+    path.write_bytes(b"[" + b" " * (path.stat().st_size - 2) + b"]")  # same size: only reading finds it
+    before = snapshot(tmp_path)
+    store = Store.open_sync(tmp_path, hot_weeks=1)  # T0 is long past: its week is read on demand
+    with pytest.raises(StoreError, match="corrupt"):
+        store.facts()
+    assert snapshot(tmp_path) == before
+
+
+def test_commits_that_only_add_write_a_whole_tinydb_file(tmp_path: Path) -> None:
+    store = Store.open_sync(tmp_path)
+    for i in range(4):  # the first writes the week, the next ones add to it, the last one edits
+        store.commit_sync(facts_batch(f"https://a/{i % 3}", [casualty(i), casualty(i + 10)], text=f"v{i // 3}"))
+    files = json.loads((tmp_path / MANIFEST).read_text())["files"]
+    tables = json.loads((tmp_path / files[partition_of(T0)]).read_text())  # plain JSON, TinyDB's shape
+    assert sorted(tables) == ["articles", "facts"]
+    assert sorted(int(k) for k in tables["facts"]) == list(range(1, 7))
+    assert sorted(d["url"] for d in tables["articles"].values()) == ["https://a/0", "https://a/1", "https://a/2"]
+    assert {d["fact"]["count"] for d in tables["facts"].values()} == {1, 11, 2, 12, 3, 13}
+    assert _state_of(Store.open_sync(tmp_path)) == _state_of(store)

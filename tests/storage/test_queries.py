@@ -225,3 +225,24 @@ async def test_search_index_is_built_lazily_or_warmed_and_kept_in_step(tmp_path)
     assert [f.fact.summary for f in reopened.search("doha talks")] == ["Talks resume in Doha"]
     lazy = await Store.open(tmp_path)  # never warmed: the first search builds the index
     assert len(lazy.search("crossing")) == 1
+
+
+async def test_search_of_a_loaded_week_follows_edits(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from tests.storage._helpers import event
+
+    now = datetime.now(UTC)
+    store = await Store.open(tmp_path)
+    await store.commit(facts_batch("https://w/1", [event("Shelling near Kharlachi"), event("Curfew in Doha")],
+                                   published=now, title="First report"))
+    await store.warm_search()
+    assert len(store.search("kharlachi")) == 1
+    # an edit drops one fact, keeps the other (same id, new title) and adds one
+    await store.commit(facts_batch("https://w/1", [event("Curfew in Doha"), event("Talks resume in Geneva")],
+                                   published=now, title="Updated report", text="v2"))
+    assert store.search("kharlachi") == []
+    assert [f.article.title for f in store.search("doha curfew")] == ["Updated report"]  # once, as it is now
+    assert [f.fact.summary for f in store.search("geneva")] == ["Talks resume in Geneva"]
+    assert [f.fact.summary for f in store.search("updated report", limit=5)] == [
+        "Talks resume in Geneva", "Curfew in Doha"]  # both facts, newest seq first

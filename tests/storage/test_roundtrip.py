@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -55,41 +57,49 @@ guilds = st.builds(
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def _reopened(batch: Batch) -> tuple[Store, Store]:
-    """The store right after the commit, and the same directory opened again (then deleted)."""
+@contextlib.contextmanager
+def _reopened(batch: Batch) -> Iterator[tuple[Store, Store]]:
+    """The store right after the commit, and the same directory opened again (deleted afterwards: old
+    partitions are read from their files when asked for, so the directory must outlive the reads)."""
     with tempfile.TemporaryDirectory(prefix="sitrep-rt-") as tmp:
         store = Store.open_sync(Path(tmp))
         store.commit_sync(batch)
-        return store, Store.open_sync(Path(tmp))
+        reopened = Store.open_sync(Path(tmp))
+        try:
+            yield store, reopened
+        finally:
+            store.close_sync()
+            reopened.close_sync()
 
 
 @SETTINGS
 @given(article=articles, facts=st.lists(casualties | events, min_size=1, max_size=4))
 def test_articles_and_facts_round_trip(article: Article, facts: list[Casualty | Event]) -> None:
-    live, reopened = _reopened(Batch(articles=(ArticleFacts(article, tuple(facts)),)))
-    expected: dict[str, Casualty | Event] = {}
-    for f in facts:  # two facts with the same id (same quote and figures): the first one wins
-        expected.setdefault(fact_id(article.url, f), f)
-    for store in (live, reopened):
-        assert store.article(article.url) == article
-        got = {s.id: s.fact for s in store.facts()}
-        assert got == expected
-        for stored in store.facts():
-            assert stored.article == article.ref
-            assert stored.topics == article.topics
-            assert stored.story_id == article.story_id
-            assert stored.stored_at.tzinfo is not None
-            assert store.fact(stored.id) == stored
-    assert sorted(live.facts(), key=lambda f: f.seq) == sorted(reopened.facts(), key=lambda f: f.seq)
+    with _reopened(Batch(articles=(ArticleFacts(article, tuple(facts)),))) as (live, reopened):
+        expected: dict[str, Casualty | Event] = {}
+        for f in facts:  # two facts with the same id (same quote and figures): the first one wins
+            expected.setdefault(fact_id(article.url, f), f)
+        for store in (live, reopened):
+            assert store.article(article.url) == article
+            got = {s.id: s.fact for s in store.facts()}
+            assert got == expected
+            for stored in store.facts():
+                assert stored.article == article.ref
+                assert stored.topics == article.topics
+                assert stored.story_id == article.story_id
+                assert stored.stored_at.tzinfo is not None
+                assert store.fact(stored.id) == stored
+        assert sorted(live.facts(), key=lambda f: f.seq) == sorted(reopened.facts(), key=lambda f: f.seq)
 
 
 @SETTINGS
 @given(source=sources, topic=topics, guild=guilds)
 def test_state_records_round_trip(source: SourceState, topic: Topic, guild: GuildSettings) -> None:
-    live, reopened = _reopened(Batch(sources=(source,), topics=(topic,), guilds=(guild,)))
-    for store in (live, reopened):
-        assert store.source(source.id) == source
-        assert store.all_sources() == [source]
-        assert store.topics() == [topic]
-        assert store.guild(guild.guild_id) == guild
-        assert store.guilds() == [guild]
+    with _reopened(Batch(sources=(source,), topics=(topic,), guilds=(guild,))) as (live, reopened):
+        for store in (live, reopened):
+            assert store.source(source.id) == source
+            assert store.all_sources() == [source]
+            assert store.topics() == [topic]
+            assert store.guild(guild.guild_id) == guild
+            assert store.guilds() == [guild]
+
