@@ -168,10 +168,10 @@ class Briefing:
     def incident(self, incident_id: str, *, topic: str | None = None, guild_id: int | None = None) -> Answer:
         keys, _ = self._scope(topic, guild_id)
         wanted = incident_id.strip()
-        found = next((i for i in incidents_of(self.store.facts(topics=keys, limit=FACT_LIMIT))
-                      if i.id == wanted or wanted in i.stories), None)
+        found = next((i for i in self._incidents(keys, None) if i.id == wanted or wanted in i.stories), None)
         if found is None:
-            raise NotFound(f"no incident {incident_id!r} (pick one from the list /incident offers)")
+            raise NotFound(f"no incident {incident_id!r} in the last {format_duration(DEFAULT_WINDOW)} "
+                           "(pick one from the list /incident offers)")
         return build_incident(found)
 
     def incident_choices(self, current: str, *, topic: str | None = None, guild_id: int | None = None,
