@@ -8,6 +8,7 @@ guild, and guild-owned feeds and topics carry that guild's id.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 
 import discord
@@ -57,14 +58,19 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Sitre
         settings = self.store.guild(interaction.guild_id)  # type: ignore[arg-type]
         if settings.notices:
             text += "\n\nNotices:\n" + "\n".join(f"• {n}" for n in settings.notices)
-            await self.store.commit(Batch(guilds=(replace(settings, notices=()),)))
+            shown = settings.notices
+            await self.briefing.update_guild(settings.guild_id, lambda s: replace(
+                s, notices=tuple(n for n in s.notices if n not in shown)))
         if interaction.response.is_done():
             await interaction.followup.send(text[:2000], ephemeral=True, allowed_mentions=NO_MENTIONS)
         else:
             await interaction.response.send_message(text[:2000], ephemeral=True, allowed_mentions=NO_MENTIONS)
 
-    async def _save(self, settings: GuildSettings) -> None:
-        await self.store.commit(Batch(guilds=(settings,)))
+    async def _save(self, interaction: discord.Interaction,
+                    change: Callable[[GuildSettings], GuildSettings]) -> None:
+        """Apply ``change`` to the guild's settings as they are when written (never to a copy read earlier:
+        an alert or digest delivery may have been recorded meanwhile), then reschedule its digest."""
+        settings = await self.briefing.update_guild(interaction.guild_id, change)  # type: ignore[arg-type]
         self.digests.schedule(settings)
 
     # --- feeds --------------------------------------------------------------------------------------
@@ -169,25 +175,25 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Sitre
                              topic: str | None = None) -> None:
         settings = self.store.guild(interaction.guild_id)  # type: ignore[arg-type]
         if topic is None:
-            await self._save(replace(settings, digest_channel_id=channel.id, digest_enabled=True,
-                                     digest_disabled_reason=None))
+            await self._save(interaction, lambda s: replace(s, digest_channel_id=channel.id, digest_enabled=True,
+                                                            digest_disabled_reason=None))
             await self._done(interaction, f"The digest will be posted in {channel.mention} at {settings.digest_time} "
                                           f"({settings.timezone}), with only what is new.")
             return
         chosen = self.briefing.resolve_topic(topic, interaction.guild_id)
         assert chosen is not None
-        # the topic keeps its place: what was not yet delivered for it goes to its new channel, nothing twice
-        marks = {**settings.topic_watermarks, chosen.key: settings.watermark(chosen.key)}
-        await self._save(replace(settings, topic_channels={**settings.topic_channels, chosen.key: channel.id},
-                                 topic_watermarks=marks, digest_enabled=True, digest_disabled_reason=None))
+        await self._save(interaction, lambda s: replace(
+            s, topic_channels={**s.topic_channels, chosen.key: channel.id},
+            # the topic keeps its place: what was not yet delivered for it goes to its new channel, nothing twice
+            topic_watermarks={**s.topic_watermarks, chosen.key: s.watermark(chosen.key)}, digest_enabled=True,
+            digest_disabled_reason=None))
         await self._done(interaction, f"The digest of {chosen.name} will be posted in {channel.mention} at "
                                       f"{settings.digest_time} ({settings.timezone}); other topics keep their channel.")
 
     @digest.command(name="chart", description="Attach the casualties chart to the digest, or stop")
     @app_commands.describe(on="On: each digest carries the chart of its topics' last 30 days")
     async def digest_chart(self, interaction: discord.Interaction, on: bool) -> None:
-        settings = self.store.guild(interaction.guild_id)  # type: ignore[arg-type]
-        await self._save(replace(settings, digest_chart=on))
+        await self._save(interaction, lambda s: replace(s, digest_chart=on))
         await self._done(interaction, "Each digest will carry the casualties chart of its topics (where it has "
                                       "figures to show)." if on else "The digest goes out without a chart.")
 
@@ -198,8 +204,8 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Sitre
         assert chosen is not None
         if chosen.key not in settings.topic_channels:
             raise BadOption(f"{chosen.name} has no channel of its own: its digest goes to the default channel")
-        await self._save(replace(settings, topic_channels={k: c for k, c in settings.topic_channels.items()
-                                                           if k != chosen.key}))
+        await self._save(interaction, lambda s: replace(s, topic_channels={
+            k: c for k, c in s.topic_channels.items() if k != chosen.key}))
         await self._done(interaction, f"The digest of {chosen.name} goes to the default digest channel again.")
 
     @digest.command(name="time", description="When to post the digest (24-hour HH:MM in the digest time zone)")
@@ -209,7 +215,7 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Sitre
             raise BadOption(f"{time!r} is not a time; use 24-hour HH:MM, e.g. 07:30")
         settings = self.store.guild(interaction.guild_id)  # type: ignore[arg-type]
         value = f"{int(match.group(1)):02d}:{match.group(2)}"
-        await self._save(replace(settings, digest_time=value))
+        await self._save(interaction, lambda s: replace(s, digest_time=value))
         await self._done(interaction, f"The digest time is now {value} ({settings.timezone}).")
 
     @digest.command(name="timezone", description="The digest's time zone, e.g. Asia/Karachi")
@@ -219,13 +225,13 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Sitre
         except SitrepError as exc:
             raise BadOption(str(exc)) from None
         settings = self.store.guild(interaction.guild_id)  # type: ignore[arg-type]
-        await self._save(replace(settings, timezone=name))
+        await self._save(interaction, lambda s: replace(s, timezone=name))
         await self._done(interaction, f"The digest time zone is now {name} (digest at {settings.digest_time}).")
 
     @digest.command(name="off", description="Stop posting the digest")
     async def digest_off(self, interaction: discord.Interaction) -> None:
-        settings = self.store.guild(interaction.guild_id)  # type: ignore[arg-type]
-        await self._save(replace(settings, digest_enabled=False, digest_disabled_reason="switched off by an admin"))
+        await self._save(interaction, lambda s: replace(s, digest_enabled=False,
+                                                        digest_disabled_reason="switched off by an admin"))
         await self._done(interaction, "The digest is off. Turn it on again with /config digest channel.")
 
     @digest.command(name="preview", description="Show what the next digest would post (nothing is marked as sent)")
@@ -269,7 +275,7 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Sitre
                          min_killed=min_killed, min_injured=min_injured,
                          keywords=_keywords(keywords) if (keywords or "").strip() else (),
                          role_id=role.id if role else None, since_seq=self.store.last_seq)
-        await self._save(replace(settings, alert_rules={**settings.alert_rules, rule.id: rule.to_json()}))
+        await self._save(interaction, lambda s: replace(s, alert_rules={**s.alert_rules, rule.id: rule.to_json()}))
         await self._done(interaction, f"Alert {describe_rule(rule, chosen.name if chosen else None)}.\nNew facts are "
                                       "posted within one poll; each incident gets one post and later claims follow "
                                       f"in its thread. At most {self.briefing.config.alerts_per_hour} alerts an "
@@ -299,7 +305,8 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Sitre
         wanted = rule_id.strip().lower()
         if wanted not in settings.alert_rules:
             raise NotFound(f"this server has no alert rule {rule_id!r} (see /config alerts list)")
-        await self._save(replace(settings, alert_rules={k: v for k, v in settings.alert_rules.items() if k != wanted}))
+        await self._save(interaction, lambda s: replace(s, alert_rules={k: v for k, v in s.alert_rules.items()
+                                                                        if k != wanted}))
         await self._done(interaction, f"Alert rule {wanted} removed.")
 
     @app_commands.command(name="poll-interval", description="How often this server's feeds are polled (min 5m)")
@@ -311,8 +318,7 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Sitre
             raise BadOption(str(exc)) from None
         if value.total_seconds() < MIN_POLL:
             raise BadOption("the shortest polling interval is 5m: publishers deserve some peace")
-        settings = self.store.guild(interaction.guild_id)  # type: ignore[arg-type]
-        await self._save(replace(settings, poll_interval_s=int(value.total_seconds())))
+        await self._save(interaction, lambda s: replace(s, poll_interval_s=int(value.total_seconds())))
         await self._done(interaction, f"This server's feeds will be polled every {format_duration(value)}.")
 
 

@@ -4,6 +4,7 @@ and hands plain lists of facts to the pure builders. It never writes, except to 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -35,7 +36,7 @@ from bot.briefing._views import (
 )
 from bot.durations import format_duration
 from bot.errors import BadOption, NotFound
-from bot.model import CATEGORIES, Kind, StoredFact, Topic
+from bot.model import CATEGORIES, GuildSettings, Kind, StoredFact, Topic
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -52,6 +53,7 @@ class Briefing:
     def __init__(self, store: Store, config: Config) -> None:
         self.store = store
         self.config = config
+        self._guild_locks: dict[int, asyncio.Lock] = {}
 
     # --- topics -------------------------------------------------------------------------------------
 
@@ -326,27 +328,36 @@ class Briefing:
                            alerts_this_hour=len(recent_alerts(settings.alert_times, now or datetime.now(UTC))),
                            limit=limit, up_to_seq=up_to)
 
+    async def update_guild(self, guild_id: int, change: Callable[[GuildSettings], GuildSettings]) -> GuildSettings:
+        """Read the guild's settings, apply ``change`` and commit, with no other write of this guild's settings
+        in between (in this process): /config, digest and alert records each change their own fields of one
+        record, and a write from a copy read earlier would undo another's."""
+        from storage import Batch
+
+        async with self._guild_locks.setdefault(guild_id, asyncio.Lock()):
+            updated = change(self.store.guild(guild_id))
+            await self.store.commit(Batch(guilds=(updated,)))
+            return updated
+
     async def confirm_digest(self, guild_id: int, digest: DigestAnswer, *, slot: str | None = None,
                              now: datetime | None = None, route: str | None = None,
                              topic_keys: list[str] | None = None) -> None:
         """Record a delivered digest: the watermarks of its topics advance (never backwards) and its notices are
         cleared. A routed channel's digest records that channel's own slot."""
-        from storage import Batch
-
-        settings = self.store.guild(guild_id)
         keys = topic_keys if topic_keys is not None else [t.key for t in self.topics_for(guild_id)]
-        marks = {**settings.topic_watermarks, **{k: max(settings.watermark(k), digest.up_to_seq) for k in keys
-                                                 if route is not None or k in settings.topic_watermarks}}
-        if route is not None:
-            slots = {**settings.channel_slots, route: slot or settings.channel_slots.get(route, "")}
-            updated = replace(settings, channel_slots=slots, topic_watermarks=marks)
-        else:
+
+        def record(settings: GuildSettings) -> GuildSettings:
+            marks = {**settings.topic_watermarks, **{k: max(settings.watermark(k), digest.up_to_seq) for k in keys
+                                                     if route is not None or k in settings.topic_watermarks}}
+            if route is not None:
+                slots = {**settings.channel_slots, route: slot or settings.channel_slots.get(route, "")}
+                return replace(settings, channel_slots=slots, topic_watermarks=marks)
             remaining = tuple(n for n in settings.notices if n not in digest.notices)
-            updated = replace(settings, digest_watermark=max(settings.digest_watermark, digest.up_to_seq),
-                              topic_watermarks=marks,
-                              last_digest_at=now or datetime.now(UTC),
-                              last_digest_slot=slot or settings.last_digest_slot, notices=remaining)
-        await self.store.commit(Batch(guilds=(updated,)))
+            return replace(settings, digest_watermark=max(settings.digest_watermark, digest.up_to_seq),
+                           topic_watermarks=marks, last_digest_at=now or datetime.now(UTC),
+                           last_digest_slot=slot or settings.last_digest_slot, notices=remaining)
+
+        await self.update_guild(guild_id, record)
 
 
 def _day(bound: str) -> datetime:

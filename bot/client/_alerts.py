@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 
 from bot.briefing import AlertMessage, AlertSummary, Briefing, recent_alerts, sent_key
 from bot.client._digests import ChannelGone
-from storage import Batch, Store
+from bot.model import GuildSettings
+from storage import Store
 
 log = logging.getLogger(__name__)
 KEEP_POSTS = 500  # incidents remembered per guild for follow-ups (the oldest are forgotten first)
@@ -90,8 +91,8 @@ class AlertDispatcher:
                 await self._record(guild_id, summary.channel_id, summary.fact_ids, None)
             settings = self.store.guild(guild_id)
             if plan.up_to_seq > settings.alert_watermark or settings.alerts_sent:
-                await self.store.commit(Batch(guilds=(replace(settings, alert_watermark=max(
-                    settings.alert_watermark, plan.up_to_seq), alerts_sent=()),)))
+                await self.briefing.update_guild(guild_id, lambda s: replace(
+                    s, alert_watermark=max(s.alert_watermark, plan.up_to_seq), alerts_sent=()))
             if posted or plan.summaries:
                 log.info("alerts guild=%s posted=%s summarised=%s up_to_seq=%s", guild_id, posted,
                          sum(s.count for s in plan.summaries), plan.up_to_seq)
@@ -100,22 +101,24 @@ class AlertDispatcher:
     async def _record(self, guild_id: int, channel_id: int, fact_ids: tuple[str, ...], now: datetime | None,
                       key: str | None = None, delivered: Delivered | None = None) -> None:
         """Once Discord accepted a post: what it covered, where its incident lives, when it counted."""
-        settings = self.store.guild(guild_id)  # fresh: an admin may have changed the rules meanwhile
         keys = tuple(sent_key(channel_id, f) for f in fact_ids)
-        posts, threads = dict(settings.alert_posts), dict(settings.alert_threads)
-        if key is not None and delivered is not None:
-            if posts.pop(key, None) != delivered.post_id:
-                threads.pop(key, None)  # a new post (the old one was deleted): its old thread is not its thread
-            posts[key] = delivered.post_id  # re-inserted: the most recent incidents are the ones kept
-            if delivered.thread_id is not None:
-                threads[key] = delivered.thread_id
-            for old in list(posts)[:-KEEP_POSTS]:
-                posts.pop(old)
-                threads.pop(old, None)
-        times = (*recent_alerts(settings.alert_times, now), now.isoformat()) if now else settings.alert_times
-        await self.store.commit(Batch(guilds=(replace(
-            settings, alerts_sent=(*settings.alerts_sent, *keys), alert_posts=posts, alert_threads=threads,
-            alert_times=times),)))
+
+        def record(settings: GuildSettings) -> GuildSettings:  # applied to the settings as they are when written
+            posts, threads = dict(settings.alert_posts), dict(settings.alert_threads)
+            if key is not None and delivered is not None:
+                if posts.pop(key, None) != delivered.post_id:
+                    threads.pop(key, None)  # a new post (the old one was deleted): its old thread is not its thread
+                posts[key] = delivered.post_id  # re-inserted: the most recent incidents are the ones kept
+                if delivered.thread_id is not None:
+                    threads[key] = delivered.thread_id
+                for old in list(posts)[:-KEEP_POSTS]:
+                    posts.pop(old)
+                    threads.pop(old, None)
+            times = (*recent_alerts(settings.alert_times, now), now.isoformat()) if now else settings.alert_times
+            return replace(settings, alerts_sent=(*settings.alerts_sent, *keys), alert_posts=posts,
+                           alert_threads=threads, alert_times=times)
+
+        await self.briefing.update_guild(guild_id, record)
 
     async def _drop_channel(self, guild_id: int, channel_id: int, reason: str) -> None:
         settings = self.store.guild(guild_id)
@@ -123,8 +126,7 @@ class AlertDispatcher:
         notice = (f"Alert rule{'s' if len(dropped) != 1 else ''} {', '.join(dropped)} removed: Sitrep cannot post "
                   f"in channel {channel_id} ({reason}). Add {'them' if len(dropped) != 1 else 'it'} again with "
                   "/config alerts add.")
-        rules = {k: v for k, v in settings.alert_rules.items() if k not in dropped}
-        await self.store.commit(Batch(guilds=(replace(settings, alert_rules=rules,
-                                                      notices=(*settings.notices, notice)),)))
+        await self.briefing.update_guild(guild_id, lambda s: replace(
+            s, alert_rules={k: v for k, v in s.alert_rules.items() if k not in dropped}, notices=(*s.notices, notice)))
         log.warning("alerts to channel %s switched off guild=%s reason=%s", channel_id, guild_id, reason)
 

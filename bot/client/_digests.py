@@ -23,7 +23,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.briefing import Briefing, DigestAnswer, render_chart
 from bot.model import GuildSettings
-from storage import Batch, Store
+from storage import Store
 
 log = logging.getLogger(__name__)
 GRACE = timedelta(hours=6)
@@ -155,15 +155,14 @@ class DigestScheduler:
             topics = [k for k, c in settings.topic_channels.items() if str(c) == route]
             notice = (f"Sitrep cannot post in channel {route} ({reason}): the digest of {', '.join(topics)} goes to "
                       "the default digest channel again. Route it anew with /config digest channel.")
-            updated = replace(settings, topic_channels={k: c for k, c in settings.topic_channels.items()
-                                                        if str(c) != route}, notices=(*settings.notices, notice))
-            await self.store.commit(Batch(guilds=(updated,)))
+            await self.briefing.update_guild(settings.guild_id, lambda s: replace(
+                s, topic_channels={k: c for k, c in s.topic_channels.items() if str(c) != route},
+                notices=(*s.notices, notice)))
             log.warning("digest route dropped guild=%s channel=%s reason=%s", settings.guild_id, route, reason)
             return
         notice = (f"The daily digest was switched off: Sitrep cannot post in channel {settings.digest_channel_id} "
                   f"({reason}). Choose a channel again with /config digest channel.")
-        updated = replace(settings, digest_enabled=False, digest_disabled_reason=reason,
-                          notices=(*settings.notices, notice))
-        await self.store.commit(Batch(guilds=(updated,)))
+        updated = await self.briefing.update_guild(settings.guild_id, lambda s: replace(
+            s, digest_enabled=False, digest_disabled_reason=reason, notices=(*s.notices, notice)))
         self.schedule(updated)
         log.warning("digest switched off guild=%s reason=%s", settings.guild_id, reason)

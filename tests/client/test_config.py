@@ -68,3 +68,16 @@ async def test_feed_add_refuses_private_addresses_and_checks_the_feed(world: Wor
     assert "Now following **Monitor copy**" in reply.text
     assert [s.name for s in world.store.sources(GUILD_A) if s.guild_id == GUILD_A] == ["Monitor copy"]
     assert all(s.guild_id is None for s in world.store.sources(GUILD_B))
+
+
+async def test_settings_written_at_once_keep_each_others_changes(world: World) -> None:
+    # /config, a digest record and an alert record each change their own fields of one guild record: a write
+    # from a copy read before another's commit would undo it (a lost alert record is a duplicate alert).
+    import asyncio
+    from dataclasses import replace
+
+    await asyncio.gather(world.bot.briefing.update_guild(GUILD_A, lambda s: replace(s, digest_time="09:15")),
+                         world.bot.briefing.update_guild(GUILD_A, lambda s: replace(s, alert_watermark=42)),
+                         world.bot.briefing.update_guild(GUILD_A, lambda s: replace(s, timezone="Asia/Kabul")))
+    settings = world.store.guild(GUILD_A)
+    assert (settings.digest_time, settings.alert_watermark, settings.timezone) == ("09:15", 42, "Asia/Kabul")
