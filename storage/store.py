@@ -626,12 +626,25 @@ class Store:
                 if use_cache and cached is not None and cached[0] == file:
                     return cached[1]
             path = self.data_dir / file
+            by_url: dict[str, dict[str, Any]] = {}
+
+            def skip(table: str, doc: Any, tables: dict[str, list[dict[str, Any]]],
+                     by_url: dict[str, dict[str, Any]] = by_url) -> bool:
+                # Drop unwanted facts as they are parsed (when the articles came first, as we write them).
+                if table != "facts" or "articles" not in tables or not isinstance(doc, dict):
+                    return False
+                if not by_url:
+                    by_url.update((a["url"], a) for a in tables["articles"] if isinstance(a, dict) and "url" in a)
+                return not keep(doc, by_url.get(doc.get("url")))  # type: ignore[arg-type]
+
             try:
-                tables = _files.read_tables(path)
+                tables = _files.read_tables(path, skip=skip)
             except _files.MissingFile:
                 if self._files.get(name) != file:
                     continue  # a commit replaced (and collected) the generation we were reading
                 raise
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise StoreError(f"store file {path} is corrupt ({exc!r}); it was left untouched") from None
             try:
                 articles = {doc["url"]: doc for doc in tables.get("articles", [])}
                 facts = [doc for doc in tables.get("facts", []) if keep(doc, articles.get(doc["url"]))]
