@@ -155,11 +155,14 @@ def write_tables(path: Path, tables: dict[str, list[dict[str, Any]]]) -> None:
     write_atomic(path, dump_tables(tables))
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes | list[bytes | memoryview]) -> None:
+    """Write ``data`` (bytes, or chunks written one after the other: a big file need not be joined in
+    memory first) as ``path``: temp file, fsync, replace, fsync of the directory."""
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         with open(tmp, "wb") as fh:
-            fh.write(data)
+            for chunk in data if isinstance(data, list) else [data]:
+                fh.write(chunk)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -1057,7 +1057,7 @@ class _Plan:
             n_articles = len(set(content.articles) | {u for u, (_, p) in self.articles.items() if p == part})
             summary = _summary.update(old, added=added, removed=gone, articles=[
                 a for a, p in self.articles.values() if p == part], n_articles=n_articles,
-                words=frozenset(vocabulary), size=len(data))
+                words=frozenset(vocabulary), size=sum(len(chunk) for chunk in data))
             self.summaries[part] = summary
             sum_name = f"{part}{SUM}.g{generation}.json"
             payloads[sum_name] = _files.dump_tables(_summary.encode(summary))
@@ -1081,7 +1081,7 @@ class _Plan:
                 "topics": [_codec.encode(t) for t in topics.values()],
                 "guilds": [_codec.encode(g) for g in guilds.values()]}
 
-    def _encode_partition(self, part: str, name: str) -> bytes:
+    def _encode_partition(self, part: str, name: str) -> list[bytes | memoryview]:
         """The partition's new file ``name``. Each document is dumped on its own (no single call holds the
         GIL for a whole week). A batch that only adds to a partition this process wrote is spliced into a
         copy of the file as last written: the cost of a commit is its own documents, plus copying bytes."""
@@ -1096,11 +1096,13 @@ class _Plan:
                 raw = (self.store.data_dir / layout[0]).read_bytes()
                 _, start, n_articles, n_facts = layout
                 if raw.startswith(_HEAD) and raw[start - len(_BETWEEN):start] == _BETWEEN and raw.endswith(_TAIL):
-                    head = raw[:start - len(_BETWEEN)] + _documents(
-                        [_dump(_codec.encode(a)) for a in articles_here], n_articles) + _BETWEEN
-                    self.layouts[part] = (name, len(head), n_articles + len(articles_here), n_facts + len(facts_here))
-                    return head + raw[start:-len(_TAIL)] + _documents(
-                        [_fact_json(f, backlog) for f, backlog in facts_here], n_facts) + _TAIL
+                    view = memoryview(raw)  # slices of the old file are not copied: it is written in pieces
+                    new_articles = _documents([_dump(_codec.encode(a)) for a in articles_here], n_articles)
+                    new_facts = _documents([_fact_json(f, backlog) for f, backlog in facts_here], n_facts)
+                    head = start + len(new_articles)
+                    self.layouts[part] = (name, head, n_articles + len(articles_here), n_facts + len(facts_here))
+                    return [view[:start - len(_BETWEEN)], new_articles, _BETWEEN, view[start:-len(_TAIL)], new_facts,
+                            _TAIL]
         urls = set(content.articles) | {u for u, (_, p) in self.articles.items() if p == part}
         articles = [self.articles[u][0] if u in self.articles else content.articles[u] for u in sorted(urls)]
         replaced = {f.id for f, _ in facts_here}
@@ -1110,7 +1112,7 @@ class _Plan:
         facts += facts_here
         head = _HEAD + _documents([_dump(_codec.encode(a)) for a in articles], 0) + _BETWEEN
         self.layouts[part] = (name, len(head), len(articles), len(facts))
-        return head + _documents([_fact_json(f, backlog) for f, backlog in facts], 0) + _TAIL
+        return [head, _documents([_fact_json(f, backlog) for f, backlog in facts], 0), _TAIL]
 
     def apply(self) -> None:
         """Make the batch visible. No await in here: readers on the loop see all of it or none."""
