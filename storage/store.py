@@ -419,16 +419,18 @@ class Store:
         return found if limit is None else found[:limit]
 
     def reads_disk(self, *, topics: Collection[str] | None = None, kind: Kind | None = None,
-                   since: datetime | None = None, limit: int | None = None) -> bool:
-        """Whether ``facts`` with these filters (and any others, within the ``since`` bound) may have to
-        read partitions that are not loaded, i.e. do file I/O: such answers belong off the event loop.
-        With no argument: whether anything is not loaded (so a search over all history may read)."""
+                   since: datetime | None = None, until: datetime | None = None, limit: int | None = None) -> bool:
+        """Whether ``facts`` with these filters (and any others, within the ``since``/``until`` bounds) may
+        have to read partitions that are not loaded, i.e. do file I/O: such answers belong off the event
+        loop. With no argument: whether anything is not loaded (so a search over all history may read)."""
         lo = _stamp(since) if since else float("-inf")
+        hi = _stamp(until) if until else float("inf")
         with self._mem:
-            names = [n for n, s in self._summaries.items() if s.t_max >= lo and s.has_topic_kind(topics, kind)]
+            names = [n for n, s in self._summaries.items()
+                     if s.t_max >= lo and s.t_min <= hi and s.has_topic_kind(topics, kind)]
             if all(n in self._hot for n in names):
                 return False
-            if limit is None:
+            if limit is None or until is not None:  # the loaded weeks' counts say nothing about a bounded range
                 return True
             loaded = 0
             for name in names:
