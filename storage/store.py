@@ -419,16 +419,18 @@ class Store:
         return found if limit is None else found[:limit]
 
     def reads_disk(self, *, topics: Collection[str] | None = None, kind: Kind | None = None,
-                   since: datetime | None = None, limit: int | None = None) -> bool:
-        """Whether ``facts`` with these filters (and any others, within the ``since`` bound) may have to
-        read partitions that are not loaded, i.e. do file I/O: such answers belong off the event loop.
-        With no argument: whether anything is not loaded (so a search over all history may read)."""
+                   since: datetime | None = None, until: datetime | None = None, limit: int | None = None) -> bool:
+        """Whether ``facts`` with these filters (and any others, within the ``since``/``until`` bounds) may
+        have to read partitions that are not loaded, i.e. do file I/O: such answers belong off the event
+        loop. With no argument: whether anything is not loaded (so a search over all history may read)."""
         lo = _stamp(since) if since else float("-inf")
+        hi = _stamp(until) if until else float("inf")
         with self._mem:
-            names = [n for n, s in self._summaries.items() if s.t_max >= lo and s.has_topic_kind(topics, kind)]
+            names = [n for n, s in self._summaries.items()
+                     if s.t_max >= lo and s.t_min <= hi and s.has_topic_kind(topics, kind)]
             if all(n in self._hot for n in names):
                 return False
-            if limit is None:
+            if limit is None or until is not None:  # the loaded weeks' counts say nothing about a bounded range
                 return True
             loaded = 0
             for name in names:
@@ -626,12 +628,25 @@ class Store:
                 if use_cache and cached is not None and cached[0] == file:
                     return cached[1]
             path = self.data_dir / file
+            by_url: dict[str, dict[str, Any]] = {}
+
+            def skip(table: str, doc: Any, tables: dict[str, list[dict[str, Any]]],
+                     by_url: dict[str, dict[str, Any]] = by_url) -> bool:
+                # Drop unwanted facts as they are parsed (when the articles came first, as we write them).
+                if table != "facts" or "articles" not in tables or not isinstance(doc, dict):
+                    return False
+                if not by_url:
+                    by_url.update((a["url"], a) for a in tables["articles"] if isinstance(a, dict) and "url" in a)
+                return not keep(doc, by_url.get(doc.get("url")))  # type: ignore[arg-type]
+
             try:
-                tables = _files.read_tables(path)
+                tables = _files.read_tables(path, skip=skip)
             except _files.MissingFile:
                 if self._files.get(name) != file:
                     continue  # a commit replaced (and collected) the generation we were reading
                 raise
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise StoreError(f"store file {path} is corrupt ({exc!r}); it was left untouched") from None
             try:
                 articles = {doc["url"]: doc for doc in tables.get("articles", [])}
                 facts = [doc for doc in tables.get("facts", []) if keep(doc, articles.get(doc["url"]))]
@@ -1044,7 +1059,7 @@ class _Plan:
             n_articles = len(set(content.articles) | {u for u, (_, p) in self.articles.items() if p == part})
             summary = _summary.update(old, added=added, removed=gone, articles=[
                 a for a, p in self.articles.values() if p == part], n_articles=n_articles,
-                words=frozenset(vocabulary), size=len(data))
+                words=frozenset(vocabulary), size=sum(len(chunk) for chunk in data))
             self.summaries[part] = summary
             sum_name = f"{part}{SUM}.g{generation}.json"
             payloads[sum_name] = _files.dump_tables(_summary.encode(summary))
@@ -1068,7 +1083,7 @@ class _Plan:
                 "topics": [_codec.encode(t) for t in topics.values()],
                 "guilds": [_codec.encode(g) for g in guilds.values()]}
 
-    def _encode_partition(self, part: str, name: str) -> bytes:
+    def _encode_partition(self, part: str, name: str) -> list[bytes | memoryview]:
         """The partition's new file ``name``. Each document is dumped on its own (no single call holds the
         GIL for a whole week). A batch that only adds to a partition this process wrote is spliced into a
         copy of the file as last written: the cost of a commit is its own documents, plus copying bytes."""
@@ -1083,11 +1098,13 @@ class _Plan:
                 raw = (self.store.data_dir / layout[0]).read_bytes()
                 _, start, n_articles, n_facts = layout
                 if raw.startswith(_HEAD) and raw[start - len(_BETWEEN):start] == _BETWEEN and raw.endswith(_TAIL):
-                    head = raw[:start - len(_BETWEEN)] + _documents(
-                        [_dump(_codec.encode(a)) for a in articles_here], n_articles) + _BETWEEN
-                    self.layouts[part] = (name, len(head), n_articles + len(articles_here), n_facts + len(facts_here))
-                    return head + raw[start:-len(_TAIL)] + _documents(
-                        [_fact_json(f, backlog) for f, backlog in facts_here], n_facts) + _TAIL
+                    view = memoryview(raw)  # slices of the old file are not copied: it is written in pieces
+                    new_articles = _documents([_dump(_codec.encode(a)) for a in articles_here], n_articles)
+                    new_facts = _documents([_fact_json(f, backlog) for f, backlog in facts_here], n_facts)
+                    head = start + len(new_articles)
+                    self.layouts[part] = (name, head, n_articles + len(articles_here), n_facts + len(facts_here))
+                    return [view[:start - len(_BETWEEN)], new_articles, _BETWEEN, view[start:-len(_TAIL)], new_facts,
+                            _TAIL]
         urls = set(content.articles) | {u for u, (_, p) in self.articles.items() if p == part}
         articles = [self.articles[u][0] if u in self.articles else content.articles[u] for u in sorted(urls)]
         replaced = {f.id for f, _ in facts_here}
@@ -1097,7 +1114,7 @@ class _Plan:
         facts += facts_here
         head = _HEAD + _documents([_dump(_codec.encode(a)) for a in articles], 0) + _BETWEEN
         self.layouts[part] = (name, len(head), len(articles), len(facts))
-        return head + _documents([_fact_json(f, backlog) for f, backlog in facts], 0) + _TAIL
+        return [head, _documents([_fact_json(f, backlog) for f, backlog in facts], 0), _TAIL]
 
     def apply(self) -> None:
         """Make the batch visible. No await in here: readers on the loop see all of it or none."""

@@ -98,10 +98,10 @@ class Briefing:
     def timeline_reads_disk(self, topic: str | None = None, *, guild_id: int | None = None,
                             date_from: str | None = None, date_to: str | None = None) -> bool:
         keys, _ = self._scope(topic, guild_id)
-        since, _, limit = self._timeline_reads(date_from, date_to)  # a bad date is refused here, at once
-        return (self.store.reads_disk(topics=keys, kind="event", since=since, limit=limit)
-                or self.store.reads_disk(topics=keys, kind="casualty", since=since, limit=limit // 5)
-                or not self.store.facts(topics=keys, kind="event", since=since, limit=1))
+        since, until, limit = self._timeline_reads(date_from, date_to)  # a bad date is refused here, at once
+        return (self.store.reads_disk(topics=keys, kind="event", since=since, until=until, limit=limit)
+                or self.store.reads_disk(topics=keys, kind="casualty", since=since, until=until, limit=limit // 5)
+                or not self.store.facts(topics=keys, kind="event", since=since, until=until, limit=1))
 
     def brief_reads_disk(self, topic: str | None = None, *, guild_id: int | None = None) -> bool:
         keys, _ = self._scope(topic, guild_id)

@@ -187,9 +187,9 @@ async def test_answers_from_old_partitions_are_deferred_and_read_off_the_loop(wo
     readers: list[str] = []
     real_read = storage._files.read_tables
 
-    def read_tables(path: Path):  # type: ignore[no-untyped-def]
+    def read_tables(path: Path, **options):  # type: ignore[no-untyped-def]
         readers.append(threading.current_thread().name)
-        return real_read(path)
+        return real_read(path, **options)
 
     monkeypatch.setattr(storage._files, "read_tables", read_tables)
     world.store._cold.clear()

@@ -121,3 +121,14 @@ def test_editing_an_old_article_loads_its_partition_and_keeps_seq(tmp_path: Path
         after = {f.id: f.seq for f in s.facts() if f.article.url == old.url}
         assert len(after) == 2 and not set(after) & set(before)
         assert s.stats()["articles"] == 80
+
+
+def test_reads_disk_tells_an_old_range_from_the_loaded_weeks(stores: tuple[Store, Store]) -> None:
+    window, _ = stores
+    assert not window.reads_disk(since=NOW - timedelta(days=7))
+    assert not window.reads_disk(limit=5)  # the loaded weeks hold the newest five
+    old = NOW - timedelta(days=200)
+    # an old range: the loaded weeks hold plenty of facts, but none in the range (a 1.1 s ack on the loop)
+    assert window.reads_disk(since=old, until=old + timedelta(days=30), limit=5)
+    assert window.reads_disk(until=old, limit=5)
+    assert window.reads_disk()  # a search over all history

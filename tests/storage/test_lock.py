@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -125,11 +126,11 @@ def test_reader_racing_a_commit_reads_the_new_generation(tmp_path: Path, monkeyp
     real_read = storage._files.read_tables
     raced = []
 
-    def read_tables(path: Path) -> dict[str, list[dict[str, object]]]:
+    def read_tables(path: Path, **options: Any) -> dict[str, list[dict[str, object]]]:
         if not raced:  # the writer commits (and collects the generation we are about to read) right now
             raced.append(path)
             writer.commit_sync(facts_batch("https://r/2", [casualty(2)]))
-        return real_read(path)
+        return real_read(path, **options)
 
     monkeypatch.setattr(storage._files, "read_tables", read_tables)
     reader = Store.open_sync(tmp_path, read_only=True)
