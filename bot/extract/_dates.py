@@ -9,6 +9,7 @@ their own year resolve; relative ones stay unresolved rather than guessed from t
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -59,7 +60,7 @@ _COMPILED = [(kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in _PA
 _HAS_MONTH = re.compile(rf"\b{_MONTH}", re.IGNORECASE)
 # A cheap test per kind of expression before its pattern runs: most sentences name no month, no weekday and
 # no "week", and extraction runs every pattern on every sentence.
-_GATES = {
+_GATES: dict[str, Callable[[str, bool], bool]] = {
     "dmy": lambda t, m: m, "mdy": lambda t, m: m, "month": lambda t, m: m,
     "iso": lambda t, m: "-" in t, "year": lambda t, m: True,
     "since": lambda t, m: "since" in t or "so far" in t,
