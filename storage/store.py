@@ -15,87 +15,46 @@ import asyncio
 import contextlib
 import gc
 import json
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.errors import StoreError
-from bot.model import Article, ArticleRef, GuildSettings, Kind, SourceState, StoredFact, Topic
+from bot.model import Article, GuildSettings, Kind, SourceState, StoredFact, Topic
 from storage import _codec, _files, _lock, _summary
-from storage._index import FactIndex, might_contain, search_text, words
+from storage._index import might_contain, search_text, words
+from storage._layout import (
+    _FILTER_BITS,
+    _PART_FILE,
+    COLD_CACHE,
+    DEFAULT_HOT_WEEKS,
+    LEGACY_V0,
+    MANIFEST,
+    OPEN_WEEKS,
+    SCHEMA_VERSION,
+    STATE,
+    SUM,
+    _article_time,
+    _Keep,
+    _key,
+    _newest,
+    _Part,
+    _span_end,
+    _stamp,
+    partition_of,
+)
+from storage._plan import _Plan
 from storage._summary import KeyFilter, Summary, contains, count_range, fact_time, id_key, prefix_range, text_key
-from storage.api import Batch, CommitResult, fact_id
+from storage.api import Batch, CommitResult
 
-MANIFEST = "manifest.json"
-LEGACY_V0 = "sitrep.json"  # stock TinyDB, one file: what version 0 of Sitrep wrote
-STATE = "state"
-SUM = ".sum"  # a partition's summary is the partition "facts-2025-W11.sum"
-DEFAULT_HOT_WEEKS = 8
-OPEN_WEEKS = 1  # weeks of the window that open loads at once (a week's answers); warm_search loads the rest
-_Layout = tuple[str, int, int, int]  # a partition file: (name, where its facts table starts, articles, facts)
-_HEAD, _BETWEEN, _TAIL = b'{"articles":{', b'},"facts":{', b"}}"
-_Keep = Callable[[dict[str, Any], dict[str, Any] | None], bool]  # (fact document, its article's) → keep it
-# Bitmaps of every key a summary holds (see Store._filters): 8 MB for fact ids, 2 MB for each article key,
-# a few % full at a million facts (250,000 articles).
-_FILTER_BITS = {"ids": 1 << 26, "urls": 1 << 24, "guids": 1 << 24, "hashes": 1 << 24}
-COLD_CACHE = 4  # old partitions kept decoded after a read (each is a week of facts)
-# Weekly fact partitions (facts-2025-W41); monthly ones (facts-2025-10) written by earlier versions still load.
-_PART_FILE = re.compile(r"(?P<part>state|facts-\d{4}-(?:W\d{2}|\d{2})(?:\.sum)?)\.g(?P<gen>\d+)\.json")
-
-
-class _Part:
-    """One fact partition in memory: its articles, and an index over its facts."""
-
-    __slots__ = ("articles", "index", "layout", "name")
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.articles: dict[str, Article] = {}
-        self.index = FactIndex()
-        # The file as this process last wrote it: (name, where its facts table starts, articles, facts). A
-        # commit that only adds to the partition splices its new documents into a copy of that file instead
-        # of encoding every document of the week again.
-        self.layout: _Layout | None = None
-
-    @classmethod
-    def decode(cls, name: str, tables: dict[str, list[dict[str, Any]]]) -> _Part:
-        part = cls(name)
-        for doc in tables.get("articles", []):
-            article = _codec.decode(Article, doc)
-            part.articles[article.url] = article
-        facts = []
-        refs: dict[str, ArticleRef] = {}  # one per article, shared by its facts
-        stamps: dict[str, datetime] = {}  # the facts of one commit share their stored_at
-        for doc in tables.get("facts", []):
-            url = doc["url"]
-            article = part.articles.get(url)
-            if article is None:
-                continue
-            ref = refs.get(url) or refs.setdefault(url, article.ref)
-            stamp = stamps.get(doc["stored_at"]) or stamps.setdefault(
-                doc["stored_at"], datetime.fromisoformat(doc["stored_at"]))
-            facts.append((StoredFact(
-                id=doc["id"], seq=doc["seq"], fact=_codec.decode_fact(doc["fact"]), article=ref,
-                topics=tuple(_codec.short(t) for t in doc["topics"]), stored_at=stamp,
-                story_id=article.story_id,
-            ), name, bool(doc.get("backlog"))))
-        part.index.add_many(facts)
-        return part
-
-    def words(self) -> frozenset[str]:
-        found: set[str] = set()
-        for fact in self.index.facts():
-            found |= FactIndex._fact_words(fact)
-        return frozenset(found)
+__all__ = ["MANIFEST", "Store", "partition_of"]  # partition_of and MANIFEST live in _layout
 
 
 class Store:
-    SCHEMA_VERSION = 2  # 2: every fact partition has a summary file (1: none; 0: one TinyDB file)
+    SCHEMA_VERSION = SCHEMA_VERSION
 
     def __init__(self, data_dir: Path, *, read_only: bool = False, hot_weeks: int = DEFAULT_HOT_WEEKS) -> None:
         self.data_dir = data_dir
@@ -908,239 +867,3 @@ class Store:
                 guids.add(text_key(article.guid))
 
 
-def _documents(docs: list[bytes], before: int) -> bytes:
-    """Documents as the body of a TinyDB table ("1":{...},"2":{...}), numbered after ``before`` others."""
-    return b",".join(b'"%d":%s' % (i, doc) for i, doc in enumerate(docs, before + 1)).join(
-        [b"," if before and docs else b"", b""])
-
-
-def _fact_json(fact: StoredFact, backlog: bool) -> bytes:
-    return _dump({"id": fact.id, "seq": fact.seq, "url": fact.article.url, "topics": list(fact.topics),
-                  "stored_at": fact.stored_at.isoformat(), "backlog": backlog, "fact": _codec.encode_fact(fact.fact)})
-
-
-def _dump(doc: Any) -> bytes:
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _stamp(when: datetime) -> float:
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
-
-
-def _key(fact: StoredFact) -> tuple[float, int, str]:
-    return fact_time(fact), fact.seq, fact.id
-
-
-def _newest(facts: list[StoredFact], limit: int | None) -> list[StoredFact]:
-    facts.sort(key=_key, reverse=True)
-    return facts if limit is None else facts[:limit]
-
-
-def _article_time(article: Article) -> datetime:
-    return article.published or article.fetched_at or datetime.min.replace(tzinfo=UTC)
-
-
-def _span_end(part: str) -> datetime:
-    """When a partition's period ends: the Monday after its ISO week, or the first day of the next month."""
-    year, period = part.removeprefix("facts-").split("-")
-    if period.startswith("W"):
-        end = date.fromisocalendar(int(year), int(period[1:]), 1) + timedelta(days=7)
-    else:
-        month = int(period)
-        end = date(int(year) + month // 12, month % 12 + 1, 1)
-    return datetime(end.year, end.month, end.day, tzinfo=UTC)
-
-
-def partition_of(when: datetime) -> str:
-    """The partition of an article published at ``when``: its ISO week. A poll batch lands in this week's
-    partition, so the cost of a write is bounded by a week of news, not by a month or the whole history."""
-    year, week, _ = when.astimezone(UTC).isocalendar()
-    return f"facts-{year}-W{week:02d}"
-
-
-class _Plan:
-    """What a batch changes, computed against the current state without touching it (in a worker thread:
-    it may read old partitions). ``encode`` builds the new files; ``apply`` makes the change visible in
-    memory, in one step, on the event loop."""
-
-    def __init__(self, store: Store, batch: Batch, now: datetime) -> None:
-        self.store, self.batch, self.now = store, batch, now
-        store._build_filters()
-        self.articles: dict[str, tuple[Article, str]] = {}  # url → (article, partition)
-        self.new_facts: list[tuple[StoredFact, str, bool]] = []
-        self.removed: dict[str, set[str]] = {}  # partition → fact ids
-        self.parts: dict[str, _Part] = {}  # the touched fact partitions, as they are now
-        self.touched: set[str] = set()
-        seq = store._last_seq
-        new_articles = updated = 0
-        taken: set[str] = set()
-        for item in batch.articles:
-            article = item.article
-            stored_in = store._partition_of_article(article.url)
-            old = store._part(stored_in).articles.get(article.url) if stored_in else None
-            old = old or self._planned(article.url)
-            if old is not None and old.text_hash == article.text_hash:
-                continue
-            part = stored_in or partition_of(article.published or now)
-            if part not in self.parts:
-                self.parts[part] = store._part(part)
-            content = self.parts[part]
-            self.articles[article.url] = (article, part)
-            self.touched.add(part)
-            if old is None:
-                new_articles += 1
-            else:
-                updated += 1
-            ref = article.ref  # one per article, shared by its facts
-            keep = content.index.ids_of_article(article.url)
-            wanted: list[tuple[str, Any]] = []
-            for fact in item.facts:
-                fid = fact_id(article.url, fact)
-                if fid in taken or (fid not in keep and store._known_id(fid)):
-                    continue  # the same fact twice, or an id collision: the first one wins
-                taken.add(fid)
-                wanted.append((fid, fact))
-            gone = keep - {fid for fid, _ in wanted}
-            if gone:
-                self.removed.setdefault(part, set()).update(gone)
-            for fid, fact in wanted:
-                existing = content.index.get(fid)
-                if existing is not None:
-                    stored = replace(existing, fact=fact, article=ref, topics=article.topics,
-                                     story_id=article.story_id)
-                else:
-                    seq += 1
-                    stored = StoredFact(id=fid, seq=seq, fact=fact, article=ref, topics=article.topics,
-                                        stored_at=now, story_id=article.story_id)
-                self.new_facts.append((stored, part, item.backlog and existing is None))
-        self.state_changed = bool(batch.sources or batch.remove_sources or batch.topics or batch.remove_topics
-                                  or batch.guilds)
-        if self.state_changed:
-            self.touched.add(STATE)
-        self.last_seq = seq
-        self.result = CommitResult(
-            new_articles=new_articles, updated_articles=updated,
-            new_facts=sum(1 for f, _, _ in self.new_facts if f.seq > store._last_seq),
-            removed_facts=sum(len(ids) for ids in self.removed.values()), last_seq=seq,
-        )
-
-    def _planned(self, url: str) -> Article | None:
-        planned = self.articles.get(url)
-        return planned[0] if planned else None
-
-    @property
-    def empty(self) -> bool:
-        return not self.touched
-
-    def encode(self) -> dict[str, Any]:
-        """New files (name → bytes) plus the new manifest. Raises StoreError on an unserialisable value
-        before anything is written."""
-        store = self.store
-        generation = store._generation + 1
-        files = dict(store._files)
-        payloads: dict[str, Any] = {}
-        self.summaries: dict[str, Summary] = {}
-        self.layouts: dict[str, _Layout] = {}
-        for part in sorted(self.touched):
-            name = f"{part}.g{generation}.json"
-            files[part] = name
-            if part == STATE:
-                payloads[name] = _files.dump_tables(self._encode_state())
-                continue
-            payloads[name] = data = self._encode_partition(part, name)
-            content = self.parts[part]
-            added = [f for f, p, _ in self.new_facts if p == part]
-            gone = [f for fid in self.removed.get(part, set()) | {f.id for f in added}
-                    if (f := content.index.get(fid)) is not None]
-            old = store._summaries.get(part) or Summary()
-            vocabulary = set(old.words)
-            for fact in added:
-                vocabulary |= FactIndex._fact_words(fact)
-            n_articles = len(set(content.articles) | {u for u, (_, p) in self.articles.items() if p == part})
-            summary = _summary.update(old, added=added, removed=gone, articles=[
-                a for a, p in self.articles.values() if p == part], n_articles=n_articles,
-                words=frozenset(vocabulary), size=sum(len(chunk) for chunk in data))
-            self.summaries[part] = summary
-            sum_name = f"{part}{SUM}.g{generation}.json"
-            payloads[sum_name] = _files.dump_tables(_summary.encode(summary))
-            files[part + SUM] = sum_name
-        payloads[MANIFEST] = {"schema": Store.SCHEMA_VERSION, "generation": generation, "files": files,
-                              "last_seq": self.last_seq}
-        self.generation, self.files = generation, files
-        return payloads
-
-    def _encode_state(self) -> dict[str, list[Any]]:
-        store, batch = self.store, self.batch
-        sources = {**store._sources, **{s.id: s for s in batch.sources}}
-        for sid in batch.remove_sources:
-            sources.pop(sid, None)
-        topics = {**store._topics, **{t.key: t for t in batch.topics}}
-        for key in batch.remove_topics:
-            topics.pop(key, None)
-        guilds = {**store._guilds, **{g.guild_id: g for g in batch.guilds}}
-        self.state = (sources, topics, guilds)
-        return {"sources": [_codec.encode(s) for s in sources.values()],
-                "topics": [_codec.encode(t) for t in topics.values()],
-                "guilds": [_codec.encode(g) for g in guilds.values()]}
-
-    def _encode_partition(self, part: str, name: str) -> list[bytes | memoryview]:
-        """The partition's new file ``name``. Each document is dumped on its own (no single call holds the
-        GIL for a whole week). A batch that only adds to a partition this process wrote is spliced into a
-        copy of the file as last written: the cost of a commit is its own documents, plus copying bytes."""
-        content = self.parts[part]
-        articles_here = [a for a, p in self.articles.values() if p == part]
-        facts_here = [(f, backlog) for f, p, backlog in self.new_facts if p == part]
-        layout = content.layout
-        if (layout is not None and layout[0] == self.store._files.get(part) and part not in self.removed
-                and not any(a.url in content.articles for a in articles_here)
-                and not any(f.id in content.index for f, _ in facts_here)):
-            with contextlib.suppress(OSError):
-                raw = (self.store.data_dir / layout[0]).read_bytes()
-                _, start, n_articles, n_facts = layout
-                if raw.startswith(_HEAD) and raw[start - len(_BETWEEN):start] == _BETWEEN and raw.endswith(_TAIL):
-                    view = memoryview(raw)  # slices of the old file are not copied: it is written in pieces
-                    new_articles = _documents([_dump(_codec.encode(a)) for a in articles_here], n_articles)
-                    new_facts = _documents([_fact_json(f, backlog) for f, backlog in facts_here], n_facts)
-                    head = start + len(new_articles)
-                    self.layouts[part] = (name, head, n_articles + len(articles_here), n_facts + len(facts_here))
-                    return [view[:start - len(_BETWEEN)], new_articles, _BETWEEN, view[start:-len(_TAIL)], new_facts,
-                            _TAIL]
-        urls = set(content.articles) | {u for u, (_, p) in self.articles.items() if p == part}
-        articles = [self.articles[u][0] if u in self.articles else content.articles[u] for u in sorted(urls)]
-        replaced = {f.id for f, _ in facts_here}
-        removed = self.removed.get(part, set())
-        facts = [(f, content.index.is_backlog(f.id)) for f in content.index.facts()
-                 if f.id not in removed and f.id not in replaced]
-        facts += facts_here
-        head = _HEAD + _documents([_dump(_codec.encode(a)) for a in articles], 0) + _BETWEEN
-        self.layouts[part] = (name, len(head), len(articles), len(facts))
-        return [head, _documents([_fact_json(f, backlog) for f, backlog in facts], 0), _TAIL]
-
-    def apply(self) -> None:
-        """Make the batch visible. No await in here: readers on the loop see all of it or none."""
-        store = self.store
-        with store._mem:
-            for name, content in self.parts.items():
-                if name not in store._hot:
-                    store._load_hot(content)
-            for article, part in self.articles.values():
-                content = store._hot[part]
-                content.articles[article.url] = article
-                store._index_article(article, part)
-            for part, ids in self.removed.items():
-                store._hot[part].index.remove(ids)
-            by_part: dict[str, list[tuple[StoredFact, str, bool]]] = {}
-            for item in self.new_facts:
-                by_part.setdefault(item[1], []).append(item)
-            for part, items in by_part.items():
-                store._hot[part].index.add_many(items)
-            for part, layout in self.layouts.items():
-                store._hot[part].layout = layout
-            store._last_seq = self.last_seq
-            if self.state_changed:
-                sources, topics, guilds = self.state
-                store._sources, store._topics, store._guilds = sources, topics, guilds
-            store._summaries.update(self.summaries)
-            store._remember((f for f, _, _ in self.new_facts), (a for a, _ in self.articles.values()))
-            store._generation, store._files = self.generation, self.files
-            store._evict(keep=self.parts, now=self.now)
