@@ -159,11 +159,8 @@ def casualties_in_clause(clause: str, quote: str, attribution: Attribution, date
     for q in _quantities(clause):
         found = _category(clause, q)
         before, after = clause[:q.start], clause[q.end:]
-        if q.text.lower() in ("a", "an") and (found is None or found[0] == "displaced" or re.search(r"\bamong\b",
-                                                                                                  after[:40]) or (
-                attribution.text and attribution.text in clause[q.start:q.start + len(attribution.text) + 4])):
-            continue  # "a soldier" counts only with its own cue, not as one "among those detained", and never
-            # inside "according to ... and a teacher"
+        if q.text.lower() in ("a", "an") and not _one_person_counts(found, clause, q, attribution):
+            continue
         if previous_category and (_LIST_NEXT.search(before[-20:]) and not _close_cue(found)):
             found = (previous_category, _np_after(after))  # "killed 47 soldiers and 84 fighters"
         if found is None and previous_category and (_BREAKDOWN.search(before[-60:]) or _OF_THEM.match(after)):
@@ -223,6 +220,16 @@ def _quantities(clause: str) -> list[Quantity]:
                 not any(q.start <= m.start() < q.end for q in found):
             found.append(Quantity(1, "exact", None, m.start(), m.end() - 1, m.group(0).strip()))
     return sorted(found, key=lambda q: q.start)
+
+
+def _one_person_counts(found: tuple[str, str] | None, clause: str, q: Quantity, attribution: Attribution) -> bool:
+    """Whether "a/an <person>" is a figure of one: only with its own cue ("a soldier was killed"), not as one
+    "among those detained", not for displacement (anecdote, not a count), and never inside the attribution
+    ("according to two sources and a teacher")."""
+    if found is None or found[0] == "displaced" or re.search(r"\bamong\b", clause[q.end:q.end + 40]):
+        return False
+    speaker = attribution.text
+    return not (speaker and speaker in clause[q.start:q.start + len(speaker) + 4])
 
 
 def _victim_of(chunk: NounPhrase, attribution: Attribution, gazetteer: Gazetteer, antecedent: Antecedent,
