@@ -541,21 +541,29 @@ class Store:
                     self._load_hot(part)
         self._pending = []
 
+    def _resident(self, name: str, *, use_cache: bool) -> tuple[_Part | None, str]:
+        """A partition already in memory (loaded, an empty one not written yet, or, with ``use_cache``, cached;
+        a cache hit becomes the most recent), else None and the file to read it from."""
+        with self._mem:
+            loaded = self._hot.get(name)
+            if loaded is not None:
+                return loaded, ""
+            file = self._files.get(name)
+            if file is None:
+                return _Part(name), ""
+            cached = self._cold.get(name)
+            if use_cache and cached is not None and cached[0] == file:
+                self._cold.move_to_end(name)
+                return cached[1], file
+            return None, file
+
     def _part(self, name: str) -> _Part:
         """A partition's content: loaded, cached, or read now from its file (without holding ``_mem``).
         A partition not written yet is empty."""
         for _ in range(5):
-            with self._mem:
-                loaded = self._hot.get(name)
-                if loaded is not None:
-                    return loaded
-                file = self._files.get(name)
-                if file is None:
-                    return _Part(name)
-                cached = self._cold.get(name)
-                if cached is not None and cached[0] == file:
-                    self._cold.move_to_end(name)
-                    return cached[1]
+            found, file = self._resident(name, use_cache=True)
+            if found is not None:
+                return found
             try:
                 part = self._read_part(name, file)
             except _files.MissingFile:
@@ -576,16 +584,9 @@ class Store:
         articles. A loaded partition (or, with ``use_cache``, a cached one) is returned whole; otherwise its
         file is read and only the selected documents are decoded (nothing is cached)."""
         for _ in range(5):
-            with self._mem:
-                loaded = self._hot.get(name)
-                if loaded is not None:
-                    return loaded
-                file = self._files.get(name)
-                if file is None:
-                    return _Part(name)
-                cached = self._cold.get(name)
-                if use_cache and cached is not None and cached[0] == file:
-                    return cached[1]
+            found, file = self._resident(name, use_cache=use_cache)
+            if found is not None:
+                return found
             path = self.data_dir / file
             by_url: dict[str, dict[str, Any]] = {}
 
