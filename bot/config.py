@@ -65,6 +65,8 @@ class FetchConfig:
 @dataclass(frozen=True, slots=True)
 class StorageConfig:
     hot_weeks: int = 8  # weeks of facts kept in memory with full indexes; older ones are read on demand
+    driver: str = "tinydb"  # "tinydb": files in data_dir; "postgres": SITREP_DATABASE_URL, shared by processes
+    schema: str = "sitrep"  # the PostgreSQL schema the store's tables live in
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,12 @@ def discord_token() -> str | None:
     """The bot token, from the environment only. Never logged, never read from a file."""
     token = os.environ.get("DISCORD_TOKEN", "").strip()
     return token or None
+
+
+def database_url() -> str | None:
+    """The PostgreSQL DSN, from the environment only (it may hold a password): never logged, never in a file."""
+    url = os.environ.get("SITREP_DATABASE_URL", "").strip()
+    return url or None
 
 
 def load_config(path: Path, data_dir: Path | None = None) -> Config:
@@ -173,11 +181,20 @@ def _fetch(table: Mapping[str, Any]) -> FetchConfig:
 
 
 def _storage(table: Mapping[str, Any]) -> StorageConfig:
-    _known(table, "storage", {"hot_weeks"})
+    if any(k in table for k in ("dsn", "url", "database_url", "password")):
+        raise ConfigError("storage", "the database URL is a secret: set SITREP_DATABASE_URL, not config.toml")
+    _known(table, "storage", {"hot_weeks", "driver", "schema"})
     hot_weeks = _positive(table, "storage.hot_weeks", StorageConfig().hot_weeks)
     if hot_weeks > 520:
         raise ConfigError("storage.hot_weeks", f"must be at most 520 (ten years), not {hot_weeks}")
-    return StorageConfig(hot_weeks=hot_weeks)
+    driver = _get(table, "storage.driver", str, StorageConfig().driver)
+    if driver not in ("tinydb", "postgres"):
+        raise ConfigError("storage.driver", f'must be "tinydb" or "postgres", not {driver!r}')
+    schema = _get(table, "storage.schema", str, StorageConfig().schema)
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", schema):
+        raise ConfigError("storage.schema", f"must be lower-case letters, digits and _ (a PostgreSQL schema), "
+                                            f"not {schema!r}")
+    return StorageConfig(hot_weeks=hot_weeks, driver=driver, schema=schema)
 
 
 def _topics(items: Any) -> tuple[Topic, ...]:

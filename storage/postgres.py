@@ -1,0 +1,724 @@
+"""The PostgreSQL driver of the repository API (:class:`storage.api.Store`): one database that several bot
+processes share (see storage/DESIGN.md, "The PostgreSQL driver").
+
+- asyncpg runs on a loop of the store's own, in one thread (the *portal*). The API's reads are synchronous
+  (briefing is pure and synchronous), so a read submits its query to that loop and waits for the answer;
+  ``reads_disk`` is always true, and callers on the bot's loop run such reads in a worker thread, as they do
+  for an old TinyDB partition. A read never runs on the portal's own thread.
+- Every commit is one transaction under a transaction-level advisory lock: commits are serialised across
+  the cluster, seq numbers are handed out in commit order (a digest that read up to seq N never misses a
+  fact committed later with a smaller seq), and a reader sees a whole batch or none of it.
+- Sources, topics and guild settings are few and read on every command and job: each process keeps them
+  in memory. A commit that changes them bumps ``meta.state_version`` and sends a NOTIFY; every other
+  process LISTENs, reloads the three tables, and tells its subscribers which guilds changed. If the
+  listening connection drops, notifications may have been missed, so the process reconnects and reloads.
+- The schema is numbered SQL files in ``storage/migrations/``, applied at open under a session advisory lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import re
+import threading
+from collections.abc import AsyncIterator, Collection, Coroutine, Sequence
+from concurrent.futures import Future
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import asyncpg
+
+from bot.errors import StoreError
+from bot.model import Article, ArticleRef, GuildSettings, Kind, SourceState, StoredFact, Topic
+from storage import _codec
+from storage._index import FactIndex, words
+from storage._layout import DEFAULT_HOT_WEEKS
+from storage.api import Batch, CommitResult, GuildChange, Subscriber, fact_id
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+DEFAULT_SCHEMA = "sitrep"
+_MIN_TIME = datetime.min.replace(tzinfo=UTC)
+_FACT_COLUMNS = "id, seq, topics, stored_at, story_id, article, fact"
+RECONNECT_S = 2.0  # between attempts to restore the listening connection
+
+
+def advisory_key(name: str) -> int:
+    """A stable signed 64-bit advisory-lock key for ``name`` (``hash()`` differs between processes)."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def describe(dsn: str) -> str:
+    """Where a DSN points, for messages and logs: host, port and database, never the user or password."""
+    try:
+        parts = urlsplit(dsn)
+        return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or '/'}"
+    except ValueError:
+        return "the configured PostgreSQL server"
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """The schema's migrations, in order: (version, file name, SQL)."""
+    found = []
+    for entry in resources.files("storage.migrations").iterdir():
+        match = re.fullmatch(r"(\d{4})_\w+\.sql", entry.name)
+        if match:
+            found.append((int(match[1]), entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class _Portal:
+    """An event loop in a thread of its own, where every asyncpg call of one store runs."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="sitrep-postgres", daemon=True)
+        self.thread.start()
+
+    def call(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the portal and wait for its result (from any thread but the portal's own)."""
+        if threading.current_thread() is self.thread:
+            coro.close()
+            raise RuntimeError("a synchronous store read was called on the store's own loop")
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    async def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await ``coro`` on the portal from another loop."""
+        future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        return await asyncio.wrap_future(future)
+
+    def stop(self) -> None:
+        if self.loop.is_running():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        if not self.thread.is_alive():
+            self.loop.close()
+
+
+class PgStore:
+    """See the module docstring. Open with :meth:`open` (or :meth:`open_sync` in scripts)."""
+
+    def __init__(self, dsn: str, *, schema: str = DEFAULT_SCHEMA, read_only: bool = False,
+                 hot_weeks: int = DEFAULT_HOT_WEEKS, pool_size: int = 4) -> None:
+        if not SCHEMA_NAME.fullmatch(schema):
+            raise StoreError(f"invalid PostgreSQL schema name {schema!r}: lower-case letters, digits and _")
+        self.dsn = dsn
+        self.schema = schema
+        self.read_only = read_only
+        self.hot_weeks = hot_weeks
+        self.pool_size = pool_size
+        self.where = describe(dsn)
+        self.channel = f"sitrep_{schema}"  # NOTIFY channels are database-wide: one per schema
+        self._write_key = advisory_key(f"sitrep-write:{schema}")
+        self._migrate_key = advisory_key(f"sitrep-migrate:{schema}")
+        self._portal: _Portal | None = None
+        self._pool: asyncpg.Pool | None = None
+        self._listener: asyncpg.Connection | None = None
+        self._reconnect: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()  # reloads after a NOTIFY
+        self._closed = False
+        self._last_seq = 0
+        self._state_version = -1
+        self._sources: dict[str, SourceState] = {}
+        self._topics: dict[str, Topic] = {}
+        self._guilds: dict[int, GuildSettings] = {}
+        self._subscribers: list[tuple[asyncio.AbstractEventLoop, Subscriber]] = []
+
+    # --- life cycle ---------------------------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, dsn: str, **options: Any) -> PgStore:
+        """Connect, create the schema or migrate it to this code's version, load the state tables and start
+        listening. Raises ``StoreError`` (naming the server, never the credentials) if the server cannot be
+        reached or the schema is newer than this code."""
+        store = cls(dsn, **options)
+        store._portal = _Portal()
+        try:
+            await store._portal.run(store._open())
+        except BaseException:
+            await store._portal.run(store._shutdown())
+            store._portal.stop()
+            raise
+        return store
+
+    @classmethod
+    def open_sync(cls, dsn: str, **options: Any) -> PgStore:
+        store = cls(dsn, **options)
+        store._portal = _Portal()
+        try:
+            store._portal.call(store._open())
+        except BaseException:
+            store._portal.call(store._shutdown())
+            store._portal.stop()
+            raise
+        return store
+
+    async def _open(self) -> None:
+        settings = {"search_path": self.schema, "application_name": "sitrep"}
+        try:
+            self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.pool_size,
+                                                   server_settings=settings, init=_init_connection)
+            async with self._pool.acquire() as conn:
+                await self._migrate(conn)
+                await self._load_state(conn)
+            await self._listen()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreError(f"cannot open the PostgreSQL store at {self.where} (schema {self.schema}): "
+                             f"{_reason(exc)}") from None
+
+    async def _migrate(self, conn: asyncpg.Connection) -> None:
+        await conn.execute("SELECT pg_advisory_lock($1)", self._migrate_key)
+        try:
+            if self.read_only:
+                exists = await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{self.schema}.meta")
+                if not exists:
+                    raise StoreError(f"no Sitrep store in schema {self.schema} at {self.where}")
+            else:
+                await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+                await conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
+                                   "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
+            applied = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+            known = migrations()
+            newest = max((v for v, _, _ in known), default=0)
+            if applied and max(applied) > newest:
+                raise StoreError(f"the PostgreSQL store in schema {self.schema} is at schema version "
+                                 f"{max(applied)}, newer than this code ({newest}): upgrade Sitrep")
+            for version, name, sql in known:
+                if version in applied:
+                    continue
+                if self.read_only:
+                    raise StoreError(f"the PostgreSQL store in schema {self.schema} needs migration {name}: "
+                                     "open it once for writing (python -m bot run or poll)")
+                async with conn.transaction():
+                    await conn.execute(sql)
+                    await conn.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                                       version, name)
+                log.info("applied migration %s to schema %s", name, self.schema)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", self._migrate_key)
+
+    async def _listen(self) -> None:
+        settings = {"search_path": self.schema, "application_name": "sitrep-listen"}
+        self._listener = await asyncpg.connect(self.dsn, server_settings=settings)
+        await self._listener.add_listener(self.channel, self._notified)
+        self._listener.add_termination_listener(self._listener_lost)
+
+    def _listener_lost(self, _conn: asyncpg.Connection) -> None:
+        if not self._closed and (self._reconnect is None or self._reconnect.done()):
+            self._reconnect = asyncio.get_running_loop().create_task(self._relisten())
+
+    async def _relisten(self) -> None:
+        """The listening connection dropped: notifications may have been missed, so once listening again,
+        reload the state and tell subscribers that any guild may have changed."""
+        while not self._closed:
+            try:
+                await self._listen()
+                assert self._pool is not None
+                async with self._pool.acquire() as conn:
+                    changed = await self._load_state(conn)
+                self._tell(changed | set(self._guilds))
+                log.info("listening again on %s", self.where)
+                return
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("cannot listen on %s: %s; retrying in %.0f s", self.where, _reason(exc), RECONNECT_S)
+                await asyncio.sleep(RECONNECT_S)
+
+    def _notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        if self._closed:
+            return
+        task = asyncio.get_running_loop().create_task(self._refresh(json.loads(payload)))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _refresh(self, note: dict[str, Any]) -> None:
+        self._last_seq = max(self._last_seq, int(note.get("seq", 0)))
+        if int(note.get("state", -1)) <= self._state_version or self._pool is None or self._closed:
+            return
+        try:
+            async with self._pool.acquire() as conn:
+                changed = await self._load_state(conn)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("cannot reload settings from %s: %s", self.where, _reason(exc))
+            return
+        self._tell(changed)
+
+    async def _load_state(self, conn: asyncpg.Connection) -> set[int]:
+        """Read the state tables in one snapshot and install them if they are newer than memory. Returns the
+        guilds whose settings differ from what memory held."""
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            meta = await conn.fetchrow("SELECT last_seq, state_version FROM meta")
+            sources = await conn.fetch("SELECT doc FROM sources ORDER BY id")
+            topics = await conn.fetch("SELECT doc FROM topics ORDER BY key")
+            guilds = await conn.fetch("SELECT doc FROM guilds ORDER BY guild_id")
+        self._last_seq = max(self._last_seq, meta["last_seq"])
+        if meta["state_version"] <= self._state_version:
+            return set()
+        new_guilds = {g.guild_id: g for g in (_codec.decode(GuildSettings, r["doc"]) for r in guilds)}
+        changed = {g for g in set(new_guilds) | set(self._guilds) if new_guilds.get(g) != self._guilds.get(g)}
+        self._sources = {s.id: s for s in (_codec.decode(SourceState, r["doc"]) for r in sources)}
+        self._topics = {t.key: t for t in (_codec.decode(Topic, r["doc"]) for r in topics)}
+        self._guilds = new_guilds
+        self._state_version = meta["state_version"]
+        return changed
+
+    def subscribe(self, callback: Subscriber) -> None:
+        """Call ``callback`` (on the caller's loop) with the guilds whose settings another process changed."""
+        self._subscribers.append((asyncio.get_running_loop(), callback))
+
+    def _tell(self, guilds: set[int]) -> None:
+        if not guilds:
+            return
+        frozen = frozenset(guilds)
+        for loop, callback in self._subscribers:
+            with contextlib.suppress(RuntimeError):  # that loop is closed: its process part is gone
+                loop.call_soon_threadsafe(callback, frozen)
+
+    async def warm_search(self) -> None:
+        """Nothing to warm: the database keeps its indexes."""
+
+    async def close(self) -> None:
+        if self._portal is None:
+            return
+        await self._portal.run(self._shutdown())
+        self._portal.stop()
+        self._portal = None
+
+    def close_sync(self) -> None:
+        if self._portal is None:
+            return
+        self._portal.call(self._shutdown())
+        self._portal.stop()
+        self._portal = None
+
+    async def _shutdown(self) -> None:
+        self._closed = True
+        pending = [*self._tasks, *([self._reconnect] if self._reconnect else [])]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close(timeout=5)
+        if self._pool is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._pool.close(), 10)
+
+    # --- writes ---------------------------------------------------------------------------------------
+
+    async def commit(self, batch: Batch) -> CommitResult:
+        """Write ``batch`` in one transaction. Raises ``StoreError`` having changed nothing."""
+        return await self._run(self._commit(batch, datetime.now(UTC)))
+
+    def commit_sync(self, batch: Batch) -> CommitResult:
+        return self._call(self._commit(batch, datetime.now(UTC)))
+
+    async def update_guild(self, guild_id: int, change: GuildChange) -> GuildSettings:
+        """Apply ``change`` to the guild's settings as committed now, in one transaction under the write
+        lock: a /config on one process and a digest record on another never undo each other."""
+        return await self._run(self._update_guild(guild_id, change))
+
+    async def _update_guild(self, guild_id: int, change: GuildChange) -> GuildSettings:
+        async with self._transaction() as conn:
+            row = await conn.fetchrow("SELECT doc FROM guilds WHERE guild_id = $1", guild_id)
+            current = _codec.decode(GuildSettings, row["doc"]) if row else GuildSettings(guild_id=guild_id)
+            updated = change(current)
+            await conn.execute("INSERT INTO guilds (guild_id, doc) VALUES ($1, $2) ON CONFLICT (guild_id) DO "
+                               "UPDATE SET doc = EXCLUDED.doc", guild_id, _codec.encode(updated))
+            last_seq, version = await self._bump(conn, None, state=True)
+        self._installed(last_seq, version, guilds=[updated])
+        return updated
+
+    def _check_writable(self) -> None:
+        if self._closed:
+            raise StoreError("the store is closed")
+        if self.read_only:
+            raise StoreError(f"the PostgreSQL store at {self.where} was opened read-only")
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """One write transaction, serialised with every other process's writes by an advisory lock held to
+        its end. Errors leave nothing behind (the transaction rolls back) and come out as StoreError."""
+        self._check_writable()
+        assert self._pool is not None
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", self._write_key)
+                yield conn
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreError(f"cannot write to the PostgreSQL store at {self.where}: {_reason(exc)}") from None
+
+    async def _bump(self, conn: asyncpg.Connection, last_seq: int | None, *, state: bool) -> tuple[int, int]:
+        """Record the new last seq and state version, and NOTIFY the other processes (sent at commit)."""
+        row = await conn.fetchrow(
+            "UPDATE meta SET last_seq = GREATEST(last_seq, COALESCE($1, 0)), "
+            "state_version = state_version + $2 RETURNING last_seq, state_version", last_seq, int(state))
+        await conn.execute("SELECT pg_notify($1, $2)", self.channel,
+                           json.dumps({"seq": row["last_seq"], "state": row["state_version"]}))
+        return row["last_seq"], row["state_version"]
+
+    async def _commit(self, batch: Batch, now: datetime) -> CommitResult:
+        self._check_writable()
+        if not batch:
+            return CommitResult(last_seq=self._last_seq)
+        payloads = _encode_state(batch)  # refuses an unserialisable value before the transaction
+        async with self._transaction() as conn:
+            seq = await conn.fetchval("SELECT last_seq FROM meta")
+            first_seq = seq
+            result, seq = await self._write_articles(conn, batch, now, seq)
+            await self._write_state(conn, batch, payloads)
+            state = bool(batch.sources or batch.remove_sources or batch.topics or batch.remove_topics
+                         or batch.guilds)
+            if seq == first_seq and not state and not (result.new_articles or result.updated_articles):
+                return CommitResult(last_seq=seq)
+            last_seq, version = await self._bump(conn, seq, state=state)
+        self._installed(last_seq, version if state else None, batch=batch)
+        return CommitResult(new_articles=result.new_articles, updated_articles=result.updated_articles,
+                            new_facts=result.new_facts, removed_facts=result.removed_facts, last_seq=last_seq)
+
+    async def _write_articles(self, conn: asyncpg.Connection, batch: Batch, now: datetime,
+                              seq: int) -> tuple[CommitResult, int]:
+        """The TinyDB driver's commit semantics (storage/_plan.py), in SQL: an article whose text hash is
+        unchanged is skipped; an edited one replaces its facts, those with an unchanged id keeping their
+        seq; a fact id already held by another article is a collision, and the first one wins."""
+        if not batch.articles:
+            return CommitResult(), seq
+        urls = list({item.article.url for item in batch.articles})
+        stored_hash = dict(await conn.fetch("SELECT url, text_hash FROM articles WHERE url = ANY($1)", urls))
+        planned: dict[str, Article] = {}
+        items = []
+        for item in batch.articles:
+            article = item.article
+            previous = planned[article.url].text_hash if article.url in planned else stored_hash.get(article.url)
+            if previous == article.text_hash:
+                continue
+            planned[article.url] = article
+            items.append(item)
+        if not items:
+            return CommitResult(), seq
+        changed_urls = list(planned)
+        kept: dict[str, dict[str, tuple[int, bool, datetime]]] = {}
+        for row in await conn.fetch("SELECT article_url, id, seq, backlog, stored_at FROM facts "
+                                    "WHERE article_url = ANY($1)", changed_urls):
+            kept.setdefault(row["article_url"], {})[row["id"]] = (row["seq"], row["backlog"], row["stored_at"])
+        ids = [fact_id(item.article.url, fact) for item in items for fact in item.facts]
+        elsewhere = dict(await conn.fetch("SELECT id, article_url FROM facts WHERE id = ANY($1)", ids))
+        new_articles = sum(1 for url in planned if url not in stored_hash)
+        article_rows = [_article_row(a) for a in planned.values()]
+        fact_rows: list[tuple[Any, ...]] = []
+        gone: set[str] = set()
+        taken: set[str] = set()
+        new_facts = 0
+        first = seq
+        for item in items:
+            article = planned[item.article.url]
+            if item.article is not article:  # the same URL twice in one batch: the last one is stored
+                continue
+            keep = kept.get(article.url, {})
+            wanted = []
+            for fact in item.facts:
+                fid = fact_id(article.url, fact)
+                if fid in taken or (fid not in keep and fid in elsewhere and elsewhere[fid] != article.url):
+                    continue
+                taken.add(fid)
+                wanted.append((fid, fact))
+            gone |= set(keep) - {fid for fid, _ in wanted}
+            ref = article.ref
+            for fid, fact in wanted:
+                if fid in keep:
+                    fact_seq, backlog, stored_at = keep[fid]
+                else:
+                    seq += 1
+                    fact_seq, backlog, stored_at = seq, item.backlog, now
+                    new_facts += 1
+                stored = StoredFact(id=fid, seq=fact_seq, fact=fact, article=ref, topics=article.topics,
+                                    stored_at=stored_at, story_id=article.story_id)
+                fact_rows.append(_fact_row(stored, backlog))
+        await conn.executemany(
+            "INSERT INTO articles (url, sort_time, guid, text_hash, story_id, topics, doc) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (url) DO UPDATE SET sort_time = EXCLUDED.sort_time, "
+            "guid = EXCLUDED.guid, text_hash = EXCLUDED.text_hash, story_id = EXCLUDED.story_id, "
+            "topics = EXCLUDED.topics, doc = EXCLUDED.doc", article_rows)
+        if gone:
+            await conn.execute("DELETE FROM facts WHERE id = ANY($1)", list(gone))
+        replaced = [row for row in fact_rows if row[1] <= first]
+        added = [row for row in fact_rows if row[1] > first]
+        if replaced:
+            await conn.executemany(
+                f"UPDATE facts SET {', '.join(f'{c} = ${i}' for i, c in enumerate(_FACT_ROW, 1) if i > 2)} "
+                "WHERE id = $1 AND seq = $2", replaced)
+        if added:
+            await conn.copy_records_to_table("facts", records=added, columns=list(_FACT_ROW),
+                                             schema_name=self.schema)
+        return CommitResult(new_articles=new_articles, updated_articles=len(planned) - new_articles,
+                            new_facts=new_facts, removed_facts=len(gone)), seq
+
+    @staticmethod
+    async def _write_state(conn: asyncpg.Connection, batch: Batch, payloads: dict[str, list[Any]]) -> None:
+        if payloads["sources"]:
+            await conn.executemany("INSERT INTO sources (id, guild_id, doc) VALUES ($1, $2, $3) ON CONFLICT (id) "
+                                   "DO UPDATE SET guild_id = EXCLUDED.guild_id, doc = EXCLUDED.doc",
+                                   payloads["sources"])
+        if batch.remove_sources:
+            await conn.execute("DELETE FROM sources WHERE id = ANY($1)", list(batch.remove_sources))
+        if payloads["topics"]:
+            await conn.executemany("INSERT INTO topics (key, guild_id, doc) VALUES ($1, $2, $3) ON CONFLICT (key) "
+                                   "DO UPDATE SET guild_id = EXCLUDED.guild_id, doc = EXCLUDED.doc",
+                                   payloads["topics"])
+        if batch.remove_topics:
+            await conn.execute("DELETE FROM topics WHERE key = ANY($1)", list(batch.remove_topics))
+        if payloads["guilds"]:
+            await conn.executemany("INSERT INTO guilds (guild_id, doc) VALUES ($1, $2) ON CONFLICT (guild_id) "
+                                   "DO UPDATE SET doc = EXCLUDED.doc", payloads["guilds"])
+
+    def _installed(self, last_seq: int, version: int | None, *, batch: Batch | None = None,
+                   guilds: Sequence[GuildSettings] = ()) -> None:
+        """After a commit: this process sees its own write at once (the others on its NOTIFY)."""
+        self._last_seq = max(self._last_seq, last_seq)
+        if version is None:
+            return
+        if version != self._state_version + 1:  # another process's change is not loaded yet: its NOTIFY
+            self._state_version = min(self._state_version, version - 1)  # will reload everything
+        else:
+            self._state_version = version
+        if batch is not None:
+            self._sources = {**self._sources, **{s.id: s for s in batch.sources}}
+            for sid in batch.remove_sources:
+                self._sources.pop(sid, None)
+            self._topics = {**self._topics, **{t.key: t for t in batch.topics}}
+            for key in batch.remove_topics:
+                self._topics.pop(key, None)
+            guilds = batch.guilds
+        self._guilds = {**self._guilds, **{g.guild_id: g for g in guilds}}
+
+    # --- reads ----------------------------------------------------------------------------------------
+
+    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        if self._portal is None:
+            coro.close()
+            raise StoreError("the store is closed")
+        return self._portal.call(coro)
+
+    async def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        if self._portal is None:
+            coro.close()
+            raise StoreError("the store is closed")
+        return await self._portal.run(coro)
+
+    async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        assert self._pool is not None
+        try:
+            return await self._pool.fetch(sql, *args)  # type: ignore[no-any-return]
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreError(f"cannot read the PostgreSQL store at {self.where}: {_reason(exc)}") from None
+
+    def _facts(self, where: str, args: Sequence[Any], order: str, limit: int | None) -> list[StoredFact]:
+        sql = f"SELECT {_FACT_COLUMNS} FROM facts WHERE {where or 'true'} ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [_stored(row) for row in self._call(self._fetch(sql, *args))]
+
+    def facts(self, *, topics: Collection[str] | None = None, kind: Kind | None = None,
+              since: datetime | None = None, until: datetime | None = None, category: str | None = None,
+              victim: str | None = None, claimant: str | None = None,
+              limit: int | None = None) -> list[StoredFact]:
+        """As ``TinyStore.facts``: every filter given, newest article first."""
+        casualty_only = category is not None or victim is not None or claimant is not None
+        if casualty_only and kind not in (None, "casualty"):
+            return []
+        where = _Where()
+        where.add("topics && {}", _topic_list(topics))
+        where.add("kind = {}", "casualty" if casualty_only else kind)
+        where.add("t >= {}", _aware(since))
+        where.add("t <= {}", _aware(until))
+        where.add("category = {}", category)
+        where.add("victim = {}", victim.casefold() if victim is not None else None)
+        where.add("claimant = {}", claimant.casefold() if claimant is not None else None)
+        return self._facts(where.sql, where.args, "t DESC, seq DESC", limit)
+
+    def fact(self, fact_id: str) -> StoredFact | None:
+        """By id, or by a unique prefix of at least 4 characters."""
+        text = fact_id.strip().lower()
+        if not text:
+            return None
+        if len(text) < 4:
+            found = self._facts("id = $1", [text], "id", 1)
+        else:
+            found = self._facts("id >= $1 AND id < $2", [text, text[:-1] + chr(ord(text[-1]) + 1)], "id", 2)
+            exact = [f for f in found if f.id == text]
+            found = exact or found
+        return found[0] if len(found) == 1 else None
+
+    def facts_after(self, seq: int, *, topics: Collection[str] | None = None) -> list[StoredFact]:
+        where = _Where()
+        where.add("seq > {}", seq)
+        where.add("NOT backlog")
+        where.add("topics && {}", _topic_list(topics))
+        return self._facts(where.sql, where.args, "seq", None)
+
+    def search(self, words_: str, *, topics: Collection[str] | None = None, limit: int = 50) -> list[StoredFact]:
+        """Facts whose text holds every word (folded: case and accents aside), newest first: the words
+        column, computed at commit by the same function the TinyDB driver indexes with."""
+        terms = words(words_)
+        if not terms:
+            return []
+        where = _Where()
+        where.add("words @> {}", sorted(terms))
+        where.add("topics && {}", _topic_list(topics))
+        return self._facts(where.sql, where.args, "t DESC, seq DESC", limit)
+
+    def reads_disk(self, *, topics: Collection[str] | None = None, kind: Kind | None = None,
+                   since: datetime | None = None, until: datetime | None = None, limit: int | None = None) -> bool:
+        """Every fact read is a query to the server: off the event loop."""
+        return True
+
+    def fact_reads_disk(self, fact_id: str) -> bool:
+        return True
+
+    def window_start(self) -> datetime:
+        """The start of the recent window that answers without a date range cover (``hot_weeks``), as the
+        TinyDB driver: the two drivers answer the same question the same way."""
+        return datetime.now(UTC) - timedelta(weeks=self.hot_weeks)
+
+    @property
+    def last_seq(self) -> int:
+        return self._last_seq
+
+    # --- articles -------------------------------------------------------------------------------------
+
+    def _articles(self, where: str, args: Sequence[Any], order: str, limit: int | None) -> list[Article]:
+        sql = f"SELECT doc FROM articles WHERE {where} ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [_codec.decode(Article, row["doc"]) for row in self._call(self._fetch(sql, *args))]
+
+    def article(self, url: str) -> Article | None:
+        return next(iter(self._articles("url = $1", [url], "url", 1)), None)
+
+    def article_by_guid(self, guid: str) -> Article | None:
+        return next(iter(self._articles("guid = $1", [guid], "sort_time DESC, url", 1)), None)
+
+    def article_by_hash(self, text_hash: str) -> Article | None:
+        return next(iter(self._articles("text_hash = $1", [text_hash], "sort_time DESC, url", 1)), None)
+
+    def recent_articles(self, *, topics: Collection[str] | None = None, limit: int = 50) -> list[Article]:
+        where = _Where()
+        where.add("topics && {}", _topic_list(topics))
+        return self._articles(where.sql or "true", where.args, "sort_time DESC, url", limit)
+
+    def story_articles(self, story_id: str) -> list[Article]:
+        return self._articles("story_id = $1", [story_id], "sort_time, url", None)
+
+    # --- sources, topics, guilds: from memory ---------------------------------------------------------
+
+    def sources(self, guild_id: int | None = None) -> list[SourceState]:
+        return [s for s in self._sources.values() if s.guild_id is None or s.guild_id == guild_id]
+
+    def all_sources(self) -> list[SourceState]:
+        return list(self._sources.values())
+
+    def source(self, source_id: str) -> SourceState | None:
+        return self._sources.get(source_id)
+
+    def topics(self, guild_id: int | None = None) -> list[Topic]:
+        return [t for t in self._topics.values() if guild_id is None or t.guild_id == guild_id]
+
+    def guild(self, guild_id: int) -> GuildSettings:
+        return self._guilds.get(guild_id) or GuildSettings(guild_id=guild_id)
+
+    def guilds(self) -> list[GuildSettings]:
+        return list(self._guilds.values())
+
+    def stats(self) -> dict[str, int]:
+        rows = self._call(self._fetch(
+            "SELECT (SELECT count(*) FROM facts) AS facts, (SELECT count(*) FROM articles) AS articles"))
+        return {"facts": rows[0]["facts"], "articles": rows[0]["articles"], "sources": len(self._sources),
+                "topics": len(self._topics), "guilds": len(self._guilds), "partitions": 0,
+                "last_seq": self._last_seq}
+
+
+# --- rows ⇄ model ------------------------------------------------------------------------------------------
+
+_FACT_ROW = ("id", "seq", "article_url", "kind", "t", "topics", "category", "victim", "claimant", "backlog",
+             "words", "stored_at", "story_id", "article", "fact")
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # jsonb as Python values, in binary format (a version byte, then the JSON text): COPY needs binary codecs.
+    await conn.set_type_codec("jsonb", encoder=_jsonb, decoder=_from_jsonb, schema="pg_catalog", format="binary")
+
+
+def _jsonb(value: Any) -> bytes:
+    return b"\x01" + json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _from_jsonb(data: bytes) -> Any:
+    return json.loads(data[1:])
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def _aware(when: datetime | None) -> datetime | None:
+    if when is None:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _topic_list(topics: Collection[str] | None) -> list[str] | None:
+    return None if topics is None else list(topics)
+
+
+class _Where:
+    """A WHERE clause built from the filters given: ``{}`` in a condition is its parameter."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.args: list[Any] = []
+
+    def add(self, condition: str, value: Any = True) -> None:
+        if value is None:
+            return
+        if "{}" in condition:
+            self.args.append(value)
+            condition = condition.format(f"${len(self.args)}")
+        self.parts.append(condition)
+
+    @property
+    def sql(self) -> str:
+        return " AND ".join(self.parts)
+
+
+def _article_row(article: Article) -> tuple[Any, ...]:
+    return (article.url, article.published or article.fetched_at or _MIN_TIME, article.guid, article.text_hash,
+            article.story_id, list(article.topics), _codec.encode(article))
+
+
+def _fact_row(stored: StoredFact, backlog: bool) -> tuple[Any, ...]:
+    fact = stored.fact
+    casualty = fact.kind == "casualty"
+    return (stored.id, stored.seq, stored.article.url, fact.kind, stored.article.published or stored.stored_at,
+            list(stored.topics), fact.category if casualty else None,  # type: ignore[union-attr]
+            (fact.victim or "").casefold() if casualty else None,  # type: ignore[union-attr]
+            (fact.claimant or "").casefold() if casualty else None,  # type: ignore[union-attr]
+            backlog, sorted(FactIndex._fact_words(stored)), stored.stored_at, stored.story_id,
+            _codec.encode(stored.article), _codec.encode_fact(fact))
+
+
+def _stored(row: asyncpg.Record) -> StoredFact:
+    return StoredFact(id=row["id"], seq=row["seq"], fact=_codec.decode_fact(row["fact"]),
+                      article=_codec.decode(ArticleRef, row["article"]), topics=tuple(row["topics"]),
+                      stored_at=row["stored_at"], story_id=row["story_id"])
+
+
+def _encode_state(batch: Batch) -> dict[str, list[Any]]:
+    return {"sources": [(s.id, s.guild_id, _codec.encode(s)) for s in batch.sources],
+            "topics": [(t.key, t.guild_id, _codec.encode(t)) for t in batch.topics],
+            "guilds": [(g.guild_id, _codec.encode(g)) for g in batch.guilds]}
