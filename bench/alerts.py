@@ -23,7 +23,7 @@ from _common import bench_config, pct, peak_rss_mb, storage_bench
 
 from bot.briefing import Briefing, render_embeds
 from bot.model import AlertRule
-from storage import Batch, Store
+from storage import Batch, TinyStore
 
 GUILD = 10_000
 
@@ -38,7 +38,7 @@ def main() -> None:
     now = datetime.now(UTC)
     with tempfile.TemporaryDirectory() as tmp:
         _, build_s = sb.build(Path(tmp), args.facts, now, rng)
-        store = Store.open_sync(Path(tmp))
+        store = TinyStore.open_sync(Path(tmp))
         briefing = Briefing(store, bench_config(Path(tmp)))
         rules = [AlertRule("a1", 1, min_killed=10), AlertRule("a2", 2, min_injured=50, role_id=9),
                  AlertRule("a3", 1, keywords=("ceasefire", "airstrike", "border", "talks"))]

@@ -272,10 +272,10 @@ def score_facts(stored: list[StoredFact], gold: Gold, articles: list[dict[str, A
 
 
 def audit(config_path: Path, data_dir: Path, articles: list[dict[str, Any]], quiet: bool) -> dict[str, Any]:
-    from storage import Store
+    from storage import TinyStore
 
     async def run() -> dict[str, Any]:
-        store = await Store.open(data_dir)
+        store = await TinyStore.open(data_dir)
         try:
             config = load_config(config_path)
             briefing = Briefing(store, config)

@@ -31,7 +31,7 @@ from _common import bench_config, pct, peak_rss_mb, storage_bench
 
 from bot.briefing import Briefing, render_chart, render_embeds, render_export, render_text
 from bot.briefing._export import export_files
-from storage import Batch, Store
+from storage import Batch, TinyStore
 
 
 def main() -> None:
@@ -46,7 +46,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store, build_s = sb.build(Path(tmp), args.facts, now, rng)
         store.close_sync()
-        store = Store.open_sync(Path(tmp))  # measured as the bot runs: on a store opened from disk, warmed
+        store = TinyStore.open_sync(Path(tmp))  # measured as the bot runs: on a store opened from disk, warmed
         asyncio.run(store.warm_search())
         config = bench_config(Path(tmp))
         briefing = Briefing(store, config)

@@ -29,7 +29,7 @@ from discord.gateway import DiscordWebSocket
 
 from bot.briefing import Briefing
 from bot.client import SitrepBot
-from storage import Batch, Store
+from storage import Batch, Store, TinyStore
 from tests.fakediscord import FakeChannel, FakeDiscord, FakeGuild
 
 GUILD = 42
@@ -57,7 +57,7 @@ async def run(n_facts: int, interactions: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         built, _ = sb.build(Path(tmp), n_facts, now, random.Random(7))
         built.close_sync()
-        store = await Store.open(Path(tmp))  # as the bot runs: the store opened from disk
+        store = await TinyStore.open(Path(tmp))  # as the bot runs: the store opened from disk
         year_ago = now - timedelta(days=365)
         old_fact = store.facts(since=year_ago - timedelta(days=1), until=year_ago, limit=1)[0]
         questions = [*QUESTIONS,  # and two that read old weeks from disk: deferred, answered from a thread

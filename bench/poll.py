@@ -25,7 +25,7 @@ from _common import bench_config, peak_rss_mb
 from bot.config import SourceConfig, parse_config
 from bot.extract import Extractor
 from bot.sources import Fetcher, Poller, make_session
-from storage import Store
+from storage import TinyStore
 
 PORT = 18080
 LATENCY = 0.1
@@ -92,7 +92,7 @@ async def run(n_feeds: int, hosts: int, phase: mp.Value) -> dict[str, float]:  #
         config = replace(base, fetch=fetch, sources=tuple(
             SourceConfig(id=f"f{i}", name=f"Feed {i}", url=f"http://127.0.0.{i % hosts + 2}:{PORT}/feed/{i}")
             for i in range(n_feeds)))
-        store = await Store.open(Path(tmp))
+        store = await TinyStore.open(Path(tmp))
         session = make_session(config.fetch)
         poller = Poller(config, store, Fetcher(session, config.fetch), Extractor(config.actors, config.places))
         seed_s, seed_stall, seed = await cycle(poller)

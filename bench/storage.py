@@ -41,8 +41,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.model import Article, Casualty, Event, Fact, GuildSettings, SourceState  # noqa: E402
-from storage.api import ArticleFacts, Batch  # noqa: E402
-from storage.store import Store  # noqa: E402
+from storage.api import (  # noqa: E402
+    ArticleFacts,
+    Batch,
+    Store,
+)
+from storage.store import TinyStore  # noqa: E402
 
 TOPICS = {  # topic → (weight, places, claimants, victims)
     "gaza": (30, ["Rafah", "Khan Younis", "Gaza City", "Jabalia", "Deir al-Balah", "Nuseirat"],
@@ -128,7 +132,7 @@ def make_articles(rng: random.Random, n_articles: int, start: datetime, end: dat
 def build(directory: Path, n_facts: int, now: datetime, rng: random.Random) -> tuple[Store, float]:
     """Two years of articles, generated and committed a slice at a time: the generator never holds more
     than a slice, so the peak RSS measured is the store's, not the test data's."""
-    store = Store.open_sync(directory)
+    store = TinyStore.open_sync(directory)
     store.commit_sync(Batch(
         sources=tuple(SourceState(id=f"src{i}", name=f"Source {i}", url=f"https://src{i}.example/rss")
                       for i in range(50)),
@@ -229,9 +233,9 @@ COLD = r"""
 import sys, time
 from datetime import datetime, timedelta, timezone
 t_start = time.perf_counter()
-from storage.store import Store
+from storage.store import TinyStore
 t_import = time.perf_counter()
-store = Store.open_sync(sys.argv[1])
+store = TinyStore.open_sync(sys.argv[1])
 answer = store.facts(topics=["gaza"], since=datetime.now(timezone.utc) - timedelta(days=7))
 t_answer = time.perf_counter()
 # VmHWM, not ru_maxrss: ru_maxrss survives exec, so it reported the benchmark process's own peak
@@ -287,7 +291,7 @@ def main() -> int:
         if args.copy:  # a store kept by an earlier run: measure without building again
             shutil.copytree(args.copy, directory)
             print(f"copied the store in {args.copy} to {directory}", flush=True)
-            store, build_s = Store.open_sync(directory), float("nan")
+            store, build_s = TinyStore.open_sync(directory), float("nan")
         else:
             print(f"building a store of {args.facts:,} facts in {directory} ...", flush=True)
             store, build_s = build(directory, args.facts, now, rng)
@@ -295,7 +299,7 @@ def main() -> int:
         disk_mb = sum(p.stat().st_size for p in directory.iterdir()) / 2**20
         store.close_sync()
         del store  # measure what the bot runs on: the store as opened from disk after a restart
-        store = Store.open_sync(directory)
+        store = TinyStore.open_sync(directory)
         asyncio.run(store.warm_search())  # as the bot does before it connects
         print(f"  built in {build_s:.1f} s: {stats['facts']:,} facts, {stats['articles']:,} articles, "
               f"{stats['partitions']} partitions, {disk_mb:.0f} MB on disk")

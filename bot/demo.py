@@ -123,14 +123,14 @@ async def _demo(config: Config, data_dir: Path) -> None:
     from bot.briefing import Briefing, render_text
     from bot.extract import Extractor
     from bot.sources import Fetcher, Poller, make_session
-    from storage import Batch, Store
+    from storage import Batch, TinyStore
 
     server = DemoServer(demo_now(datetime.now(UTC)))
     base = await server.start()
     config = demo_config(config, base, data_dir)
     print(f"Serving the sample sources on {base} (Frontier Wire: RSS + article pages; Border Monitor: Atom)")
     print(f"Data directory: {data_dir}\n")
-    store = await Store.open(data_dir, hot_weeks=config.storage.hot_weeks)
+    store = await TinyStore.open(data_dir, hot_weeks=config.storage.hot_weeks)
     session = make_session(config.fetch)
     try:
         poller = Poller(config, store, Fetcher(session, config.fetch), Extractor(config.actors, config.places))

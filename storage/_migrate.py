@@ -18,7 +18,7 @@ from storage.api import ArticleFacts, Batch
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from storage.store import Store
+    from storage.store import TinyStore as Store
 
 
 def migrate_v0(store: Store, legacy: Path) -> None:

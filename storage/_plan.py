@@ -30,7 +30,7 @@ from storage._summary import Summary
 from storage.api import Batch, CommitResult, fact_id
 
 if TYPE_CHECKING:
-    from storage.store import Store
+    from storage.store import TinyStore as Store
 
 
 class _Plan:

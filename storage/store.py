@@ -48,12 +48,14 @@ from storage._layout import (
 )
 from storage._plan import _Plan
 from storage._summary import KeyFilter, Summary, contains, count_range, fact_time, id_key, prefix_range, text_key
-from storage.api import Batch, CommitResult
+from storage.api import Batch, CommitResult, GuildChange, Subscriber
 
-__all__ = ["MANIFEST", "Store", "partition_of"]  # partition_of and MANIFEST live in _layout
+__all__ = ["MANIFEST", "TinyStore", "partition_of"]  # partition_of and MANIFEST live in _layout
 
 
-class Store:
+class TinyStore:
+    """The TinyDB driver of the repository API (:class:`storage.api.Store`): the embedded default."""
+
     SCHEMA_VERSION = SCHEMA_VERSION
 
     def __init__(self, data_dir: Path, *, read_only: bool = False, hot_weeks: int = DEFAULT_HOT_WEEKS) -> None:
@@ -86,7 +88,7 @@ class Store:
     # --- life cycle ---------------------------------------------------------------------------------
 
     @classmethod
-    async def open(cls, data_dir: Path, *, read_only: bool = False, hot_weeks: int = DEFAULT_HOT_WEEKS) -> Store:
+    async def open(cls, data_dir: Path, *, read_only: bool = False, hot_weeks: int = DEFAULT_HOT_WEEKS) -> TinyStore:
         """Open (creating, or migrating from an older schema) the store in ``data_dir``, loading the last
         ``hot_weeks`` weeks of facts and the summaries of the others.
 
@@ -101,7 +103,7 @@ class Store:
         return await asyncio.to_thread(cls.open_sync, data_dir, read_only=read_only, hot_weeks=hot_weeks)
 
     @classmethod
-    def open_sync(cls, data_dir: Path, *, read_only: bool = False, hot_weeks: int = DEFAULT_HOT_WEEKS) -> Store:
+    def open_sync(cls, data_dir: Path, *, read_only: bool = False, hot_weeks: int = DEFAULT_HOT_WEEKS) -> TinyStore:
         data_dir = Path(data_dir)
         if read_only:
             return cls._open_read_only(data_dir, hot_weeks)
@@ -126,7 +128,7 @@ class Store:
         return store
 
     @classmethod
-    def _open_read_only(cls, data_dir: Path, hot_weeks: int) -> Store:
+    def _open_read_only(cls, data_dir: Path, hot_weeks: int) -> TinyStore:
         manifest_path = data_dir / MANIFEST
         for _ in range(20):
             store = cls(data_dir, read_only=True, hot_weeks=hot_weeks)
@@ -234,6 +236,26 @@ class Store:
             plan.apply()
             self._collect_garbage()
         return plan.result
+
+    async def update_guild(self, guild_id: int, change: GuildChange) -> GuildSettings:
+        """Apply ``change`` to the guild's settings as they are now and commit them, with no other commit in
+        between: /config, digest and alert records each change their own fields of one record, and a write
+        from a copy read earlier would undo another's. One process writes a TinyDB store (the writer lock),
+        so the commit lock is enough."""
+        async with self._lock:
+            if self._closed:
+                raise StoreError("the store is closed")
+            self._check_writable()
+            updated = change(self.guild(guild_id))
+            plan = await asyncio.to_thread(_Plan, self, Batch(guilds=(updated,)), datetime.now(UTC))
+            payloads = await asyncio.to_thread(plan.encode)
+            await asyncio.to_thread(self._write, payloads)
+            plan.apply()
+            await asyncio.to_thread(self._collect_garbage)
+            return updated
+
+    def subscribe(self, callback: Subscriber) -> None:
+        """Nothing to tell: only this process writes a TinyDB store, and its readers see each commit."""
 
     def _apply_in_memory(self, batch: Batch) -> None:
         """Apply ``batch`` to memory only: how a read-only store sees a v0 store it may not migrate."""

@@ -53,7 +53,6 @@ class Briefing:
     def __init__(self, store: Store, config: Config) -> None:
         self.store = store
         self.config = config
-        self._guild_locks: dict[int, asyncio.Lock] = {}
 
     # --- topics -------------------------------------------------------------------------------------
 
@@ -114,6 +113,16 @@ class Briefing:
 
     def search_reads_disk(self) -> bool:
         return self.store.reads_disk()
+
+    def reads_disk(self, *, since: datetime | None = None) -> bool:
+        """Whether facts published since ``since`` may need I/O."""
+        return self.store.reads_disk(since=since)
+
+    @property
+    def remote(self) -> bool:
+        """Whether even the newest facts are read with I/O (the PostgreSQL driver): every answer is then
+        built off the event loop."""
+        return self.store.reads_disk(since=datetime.now(UTC))
 
     # --- answers ------------------------------------------------------------------------------------
 
@@ -329,15 +338,10 @@ class Briefing:
                            limit=limit, up_to_seq=up_to)
 
     async def update_guild(self, guild_id: int, change: Callable[[GuildSettings], GuildSettings]) -> GuildSettings:
-        """Read the guild's settings, apply ``change`` and commit, with no other write of this guild's settings
-        in between (in this process): /config, digest and alert records each change their own fields of one
-        record, and a write from a copy read earlier would undo another's."""
-        from storage import Batch
-
-        async with self._guild_locks.setdefault(guild_id, asyncio.Lock()):
-            updated = change(self.store.guild(guild_id))
-            await self.store.commit(Batch(guilds=(updated,)))
-            return updated
+        """Apply ``change`` to the guild's settings as stored now, and commit, with no other write of them in
+        between, in this process or another (``Store.update_guild``): /config, digest and alert records each
+        change their own fields of one record, and a write from a copy read earlier would undo another's."""
+        return await self.store.update_guild(guild_id, change)
 
     async def confirm_digest(self, guild_id: int, digest: DigestAnswer, *, slot: str | None = None,
                              now: datetime | None = None, route: str | None = None,

@@ -39,10 +39,10 @@ def write_chart(path: Path, png: bytes) -> None:
 
 
 async def _answer(args: argparse.Namespace, config: Config) -> tuple[str, ChartData | None]:
-    from storage import Store
+    from storage import open_store
 
     # Read-only: never blocked by the writer lock of a running bot or poller, and never writes.
-    store = await Store.open(config.data_dir, read_only=True, hot_weeks=config.storage.hot_weeks)
+    store = await open_store(config, read_only=True)
     try:
         briefing = Briefing(store, config)
         text = render_text(answer_for(args, briefing))
@@ -72,9 +72,9 @@ def run_export(args: argparse.Namespace, config: Config) -> int:
 
 
 async def _export(args: argparse.Namespace, config: Config) -> tuple[bytes, str]:
-    from storage import Store
+    from storage import open_store
 
-    store = await Store.open(config.data_dir, read_only=True, hot_weeks=config.storage.hot_weeks)  # export only reads
+    store = await open_store(config, read_only=True)  # export only reads
     try:
         export = Briefing(store, config).export(args.topic, since=args.since)
         return render_export(export, args.format), export.summary()

@@ -57,9 +57,9 @@ async def serve(config: Config, token: str) -> None:
     from bot.client import SitrepBot, invite_url
     from bot.extract import Extractor
     from bot.sources import Fetcher, Poller, make_session
-    from storage import Store
+    from storage import open_store
 
-    store = await Store.open(config.data_dir, hot_weeks=config.storage.hot_weeks)
+    store = await open_store(config)
     session = make_session(config.fetch)
     fetcher = Fetcher(session, config.fetch)
     briefing = Briefing(store, config)

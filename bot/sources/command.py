@@ -21,9 +21,9 @@ def run_poll(args: argparse.Namespace, config: Config) -> int:
 
 
 async def _poll(config: Config, *, once: bool) -> None:
-    from storage import Store
+    from storage import open_store
 
-    store = await Store.open(config.data_dir, hot_weeks=config.storage.hot_weeks)
+    store = await open_store(config)
     session = make_session(config.fetch)
     try:
         poller = Poller(config, store, Fetcher(session, config.fetch), Extractor(config.actors, config.places))
