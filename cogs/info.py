@@ -44,6 +44,9 @@ def chart_filename(topic: str | None) -> str:
     return f"casualties-{slug}.png"
 
 
+ACK_WITHIN = 1.5  # s: half of Discord's 3 s to acknowledge, leaving the other half for the reply's own trip
+
+
 class InfoCog(commands.Cog):
     def __init__(self, briefing: Briefing) -> None:
         self.briefing = briefing
@@ -53,14 +56,18 @@ class InfoCog(commands.Cog):
 
     @staticmethod
     async def _answer(interaction: discord.Interaction, reads_disk: bool, make: Callable[[], Answer]) -> None:
-        """Answer at once from memory, or defer and build the answer in a worker thread when it reads old
-        partitions from disk."""
-        if reads_disk:
+        """Answer from memory at once; an answer that needs I/O (an old TinyDB partition, any PostgreSQL
+        query) is built in a worker thread, and the interaction is deferred only if that takes longer than
+        ACK_WITHIN. So a quick read still answers directly (a bad option's error stays ephemeral), and a
+        slow one never misses Discord's 3 s."""
+        if not reads_disk:
+            await send_answer(interaction, make())
+            return
+        work = asyncio.ensure_future(asyncio.to_thread(make))
+        done, _ = await asyncio.wait({work}, timeout=ACK_WITHIN)
+        if not done:
             await interaction.response.defer(thinking=True)
-            answer = await asyncio.to_thread(make)
-        else:
-            answer = make()
-        await send_answer(interaction, answer)
+        await send_answer(interaction, await work)
 
     async def topic_autocomplete(self, interaction: discord.Interaction,
                                  current: str) -> list[app_commands.Choice[str]]:
@@ -104,14 +111,19 @@ class InfoCog(commands.Cog):
     @app_commands.guild_only()
     async def territory(self, interaction: discord.Interaction, topic: str | None = None,
                         since: str | None = None) -> None:
-        answer = self.briefing.territory(topic, guild_id=interaction.guild_id, since=parse_since(since))
-        await send_answer(interaction, answer)
+        window = parse_since(since)
+        await self._answer(interaction, self.briefing.remote or self.briefing.reads_disk(since=window),
+                           lambda: self.briefing.territory(topic, guild_id=interaction.guild_id, since=window))
 
     async def incident_autocomplete(self, interaction: discord.Interaction,
                                     current: str) -> list[app_commands.Choice[str]]:
         topic = getattr(interaction.namespace, "topic", None)
-        return [app_commands.Choice(name=label[:100], value=incident_id) for label, incident_id in
-                self.briefing.incident_choices(current, topic=topic, guild_id=interaction.guild_id)]
+
+        def choices() -> list[tuple[str, str]]:
+            return self.briefing.incident_choices(current, topic=topic, guild_id=interaction.guild_id)
+
+        found = await asyncio.wait_for(asyncio.to_thread(choices), ACK_WITHIN) if self.briefing.remote else choices()
+        return [app_commands.Choice(name=label[:100], value=incident_id) for label, incident_id in found]
 
     @app_commands.command(description="One incident: every claim side by side, its outlets and an evidence note")
     @app_commands.describe(incident="The incident (start typing a date, place or headline)",
@@ -120,11 +132,12 @@ class InfoCog(commands.Cog):
     @app_commands.guild_only()
     async def incident(self, interaction: discord.Interaction, incident: str | None = None,
                        topic: str | None = None) -> None:
-        if incident:
-            answer = self.briefing.incident(incident, topic=topic, guild_id=interaction.guild_id)
-        else:
-            answer = self.briefing.incidents(topic, guild_id=interaction.guild_id)
-        await send_answer(interaction, answer)
+        def make() -> Answer:
+            if incident:
+                return self.briefing.incident(incident, topic=topic, guild_id=interaction.guild_id)
+            return self.briefing.incidents(topic, guild_id=interaction.guild_id)
+
+        await self._answer(interaction, self.briefing.remote, make)
 
     @app_commands.command(description="Dated events in order, each with its date's precision")
     @app_commands.describe(topic="Topic (default: the only one, or all)", date_from="From YYYY, YYYY-MM or "
@@ -165,4 +178,4 @@ class InfoCog(commands.Cog):
     @app_commands.command(description="The sources Sitrep reads for this server, and their health")
     @app_commands.guild_only()
     async def sources(self, interaction: discord.Interaction) -> None:
-        await send_answer(interaction, self.briefing.sources(interaction.guild_id))
+        await self._answer(interaction, self.briefing.remote, lambda: self.briefing.sources(interaction.guild_id))

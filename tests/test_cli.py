@@ -35,7 +35,7 @@ def test_ask_casualties_writes_the_chart_as_a_png(tmp_path: Path) -> None:
     from bot.briefing import Briefing, render_chart
     from bot.config import load_config
     from bot.model import Article, Casualty
-    from storage import ArticleFacts, Batch, Store
+    from storage import ArticleFacts, Batch, TinyStore
 
     published = datetime.now(UTC) - timedelta(days=2)
     claims = (Casualty(category="killed", count=40, qualifier="exact", victim="Pakistan", victim_text="Pakistani "
@@ -45,7 +45,7 @@ def test_ask_casualties_writes_the_chart_as_a_png(tmp_path: Path) -> None:
                        claimant="Pakistan", quote="Dozens of soldiers were killed, the army said."))
     article = Article(url="https://wire.test/a", outlet="Wire", title="Clashes", published=published,
                       source_id="wire", text_hash="h", topics=("pak-afg",))
-    store = Store.open_sync(tmp_path / "data")
+    store = TinyStore.open_sync(tmp_path / "data")
     store.commit_sync(Batch(articles=(ArticleFacts(article, claims),)))
     chart = tmp_path / "chart.png"
     result = run("--data-dir", str(tmp_path / "data"), "ask", "casualties", "--topic", "pak-afg", "--chart",
@@ -57,7 +57,7 @@ def test_ask_casualties_writes_the_chart_as_a_png(tmp_path: Path) -> None:
     width, height = struct.unpack(">II", png[16:24])
     assert f"chart: {chart} ({width}×{height} px)" in result.stderr
     assert width == 1000
-    briefing = Briefing(Store.open_sync(tmp_path / "data"), load_config(ROOT / "config.toml", data_dir=tmp_path))
+    briefing = Briefing(TinyStore.open_sync(tmp_path / "data"), load_config(ROOT / "config.toml", data_dir=tmp_path))
     assert png == render_chart(briefing.casualties_chart("pak-afg"))  # the very PNG /casualties chart:true sends
 
     bad = run("--data-dir", str(tmp_path / "data"), "ask", "casualties", "--chart", str(tmp_path / "no" / "c.png"))

@@ -12,7 +12,7 @@ import pytest
 
 from bot.briefing import COLUMNS, read_csv
 from bot.model import Article, Casualty, Event, Territory
-from storage import ArticleFacts, Batch, Store
+from storage import ArticleFacts, Batch, TinyStore
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -30,7 +30,7 @@ def article(url: str, topic: str, days_ago: int, outlet: str = "Dawn") -> Articl
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
-    store = Store.open_sync(tmp_path)
+    store = TinyStore.open_sync(tmp_path)
     store.commit_sync(Batch(articles=(
         ArticleFacts(article("https://dawn.test/1", "pak-afg", 40), (
             Casualty(category="killed", count=40, qualifier="exact", victim="Pakistan",
@@ -58,7 +58,7 @@ def test_csv_on_standard_output_round_trips_to_the_stored_claims(data_dir: Path)
     rows = read_csv(result.stdout)
     assert [(r["kind"], r["figure_low"], r["claimant"]) for r in rows] == [
         ("casualty", 40, "Afghanistan (Taliban)"), ("territory", 21, "Pakistan")]  # the event is no claim
-    store = Store.open_sync(data_dir)
+    store = TinyStore.open_sync(data_dir)
     for row in rows:
         stored = store.fact(str(row["fact_id"]))
         assert stored is not None

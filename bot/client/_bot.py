@@ -108,7 +108,11 @@ class SitrepBot(commands.Bot):
         if not force and marker.exists() and marker.read_text().strip() == digest:
             return False
         await self.tree.sync()
-        marker.write_text(digest)
+        try:  # the data directory holds no store with the PostgreSQL driver: it may not exist yet
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(digest)
+        except OSError as exc:
+            log.warning("cannot record the command sync in %s: %s (commands sync again next start)", marker, exc)
         log.info("application commands synced")
         return True
 

@@ -10,14 +10,14 @@ import pytest
 from bot.briefing import Briefing, render_text
 from bot.config import parse_config
 from bot.errors import BadOption
-from storage import ArticleFacts, Batch, Store
+from storage import ArticleFacts, Batch, TinyStore
 from tests.storage._helpers import article, event
 
 NOW = datetime.now(UTC)
 
 
 def _briefing(tmp_path: Path) -> Briefing:
-    store = Store.open_sync(tmp_path, hot_weeks=4)
+    store = TinyStore.open_sync(tmp_path, hot_weeks=4)
     old, recent = NOW - timedelta(days=400), NOW - timedelta(days=2)
     store.commit_sync(Batch(articles=(
         ArticleFacts(article("https://w/old", published=old, topics=("sudan",)),
@@ -28,7 +28,7 @@ def _briefing(tmp_path: Path) -> Briefing:
                      (event("Talks in Newtown", date=f"{recent:%Y-%m-%d}"),)),
     )))
     config = parse_config({"topics": [{"id": "sudan", "keywords": ["sudan"]}, {"id": "quiet", "keywords": ["q"]}]})
-    return Briefing(Store.open_sync(tmp_path, hot_weeks=4), config)
+    return Briefing(TinyStore.open_sync(tmp_path, hot_weeks=4), config)
 
 
 def test_timeline_without_range_shows_the_loaded_weeks_and_a_range_reads_history(tmp_path: Path) -> None:

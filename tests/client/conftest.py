@@ -22,7 +22,8 @@ from bot.config import Config, load_config
 from bot.demo import DemoServer, demo_config, demo_now
 from bot.extract import Extractor
 from bot.sources import Fetcher, Poller, make_session
-from storage import Batch, Store
+from storage import Batch, Store, TinyStore
+from tests.conftest import StoreSpec
 from tests.fakediscord import FORUM, FakeChannel, FakeDiscord, FakeGuild
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,21 +63,24 @@ class World:
 
 
 @pytest.fixture
-async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
-    """The demo's first poll (the backlog) and second poll (two new articles) are stored before the bot starts."""
-    async with open_world(tmp_path, monkeypatch, polls=2) as built:
+async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_spec: StoreSpec) -> AsyncIterator[World]:
+    """The demo's first poll (the backlog) and second poll (two new articles) are stored before the bot starts.
+    Once per storage driver."""
+    async with open_world(tmp_path, monkeypatch, polls=2, spec=store_spec) as built:
         yield built
 
 
 @pytest.fixture
-async def empty_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
+async def empty_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                      store_spec: StoreSpec) -> AsyncIterator[World]:
     """Nothing polled yet: the test polls (``world.poll()``), moving ``world.outlets.phase`` on as it likes."""
-    async with open_world(tmp_path, monkeypatch, polls=0) as built:
+    async with open_world(tmp_path, monkeypatch, polls=0, spec=store_spec) as built:
         yield built
 
 
 @contextlib.asynccontextmanager
-async def open_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, polls: int) -> AsyncIterator[World]:
+async def open_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, polls: int,
+                     spec: StoreSpec | None = None) -> AsyncIterator[World]:
     fake = FakeDiscord([
         FakeGuild(GUILD_A, "Watchers", [FakeChannel(CHANNEL_A, "digest"), FakeChannel(CHANNEL_GONE, "old",
                                                                                       forbidden=True),
@@ -90,7 +94,7 @@ async def open_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, polls: int
     outlets = Outlets(demo_now(datetime.now(UTC)))
     base = await outlets.start()
     config = demo_config(load_config(ROOT / "config.toml"), base, tmp_path / "data")
-    store = await Store.open(config.data_dir)
+    store = await spec.open() if spec is not None else await TinyStore.open(config.data_dir)
     session = make_session(config.fetch)
     fetcher = Fetcher(session, config.fetch)
     poller = Poller(config, store, fetcher, Extractor(config.actors, config.places))

@@ -15,7 +15,7 @@ from aiohttp import web
 from bot.config import Config, FetchConfig, SourceConfig, parse_config
 from bot.extract import Extractor
 from bot.sources import Fetcher, Poller, make_session
-from storage import Store
+from storage import Store, TinyStore
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -95,7 +95,7 @@ async def make_poller(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[t
         config: Config = parse_config(raw)
         config = replace(config, sources=tuple(SourceConfig(id=f"s{i}", name=name, url=url, full_text=full_text)
                                                for i, (name, url) in enumerate(sources)))
-        store = await Store.open(config.data_dir)
+        store = await TinyStore.open(config.data_dir)
         session = make_session(config.fetch)
         sessions.append(session)
         stores.append(store)

@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from storage.store import Store
+from storage.store import TinyStore
 
 K = 4  # facts per article; each batch has two articles in two month partitions
 
@@ -31,10 +31,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from bot.model import Article, Casualty, GuildSettings
 from storage.api import ArticleFacts, Batch
-from storage.store import Store
+from storage.store import TinyStore
 
 directory, round_no, k = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-store = Store.open_sync(directory)
+store = TinyStore.open_sync(directory)
 print("ready", flush=True)
 t0 = datetime(2025, 1, 15, tzinfo=timezone.utc)
 i = 0
@@ -66,7 +66,7 @@ def check(directory: Path, expected_batches: dict[int, int]) -> tuple[dict[int, 
     """Open the store and check it; return batches present per round and the problems found."""
     problems: list[str] = []
     try:
-        store = Store.open_sync(directory, read_only=True)  # the next child takes the writer lock
+        store = TinyStore.open_sync(directory, read_only=True)  # the next child takes the writer lock
     except Exception as exc:  # any failure to open is what we report
         return {}, [f"store did not open: {exc!r}"]
     facts = store.facts()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from storage.api import ArticleFacts, Batch
-from storage.store import Store
+from storage.store import TinyStore
 from tests.storage._helpers import article, casualty, event
 
 NOW = datetime.now(UTC)
@@ -32,18 +32,18 @@ def _history(directory: Path) -> None:
         items.append(ArticleFacts(article(f"https://h/{i}", published=when, topics=(rng.choice(TOPICS),),
                                           guid=f"g{i}", story_id=f"s{i % 7}", title=f"Report {i} from {place}"),
                                   facts, backlog=i % 5 == 0))
-    store = Store.open_sync(directory)
+    store = TinyStore.open_sync(directory)
     for start in range(0, len(items), 13):
         store.commit_sync(Batch(articles=tuple(items[start:start + 13])))
     store.close_sync()
 
 
 @pytest.fixture(scope="module")
-def stores(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, Store]:
+def stores(tmp_path_factory: pytest.TempPathFactory) -> tuple[TinyStore, TinyStore]:
     directory = tmp_path_factory.mktemp("history")
     _history(directory)
-    window = Store.open_sync(directory, read_only=True, hot_weeks=3)
-    everything = Store.open_sync(directory, read_only=True, hot_weeks=1000)
+    window = TinyStore.open_sync(directory, read_only=True, hot_weeks=3)
+    everything = TinyStore.open_sync(directory, read_only=True, hot_weeks=1000)
     for store in (window, everything):  # open loads the last week; warm_search the rest of the window
         asyncio.run(store.warm_search())
     return window, everything
@@ -53,16 +53,16 @@ def _ids(facts: list) -> list[str]:  # type: ignore[type-arg]
     return [f.id for f in facts]
 
 
-def test_only_the_recent_window_is_loaded(stores: tuple[Store, Store]) -> None:
+def test_only_the_recent_window_is_loaded(stores: tuple[TinyStore, TinyStore]) -> None:
     window, everything = stores
     assert 0 < len(window._hot) < len(everything._hot) == everything.stats()["partitions"] == 41
     assert window.stats() == everything.stats()
 
 
 def test_a_store_not_warmed_yet_answers_the_same(tmp_path_factory: pytest.TempPathFactory,
-                                                 stores: tuple[Store, Store]) -> None:
+                                                 stores: tuple[TinyStore, TinyStore]) -> None:
     _, everything = stores
-    opened = Store.open_sync(everything.data_dir, read_only=True, hot_weeks=1000)
+    opened = TinyStore.open_sync(everything.data_dir, read_only=True, hot_weeks=1000)
     assert len(opened._hot) <= 2 and opened._pending  # the last week now, the rest when warmed
     assert _ids(opened.facts(limit=30)) == _ids(everything.facts(limit=30))
     assert _ids(opened.search("killed")) == _ids(everything.search("killed"))
@@ -76,12 +76,12 @@ def test_a_store_not_warmed_yet_answers_the_same(tmp_path_factory: pytest.TempPa
     {"victim": "civilians", "category": "killed", "limit": 6}, {"claimant": "", "limit": 4},
     {"topics": ["nowhere"]}, {"until": NOW - timedelta(days=270)},
 ])
-def test_fact_queries_match_the_whole_history(stores: tuple[Store, Store], query: dict) -> None:  # type: ignore[type-arg]
+def test_fact_queries_match_the_whole_history(stores: tuple[TinyStore, TinyStore], query: dict) -> None:  # type: ignore[type-arg]
     window, everything = stores
     assert _ids(window.facts(**query)) == _ids(everything.facts(**query))
 
 
-def test_lookups_reach_old_partitions(stores: tuple[Store, Store]) -> None:
+def test_lookups_reach_old_partitions(stores: tuple[TinyStore, TinyStore]) -> None:
     window, everything = stores
     oldest = everything.facts()[-1]
     assert window.fact(oldest.id) == oldest
@@ -100,7 +100,7 @@ def test_lookups_reach_old_partitions(stores: tuple[Store, Store]) -> None:
 
 
 @pytest.mark.parametrize("words", ["killed", "Rafah injured", "report 79", "Khartoum strike", "nothing-here"])
-def test_search_covers_all_history(stores: tuple[Store, Store], words: str) -> None:
+def test_search_covers_all_history(stores: tuple[TinyStore, TinyStore], words: str) -> None:
     window, everything = stores
     assert _ids(window.search(words)) == _ids(everything.search(words))
     assert _ids(window.search(words, topics=["gaza"], limit=3)) == _ids(everything.search(words, topics=["gaza"],
@@ -109,7 +109,7 @@ def test_search_covers_all_history(stores: tuple[Store, Store], words: str) -> N
 
 def test_editing_an_old_article_loads_its_partition_and_keeps_seq(tmp_path: Path) -> None:
     _history(tmp_path)
-    store = Store.open_sync(tmp_path, hot_weeks=2)
+    store = TinyStore.open_sync(tmp_path, hot_weeks=2)
     old = store.article("https://h/75")
     assert old is not None and "https://h/75" not in store._articles  # not loaded
     before = {f.id: f.seq for f in store.facts() if f.article.url == old.url}
@@ -117,13 +117,13 @@ def test_editing_an_old_article_loads_its_partition_and_keeps_seq(tmp_path: Path
         article(old.url, published=old.published, topics=old.topics, text="edited", title=old.title),
         (casualty(1, quote="75 people were killed in an edit."), event("A new event", date=None))),),))
     assert (result.new_articles, result.updated_articles) == (0, 1)
-    for s in (store, Store.open_sync(tmp_path, hot_weeks=2)):
+    for s in (store, TinyStore.open_sync(tmp_path, hot_weeks=2)):
         after = {f.id: f.seq for f in s.facts() if f.article.url == old.url}
         assert len(after) == 2 and not set(after) & set(before)
         assert s.stats()["articles"] == 80
 
 
-def test_reads_disk_tells_an_old_range_from_the_loaded_weeks(stores: tuple[Store, Store]) -> None:
+def test_reads_disk_tells_an_old_range_from_the_loaded_weeks(stores: tuple[TinyStore, TinyStore]) -> None:
     window, _ = stores
     assert not window.reads_disk(since=NOW - timedelta(days=7))
     assert not window.reads_disk(limit=5)  # the loaded weeks hold the newest five

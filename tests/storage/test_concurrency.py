@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.model import GuildSettings
 from storage.api import ArticleFacts, Batch
-from storage.store import Store
+from storage.store import TinyStore
 from tests.storage._helpers import T0, article, casualty
 
 N = 6  # facts per article
@@ -27,7 +27,7 @@ def _batch(i: int) -> Batch:
 
 
 async def test_readers_never_see_a_partial_batch(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path)
+    store = await TinyStore.open(tmp_path)
     done = asyncio.Event()
     reads = 0
 
@@ -56,12 +56,12 @@ async def test_readers_never_see_a_partial_batch(tmp_path: Path) -> None:
     await task
     assert reads > 0  # the reader really ran while the writer committed
     assert [r.new_facts for r in results] == [2 * N] * BATCHES
-    assert len((await Store.open(tmp_path)).facts()) == 2 * N * BATCHES
+    assert len((await TinyStore.open(tmp_path)).facts()) == 2 * N * BATCHES
 
 
 async def test_concurrent_commits_are_serialised(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path)
+    store = await TinyStore.open(tmp_path)
     results = await asyncio.gather(*(store.commit(_batch(i)) for i in range(20)))
     assert sorted(r.last_seq for r in results) == [2 * N * (i + 1) for i in range(20)]
-    reopened = await Store.open(tmp_path)
+    reopened = await TinyStore.open(tmp_path)
     assert sorted(f.seq for f in reopened.facts()) == list(range(1, 2 * N * 20 + 1))

@@ -13,9 +13,11 @@ import pytest
 import storage._files
 from bot.errors import StoreError
 from bot.model import GuildSettings, SourceState, Topic
+from storage import TinyStore
 from storage._lock import LOCK_FILE
 from storage.api import ArticleFacts, Batch
-from storage.store import MANIFEST, Store, partition_of
+from storage.store import MANIFEST, partition_of
+from storage.store import TinyStore as Store
 from tests.storage._helpers import T0, article, casualty, event, facts_batch, snapshot
 
 
@@ -25,7 +27,7 @@ def _state_of(store: Store) -> tuple:
 
 
 def _populated(directory: Path) -> Store:
-    store = Store.open_sync(directory)
+    store = TinyStore.open_sync(directory)
     store.commit_sync(Batch(
         articles=(ArticleFacts(article("https://d/1"), (casualty(1), event("Ceasefire announced"))),
                   ArticleFacts(article("https://d/2", published=T0.replace(year=2024)), (casualty(2),))),
@@ -37,7 +39,7 @@ def _populated(directory: Path) -> Store:
 
 
 def test_empty_store_opens_and_empty_batch_writes_nothing(tmp_path: Path) -> None:
-    store = Store.open_sync(tmp_path / "new")
+    store = TinyStore.open_sync(tmp_path / "new")
     assert store.facts() == [] and store.guilds() == [] and store.last_seq == 0
     assert store.guild(5) == GuildSettings(guild_id=5)
     assert store.commit_sync(Batch()).last_seq == 0
@@ -45,14 +47,14 @@ def test_empty_store_opens_and_empty_batch_writes_nothing(tmp_path: Path) -> Non
 
 
 async def test_async_open_and_commit(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path)
+    store = await TinyStore.open(tmp_path)
     result = await store.commit(facts_batch("https://x/1", [casualty(1), casualty(2)]))
     assert (result.new_articles, result.new_facts, result.last_seq) == (1, 2, 2)
     await store.close()
     await store.close()
     with pytest.raises(StoreError):
         await store.commit(facts_batch("https://x/2", [casualty(1)]))
-    assert len((await Store.open(tmp_path)).facts()) == 2
+    assert len((await TinyStore.open(tmp_path)).facts()) == 2
 
 
 def test_sources_topics_guilds_upserts_and_removals_survive_reopen(tmp_path: Path) -> None:
@@ -65,7 +67,7 @@ def test_sources_topics_guilds_upserts_and_removals_survive_reopen(tmp_path: Pat
         guilds=(GuildSettings(guild_id=7, digest_channel_id=100, digest_watermark=3), GuildSettings(guild_id=8)),
     ))
     store.commit_sync(Batch(remove_sources=("mine", "never-existed"), remove_topics=("7:gaza",)))
-    for s in (store, Store.open_sync(tmp_path)):
+    for s in (store, TinyStore.open_sync(tmp_path)):
         assert [x.id for x in s.all_sources()] == ["reuters"]
         assert s.source("reuters").etag == '"abc"'  # type: ignore[union-attr]
         assert s.source("reuters").last_attempt == T0  # type: ignore[union-attr]
@@ -77,7 +79,7 @@ def test_sources_topics_guilds_upserts_and_removals_survive_reopen(tmp_path: Pat
 
 
 def test_guild_sources_are_private(tmp_path: Path) -> None:
-    store = Store.open_sync(tmp_path)
+    store = TinyStore.open_sync(tmp_path)
     store.commit_sync(Batch(sources=(SourceState(id="cfg", name="C", url="u"),
                                      SourceState(id="g1", name="G1", url="u1", guild_id=1),
                                      SourceState(id="g2", name="G2", url="u2", guild_id=2))))
@@ -114,11 +116,11 @@ def test_migration_from_v0(tmp_path: Path) -> None:
         "guilds": {"1": {"guild_id": 3, "digest_channel_id": 42, "digest_enabled": True}},
     }
     (tmp_path / "sitrep.json").write_text(json.dumps(v0), encoding="utf-8")
-    store = Store.open_sync(tmp_path)
+    store = TinyStore.open_sync(tmp_path)
     assert not (tmp_path / "sitrep.json").exists()
     assert json.loads((tmp_path / "sitrep.json.v0-migrated").read_text()) == v0  # kept, never deleted
     assert json.loads((tmp_path / MANIFEST).read_text())["schema"] == Store.SCHEMA_VERSION
-    for s in (store, Store.open_sync(tmp_path)):
+    for s in (store, TinyStore.open_sync(tmp_path)):
         assert s.article(url).published == datetime.fromisoformat("2024-05-01T10:00:00+00:00")  # type: ignore[union-attr]
         facts = {f.kind: f for f in s.facts()}
         assert facts["casualty"].fact.count == 4  # type: ignore[union-attr]
@@ -133,7 +135,7 @@ def test_corrupt_v0_file_is_refused_and_kept(tmp_path: Path) -> None:
     (tmp_path / "sitrep.json").write_text('{"articles": {"1": {"url": ', encoding="utf-8")
     before = snapshot(tmp_path)
     with pytest.raises(StoreError, match="corrupt"):
-        Store.open_sync(tmp_path)
+        TinyStore.open_sync(tmp_path)
     assert snapshot(tmp_path) == before
 
 
@@ -145,7 +147,7 @@ def test_newer_schema_is_refused_and_nothing_touched(tmp_path: Path) -> None:
     (tmp_path / f"{partition_of(T0)}.g9.json").write_text("{}")  # would be garbage to a v1 store: must stay
     before = snapshot(tmp_path)
     with pytest.raises(StoreError, match="newer"):
-        Store.open_sync(tmp_path)
+        TinyStore.open_sync(tmp_path)
     assert snapshot(tmp_path) == before
 
 
@@ -163,7 +165,7 @@ def test_corrupt_file_is_refused_and_left_untouched(tmp_path: Path, target: str,
     (tmp_path / f"{partition_of(T0)}.g9.json").write_text("{}")  # an unreferenced file: must not be collected
     before = snapshot(tmp_path)
     with pytest.raises(StoreError, match="corrupt"):
-        Store.open_sync(tmp_path)
+        TinyStore.open_sync(tmp_path)
     assert snapshot(tmp_path) == before
 
 
@@ -173,7 +175,7 @@ def test_partition_named_by_manifest_but_missing_is_refused(tmp_path: Path) -> N
     (tmp_path / files[partition_of(T0.replace(year=2024))]).unlink()
     before = snapshot(tmp_path)
     with pytest.raises(StoreError):
-        Store.open_sync(tmp_path)
+        TinyStore.open_sync(tmp_path)
     assert snapshot(tmp_path) == before
 
 
@@ -183,7 +185,7 @@ def test_leftovers_of_an_uncommitted_batch_are_removed_on_open(tmp_path: Path) -
     (tmp_path / f"{partition_of(T0)}.g2.json").write_text('{"articles": {}, "facts": {}}')  # never committed
     (tmp_path / ".manifest.json.tmp").write_text("{")
     (tmp_path / "notes.txt").write_text("mine")  # not ours: never touched
-    reopened = Store.open_sync(tmp_path)
+    reopened = TinyStore.open_sync(tmp_path)
     assert _state_of(reopened) == state
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [LOCK_FILE, "manifest.json", "notes.txt", "state.g1.json",
@@ -220,7 +222,7 @@ def test_disk_full_changes_nothing_and_store_stays_usable(tmp_path: Path, monkey
     monkeypatch.undo()
     result = store.commit_sync(batch)
     assert result.new_facts == 2 and store.guild(7).digest_watermark == 50
-    assert _state_of(Store.open_sync(tmp_path)) == _state_of(store)
+    assert _state_of(TinyStore.open_sync(tmp_path)) == _state_of(store)
 
 
 async def test_disk_full_async_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -274,10 +276,10 @@ def test_monthly_partitions_of_earlier_versions_still_load_and_stay(tmp_path: Pa
     manifest["files"]["facts-2025-03"] = "facts-2025-03.g1.json"
     del manifest["files"][week]
     (tmp_path / MANIFEST).write_text(json.dumps(manifest))
-    reopened = Store.open_sync(tmp_path)
+    reopened = TinyStore.open_sync(tmp_path)
     assert _state_of(reopened)[:5] == state[:5]
     reopened.commit_sync(facts_batch("https://d/9", [casualty(9)]))
-    again = Store.open_sync(tmp_path)
+    again = TinyStore.open_sync(tmp_path)
     assert again.fact(next(f.id for f in again.facts() if f.article.url == "https://d/9")) is not None
     assert (tmp_path / "facts-2025-03.g1.json").exists()  # still named by the manifest: never collected
 
@@ -295,9 +297,9 @@ def test_schema_1_store_gets_its_summaries_on_open(tmp_path: Path) -> None:
     state = _state_of(_populated(tmp_path))
     _as_schema_1(tmp_path)
     before = snapshot(tmp_path)
-    reader = Store.open_sync(tmp_path, read_only=True)  # summarised in memory only
+    reader = TinyStore.open_sync(tmp_path, read_only=True)  # summarised in memory only
     assert _state_of(reader) == state and snapshot(tmp_path) == before
-    reopened = Store.open_sync(tmp_path)
+    reopened = TinyStore.open_sync(tmp_path)
     assert _state_of(reopened) == state
     manifest = json.loads((tmp_path / MANIFEST).read_text())
     assert manifest["schema"] == Store.SCHEMA_VERSION
@@ -306,7 +308,7 @@ def test_schema_1_store_gets_its_summaries_on_open(tmp_path: Path) -> None:
     for name in before:  # the partitions themselves are not rewritten
         if name != MANIFEST:
             assert (tmp_path / name).read_bytes() == before[name][0]
-    assert _state_of(Store.open_sync(tmp_path)) == state
+    assert _state_of(TinyStore.open_sync(tmp_path)) == state
 
 
 def test_damaged_old_partition_of_the_same_size_is_refused_when_read(tmp_path: Path) -> None:
@@ -315,14 +317,14 @@ def test_damaged_old_partition_of_the_same_size_is_refused_when_read(tmp_path: P
     path = tmp_path / files[partition_of(T0)]
     path.write_bytes(b"[" + b" " * (path.stat().st_size - 2) + b"]")  # same size: only reading finds it
     before = snapshot(tmp_path)
-    store = Store.open_sync(tmp_path, hot_weeks=1)  # T0 is long past: its week is read on demand
+    store = TinyStore.open_sync(tmp_path, hot_weeks=1)  # T0 is long past: its week is read on demand
     with pytest.raises(StoreError, match="corrupt"):
         store.facts()
     assert snapshot(tmp_path) == before
 
 
 def test_commits_that_only_add_write_a_whole_tinydb_file(tmp_path: Path) -> None:
-    store = Store.open_sync(tmp_path)
+    store = TinyStore.open_sync(tmp_path)
     for i in range(4):  # the first writes the week, the next ones add to it, the last one edits
         store.commit_sync(facts_batch(f"https://a/{i % 3}", [casualty(i), casualty(i + 10)], text=f"v{i // 3}"))
     files = json.loads((tmp_path / MANIFEST).read_text())["files"]
@@ -331,4 +333,4 @@ def test_commits_that_only_add_write_a_whole_tinydb_file(tmp_path: Path) -> None
     assert sorted(int(k) for k in tables["facts"]) == list(range(1, 7))
     assert sorted(d["url"] for d in tables["articles"].values()) == ["https://a/0", "https://a/1", "https://a/2"]
     assert {d["fact"]["count"] for d in tables["facts"].values()} == {1, 11, 2, 12, 3, 13}
-    assert _state_of(Store.open_sync(tmp_path)) == _state_of(store)
+    assert _state_of(TinyStore.open_sync(tmp_path)) == _state_of(store)

@@ -15,7 +15,7 @@ import pytest
 
 import storage._files
 from bot.errors import StoreError
-from storage.store import Store
+from storage.store import TinyStore
 from tests.storage._helpers import casualty, facts_batch, snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 HOLDER = r"""
 import sys
 from pathlib import Path
-from storage.store import Store
-store = Store.open_sync(Path(sys.argv[1]))
+from storage.store import TinyStore
+store = TinyStore.open_sync(Path(sys.argv[1]))
 print("ready", flush=True)
 sys.stdin.readline()  # hold the store (and its lock) until the parent closes our stdin or kills us
 """
@@ -38,7 +38,7 @@ def _env() -> dict[str, str]:
 def holder(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
     """Another process holding the writer lock of ``tmp_path / "data"`` (with one fact in the store)."""
     data = tmp_path / "data"
-    store = Store.open_sync(data)
+    store = TinyStore.open_sync(data)
     store.commit_sync(facts_batch("https://l/1", [casualty(3)]))
     store.close_sync()
     child = subprocess.Popen([sys.executable, "-c", HOLDER, str(data)], stdin=subprocess.PIPE,
@@ -54,12 +54,12 @@ def holder(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
 def test_second_writer_process_is_refused_naming_the_holder(tmp_path: Path, holder: subprocess.Popen[str]) -> None:
     before = snapshot(tmp_path / "data")
     with pytest.raises(StoreError, match=rf"in use by another Sitrep writer \(pid {holder.pid}\)"):
-        Store.open_sync(tmp_path / "data")
+        TinyStore.open_sync(tmp_path / "data")
     assert snapshot(tmp_path / "data") == before
 
 
 def test_reader_is_not_blocked_and_cannot_write(tmp_path: Path, holder: subprocess.Popen[str]) -> None:
-    reader = Store.open_sync(tmp_path / "data", read_only=True)
+    reader = TinyStore.open_sync(tmp_path / "data", read_only=True)
     assert [f.fact.count for f in reader.facts()] == [3]  # type: ignore[union-attr]
     with pytest.raises(StoreError, match="read-only"):
         reader.commit_sync(facts_batch("https://l/2", [casualty(4)]))
@@ -68,7 +68,7 @@ def test_reader_is_not_blocked_and_cannot_write(tmp_path: Path, holder: subproce
 def test_lock_dies_with_its_holder(tmp_path: Path, holder: subprocess.Popen[str]) -> None:
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait(timeout=10)
-    store = Store.open_sync(tmp_path / "data")  # no stale lock to clean up by hand
+    store = TinyStore.open_sync(tmp_path / "data")  # no stale lock to clean up by hand
     assert store.commit_sync(facts_batch("https://l/2", [casualty(4)])).new_facts == 1
 
 
@@ -92,10 +92,10 @@ def test_cli_poll_is_refused_in_one_line_and_ask_still_answers(tmp_path: Path,
 
 
 def test_writers_in_one_process_share_the_lock_and_close_releases_it(tmp_path: Path) -> None:
-    first = Store.open_sync(tmp_path)
-    second = Store.open_sync(tmp_path)  # same process: shared, as tests and scripts do
+    first = TinyStore.open_sync(tmp_path)
+    second = TinyStore.open_sync(tmp_path)  # same process: shared, as tests and scripts do
     first.close_sync()
-    probe = [sys.executable, "-c", "import sys; from storage.store import Store; Store.open_sync(sys.argv[1])",
+    probe = [sys.executable, "-c", "import sys; from storage.store import TinyStore; TinyStore.open_sync(sys.argv[1])",
              str(tmp_path)]
     assert subprocess.run(probe, capture_output=True, env=_env(), timeout=60).returncode == 1  # still held
     second.close_sync()
@@ -104,7 +104,7 @@ def test_writers_in_one_process_share_the_lock_and_close_releases_it(tmp_path: P
 
 
 def test_read_only_open_creates_nothing(tmp_path: Path) -> None:
-    store = Store.open_sync(tmp_path / "missing", read_only=True)
+    store = TinyStore.open_sync(tmp_path / "missing", read_only=True)
     assert store.facts() == [] and not (tmp_path / "missing").exists()
 
 
@@ -115,13 +115,13 @@ def test_read_only_open_of_a_v0_store_migrates_in_memory_only(tmp_path: Path) ->
                                                            "qualifier": "exact", "quote": "Four were killed."}}}}
     (tmp_path / "sitrep.json").write_text(json.dumps(v0), encoding="utf-8")
     before = snapshot(tmp_path)
-    store = Store.open_sync(tmp_path, read_only=True)
+    store = TinyStore.open_sync(tmp_path, read_only=True)
     assert [f.fact.count for f in store.facts()] == [4]  # type: ignore[union-attr]
     assert snapshot(tmp_path) == before and sorted(p.name for p in tmp_path.iterdir()) == ["sitrep.json"]
 
 
 def test_reader_racing_a_commit_reads_the_new_generation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    writer = Store.open_sync(tmp_path)
+    writer = TinyStore.open_sync(tmp_path)
     writer.commit_sync(facts_batch("https://r/1", [casualty(1)]))
     real_read = storage._files.read_tables
     raced = []
@@ -133,5 +133,5 @@ def test_reader_racing_a_commit_reads_the_new_generation(tmp_path: Path, monkeyp
         return real_read(path, **options)
 
     monkeypatch.setattr(storage._files, "read_tables", read_tables)
-    reader = Store.open_sync(tmp_path, read_only=True)
+    reader = TinyStore.open_sync(tmp_path, read_only=True)
     assert raced and sorted(f.fact.count for f in reader.facts()) == [1, 2]  # type: ignore[union-attr]

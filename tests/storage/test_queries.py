@@ -8,14 +8,15 @@ from pathlib import Path
 import pytest
 
 from bot.model import Casualty
-from storage.api import ArticleFacts, Batch, fact_id
-from storage.store import Store
+from storage.api import ArticleFacts, Batch, Store, fact_id
+from storage.store import TinyStore
+from tests.conftest import StoreSpec
 from tests.storage._helpers import T0, article, casualty, event, facts_batch
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = Store.open_sync(tmp_path)
+def store(store_spec: StoreSpec) -> Store:
+    s = store_spec.open_sync()
     s.commit_sync(Batch(articles=(
         ArticleFacts(article("https://a/1", published=T0, topics=("gaza",)),
                      (casualty(12, victim="civilians", claimant="Gaza health ministry"),
@@ -30,6 +31,10 @@ def store(tmp_path: Path) -> Store:
                      (casualty(100, category="displaced", victim="civilians", claimant="UNHCR"),)),
     )))
     return s
+
+
+def _files(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir()) if directory.exists() else []
 
 
 def urls(facts: list) -> list[str]:
@@ -81,7 +86,7 @@ def test_fact_by_id_and_prefix(store: Store) -> None:
     assert store.fact("zzzzzzzzzz") is None
 
 
-def test_ambiguous_prefix_finds_nothing(tmp_path: Path) -> None:
+def test_ambiguous_prefix_finds_nothing(store_spec: StoreSpec) -> None:
     # find two facts whose ids share their first 4 characters (fact_id is deterministic: so is this)
     seen: dict[str, Casualty] = {}
     for n in range(100_000):
@@ -91,7 +96,7 @@ def test_ambiguous_prefix_finds_nothing(tmp_path: Path) -> None:
             pair = (seen[prefix], c)
             break
         seen[prefix] = c
-    store = Store.open_sync(tmp_path)
+    store = store_spec.open_sync()
     store.commit_sync(facts_batch("https://p/1", pair))
     a, b = (fact_id("https://p/1", c) for c in pair)
     assert store.fact(a[:4]) is None  # ambiguous
@@ -100,8 +105,8 @@ def test_ambiguous_prefix_finds_nothing(tmp_path: Path) -> None:
     assert store.fact(b).id == b  # type: ignore[union-attr]
 
 
-def test_search_folds_case_and_accents(tmp_path: Path) -> None:
-    store = Store.open_sync(tmp_path)
+def test_search_folds_case_and_accents(store_spec: StoreSpec) -> None:
+    store = store_spec.open_sync()
     store.commit_sync(facts_batch("https://s/1", [casualty(5, quote="Cinq soldats tués près de Zaporijjia, Pakistán.")],
                                   title="Frappe à Kherson"))
     store.commit_sync(facts_batch("https://s/2", [casualty(6, quote="Six soldiers killed near Pakistan border.")]))
@@ -115,14 +120,14 @@ def test_search_folds_case_and_accents(tmp_path: Path) -> None:
     assert len(store.search("pakistan", limit=1)) == 1
 
 
-def test_edited_article_replaces_facts_keeping_unchanged_seq(tmp_path: Path) -> None:
-    store = Store.open_sync(tmp_path)
+def test_edited_article_replaces_facts_keeping_unchanged_seq(store_spec: StoreSpec) -> None:
+    store = store_spec.open_sync()
     kept, dropped, added = casualty(10), casualty(20), casualty(30)
     store.commit_sync(facts_batch("https://e/1", [kept, dropped], text="v1"))
     before = {f.fact: f for f in store.facts()}
     result = store.commit_sync(facts_batch("https://e/1", [kept, added], text="v2", title="Updated title"))
     assert (result.updated_articles, result.new_facts, result.removed_facts) == (1, 1, 1)
-    for s in (store, Store.open_sync(tmp_path)):
+    for s in (store, store_spec.open_sync()):
         after = {f.fact: f for f in s.facts()}
         assert set(after) == {kept, added}
         assert after[kept].seq == before[kept].seq and after[kept].id == before[kept].id
@@ -134,29 +139,29 @@ def test_edited_article_replaces_facts_keeping_unchanged_seq(tmp_path: Path) -> 
         assert [f.fact for f in s.facts_after(max(f.seq for f in before.values()))] == [added]
 
 
-def test_same_text_hash_is_a_no_op(tmp_path: Path) -> None:
-    store = Store.open_sync(tmp_path)
+def test_same_text_hash_is_a_no_op(store_spec: StoreSpec) -> None:
+    store = store_spec.open_sync()
     store.commit_sync(facts_batch("https://n/1", [casualty(1)], text="same"))
-    files = sorted(p.name for p in tmp_path.iterdir())
+    files = _files(store_spec.data_dir)
     facts = store.facts()
     result = store.commit_sync(facts_batch("https://n/1", [casualty(2), casualty(3)], text="same", title="Other"))
     assert (result.new_articles, result.updated_articles, result.new_facts) == (0, 0, 0)
     assert store.facts() == facts
-    assert sorted(p.name for p in tmp_path.iterdir()) == files
+    assert _files(store_spec.data_dir) == files  # TinyDB: no new generation written
 
 
-def test_backlog_is_stored_but_not_announced(tmp_path: Path) -> None:
-    store = Store.open_sync(tmp_path)
+def test_backlog_is_stored_but_not_announced(store_spec: StoreSpec) -> None:
+    store = store_spec.open_sync()
     store.commit_sync(facts_batch("https://b/1", [casualty(1), casualty(2)], backlog=True))
     store.commit_sync(facts_batch("https://b/2", [casualty(3)]))
-    for s in (store, Store.open_sync(tmp_path)):
+    for s in (store, store_spec.open_sync()):
         assert len(s.facts()) == 3
         assert len(s.search("people")) == 3
         assert [f.fact.count for f in s.facts_after(0)] == [3]  # type: ignore[union-attr]
 
 
-def test_facts_after_is_oldest_first_and_filters_topics(tmp_path: Path) -> None:
-    store = Store.open_sync(tmp_path)
+def test_facts_after_is_oldest_first_and_filters_topics(store_spec: StoreSpec) -> None:
+    store = store_spec.open_sync()
     store.commit_sync(facts_batch("https://f/1", [casualty(1)], topics=("gaza",)))
     mark = store.last_seq
     store.commit_sync(facts_batch("https://f/2", [casualty(2)], topics=("ukraine",)))
@@ -166,18 +171,18 @@ def test_facts_after_is_oldest_first_and_filters_topics(tmp_path: Path) -> None:
     assert store.facts_after(store.last_seq) == []
 
 
-def test_seq_keeps_growing_across_reopen_and_removals(tmp_path: Path) -> None:
-    store = Store.open_sync(tmp_path)
+def test_seq_keeps_growing_across_reopen_and_removals(store_spec: StoreSpec) -> None:
+    store = store_spec.open_sync()
     store.commit_sync(facts_batch("https://q/1", [casualty(1), casualty(2)], text="v1"))
     top = store.last_seq
     # the edit removes the newest fact: its seq must never be handed out again, even after a reopen
     store.commit_sync(facts_batch("https://q/1", [casualty(1)], text="v2"))
-    store = Store.open_sync(tmp_path)
+    store = store_spec.open_sync()
     assert store.last_seq == top
     result = store.commit_sync(facts_batch("https://q/2", [casualty(9)]))
     assert result.last_seq == top + 1
     assert store.facts(victim="civilians", limit=1)[0].seq == top + 1
-    seqs = [f.seq for f in Store.open_sync(tmp_path).facts()]
+    seqs = [f.seq for f in store_spec.open_sync().facts()]
     assert len(seqs) == len(set(seqs))
 
 
@@ -192,13 +197,13 @@ def test_recent_articles_and_lookups(store: Store) -> None:
     assert store.article("https://nope") is None
 
 
-def test_guid_and_story_lookups(tmp_path: Path) -> None:
-    store = Store.open_sync(tmp_path)
+def test_guid_and_story_lookups(store_spec: StoreSpec) -> None:
+    store = store_spec.open_sync()
     store.commit_sync(Batch(articles=(
         ArticleFacts(article("https://g/1", guid="guid-1", story_id="st"), (casualty(1),)),
         ArticleFacts(article("https://g/2", published=T0 - timedelta(hours=1), story_id="st"), (casualty(1),)),
     )))
-    for s in (store, Store.open_sync(tmp_path)):
+    for s in (store, store_spec.open_sync()):
         assert s.article_by_guid("guid-1").url == "https://g/1"  # type: ignore[union-attr]
         assert [a.url for a in s.story_articles("st")] == ["https://g/2", "https://g/1"]
         assert all(f.story_id == "st" for f in s.facts())
@@ -209,21 +214,21 @@ async def test_search_index_is_built_lazily_or_warmed_and_kept_in_step(tmp_path)
     from datetime import UTC, datetime
 
     from bot.model import Article, Event
-    from storage import ArticleFacts, Batch, Store
+    from storage import ArticleFacts, Batch, TinyStore
 
     def article(n: int, words: str) -> ArticleFacts:
         a = Article(url=f"https://x.test/{n}", outlet="Wire", title=f"Story {n}", source_id="s",
                     published=datetime(2025, 10, n, tzinfo=UTC), text_hash=f"h{n}", topics=("t",))
         return ArticleFacts(a, (Event(summary=words, quote=words, date="2025-10-01", date_precision="day"),))
 
-    store = await Store.open(tmp_path)
+    store = await TinyStore.open(tmp_path)
     await store.commit(Batch(articles=(article(1, "Shelling near Kharlachi crossing"),)))
-    reopened = await Store.open(tmp_path)
+    reopened = await TinyStore.open(tmp_path)
     await reopened.warm_search()
     await reopened.commit(Batch(articles=(article(2, "Talks resume in Doha"),)))
     assert [f.fact.summary for f in reopened.search("kharlachi")] == ["Shelling near Kharlachi crossing"]
     assert [f.fact.summary for f in reopened.search("doha talks")] == ["Talks resume in Doha"]
-    lazy = await Store.open(tmp_path)  # never warmed: the first search builds the index
+    lazy = await TinyStore.open(tmp_path)  # never warmed: the first search builds the index
     assert len(lazy.search("crossing")) == 1
 
 
@@ -233,7 +238,7 @@ async def test_search_of_a_loaded_week_follows_edits(tmp_path: Path) -> None:
     from tests.storage._helpers import event
 
     now = datetime.now(UTC)
-    store = await Store.open(tmp_path)
+    store = await TinyStore.open(tmp_path)
     await store.commit(facts_batch("https://w/1", [event("Shelling near Kharlachi"), event("Curfew in Doha")],
                                    published=now, title="First report"))
     await store.warm_search()

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from bot.model import CATEGORIES, PRECISIONS, QUALIFIERS, Article, Casualty, Event, GuildSettings, SourceState, Topic
 from storage.api import ArticleFacts, Batch, fact_id
-from storage.store import Store
+from storage.store import TinyStore
 
 text = st.text(max_size=40)
 opt_text = st.none() | text
@@ -58,13 +58,13 @@ SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[Healt
 
 
 @contextlib.contextmanager
-def _reopened(batch: Batch) -> Iterator[tuple[Store, Store]]:
+def _reopened(batch: Batch) -> Iterator[tuple[TinyStore, TinyStore]]:
     """The store right after the commit, and the same directory opened again (deleted afterwards: old
     partitions are read from their files when asked for, so the directory must outlive the reads)."""
     with tempfile.TemporaryDirectory(prefix="sitrep-rt-") as tmp:
-        store = Store.open_sync(Path(tmp))
+        store = TinyStore.open_sync(Path(tmp))
         store.commit_sync(batch)
-        reopened = Store.open_sync(Path(tmp))
+        reopened = TinyStore.open_sync(Path(tmp))
         try:
             yield store, reopened
         finally:
