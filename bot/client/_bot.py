@@ -45,7 +45,10 @@ def invite_url(application_id: int) -> str:
                                    scopes=("bot", "applications.commands"))
 
 
-class SitrepBot(commands.Bot):
+class SitrepBot(commands.AutoShardedBot):
+    """Sharded: ``shard_ids`` and ``shard_count`` (options) make this process run those shards of that many;
+    without them discord.py asks Discord for the count (GET /gateway/bot) and runs every shard."""
+
     def __init__(self, *, config: Config, store: Store, briefing: Briefing, poller: Poller | None,
                  fetcher: Fetcher | None, scheduler: AsyncIOScheduler, **options: Any) -> None:
         intents = discord.Intents.none()
@@ -85,7 +88,8 @@ class SitrepBot(commands.Bot):
         await self.sync_commands()
 
     async def on_ready(self) -> None:
-        log.info("connected as %s to %d guilds", self.user, len(self.guilds))
+        log.info("connected as %s to %d guilds on shards %s of %s", self.user, len(self.guilds),
+                 sorted(self.shards), self.shard_count)
         if not self._caught_up:
             self._caught_up = True
             await self.digests.catch_up()
