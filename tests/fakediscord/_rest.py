@@ -128,7 +128,7 @@ class Rest:
         if path in ("/oauth2/applications/@me", "/applications/@me"):
             return json_response(p.application())
         if path in ("/gateway", "/gateway/bot"):
-            return json_response({"url": fake.gateway_url, "shards": 1, "session_start_limit": {
+            return json_response({"url": fake.gateway_url, "shards": fake.shard_count, "session_start_limit": {
                 "total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}})
         if m := re.fullmatch(r"/applications/\d+(?:/guilds/(\d+))?/commands(?:/(\d+))?", path):
             return self._commands(method, int(m.group(1)) if m.group(1) else None, m.group(2), body)
