@@ -378,6 +378,32 @@ async def test_each_shard_gets_its_guilds_and_their_interactions(monkeypatch: py
             assert received[1] == [str(odd), str(odd)]
 
 
+async def test_a_message_resent_with_its_nonce_is_the_earlier_message(fake: FakeDiscord, bot: DemoBot) -> None:
+    channel = bot.get_channel(GENERAL)
+    assert isinstance(channel, discord.TextChannel)
+    first = await channel.send("daily digest", nonce="digest-1")  # discord.py adds enforce_nonce
+    again = await channel.send("daily digest", nonce="digest-1")
+    assert again.id == first.id and again.nonce == "digest-1"
+    assert [m["id"] for m in fake.channel_messages(GENERAL)] == [str(first.id)] and fake.deduplicated == ["digest-1"]
+    other = await channel.send("another", nonce="digest-2")  # another nonce: another message
+    start = fake.clock()
+    fake.clock = lambda: start + 301  # Discord keeps a nonce about five minutes
+    late = await channel.send("daily digest", nonce="digest-1")
+    assert len({first.id, other.id, late.id}) == 3 and len(fake.channel_messages(GENERAL)) == 3
+
+
+async def test_a_failure_can_wait_for_earlier_requests(fake: FakeDiscord, bot: DemoBot) -> None:
+    channel = bot.get_channel(GENERAL)
+    assert isinstance(channel, discord.TextChannel)
+    fake.fail_next("POST", "/channels/{id}/messages", status=400, code=0, message="third", after=2)
+    await channel.send("one")
+    await channel.send("two")
+    with pytest.raises(discord.HTTPException, match="third"):
+        await channel.send("three")
+    await channel.send("four")
+    assert [m["content"] for m in fake.channel_messages(GENERAL)] == ["one", "two", "four"]
+
+
 async def test_attachments_are_accepted_and_their_json_recorded(fake: FakeDiscord, bot: DemoBot) -> None:
     channel = bot.get_channel(GENERAL)
     assert isinstance(channel, discord.TextChannel)

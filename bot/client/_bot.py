@@ -23,7 +23,7 @@ from discord.ext import commands
 
 from bot.briefing import AlertMessage, AlertSummary, Briefing, DigestAnswer, render_embeds
 from bot.client._alerts import AlertDispatcher, Delivered
-from bot.client._digests import ChannelGone, DigestScheduler
+from bot.client._digests import ChannelGone, DigestScheduler, part_nonce
 from bot.config import Config
 from bot.errors import SitrepError
 from bot.sources import Fetcher, Poller
@@ -118,10 +118,12 @@ class SitrepBot(commands.AutoShardedBot):
 
     # --- digests ------------------------------------------------------------------------------------
 
-    async def send_digest(self, channel_id: int, digest: DigestAnswer,
-                          files: Sequence[tuple[str, bytes]] = ()) -> None:
+    async def send_digest(self, channel_id: int, digest: DigestAnswer, files: Sequence[tuple[str, bytes]] = (), *,
+                          nonce: str | None = None) -> None:
         """The digest's pages; attached files (its chart) go with the first page, where the channel allows
-        files at all: a channel without Attach Files still gets the digest."""
+        files at all: a channel without Attach Files still gets the digest. With a ``nonce``, page i carries
+        ``part_nonce(nonce, i)`` (and discord.py asks Discord to enforce it): a re-send after a crash gets the
+        message Discord already has instead of a second one."""
         try:
             channel = self.get_channel(channel_id) or await self.fetch_channel(channel_id)
             me = getattr(getattr(channel, "guild", None), "me", None)
@@ -129,8 +131,11 @@ class SitrepBot(commands.AutoShardedBot):
                 log.warning("digest chart left out: no Attach Files permission in channel %s", channel_id)
                 files = ()
             for i, page in enumerate(render_embeds(digest)):
-                extra = {"files": [discord.File(io.BytesIO(data), filename=name) for name, data in files]} \
-                    if i == 0 and files else {}
+                extra: dict[str, Any] = {}
+                if i == 0 and files:
+                    extra["files"] = [discord.File(io.BytesIO(data), filename=name) for name, data in files]
+                if nonce is not None:
+                    extra["nonce"] = part_nonce(nonce, i)
                 await channel.send(embeds=[discord.Embed.from_dict(e) for e in page],  # type: ignore[union-attr]
                                    allowed_mentions=NO_MENTIONS, **extra)
         except (discord.Forbidden, discord.NotFound) as exc:

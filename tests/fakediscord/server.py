@@ -67,6 +67,10 @@ class FakeDiscord:
         self.token = token
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.shard_count = shard_count
+        # enforce_nonce: a create with a nonce seen in the channel within this many seconds of ``clock()``
+        # returns the earlier message. A test moves ``clock`` (a monotonic seconds function) to expire nonces.
+        self.nonce_window_s = 300.0
+        self.clock: Callable[[], float] = time.monotonic
         self.url = ""
         # What the bot did.
         self.identify: dict[str, Any] | None = None  # the last IDENTIFY payload (token redacted)
@@ -82,6 +86,7 @@ class FakeDiscord:
         self.requests: list[str] = []  # "METHOD /path" of every REST request, in order
         self.unknown_routes: list[str] = []
         self.errors: list[str] = []  # requests the fake itself failed on (answered 400): a bug in the fake
+        self.deduplicated: list[str] = []  # nonces of message creates answered with an earlier message
         # Set when every open connection got READY + its GUILD_CREATEs; cleared when a new socket opens.
         self.ready = asyncio.Event()
         # Internals.
@@ -90,6 +95,7 @@ class FakeDiscord:
         self._seq = itertools.count(1)
         self._ids = itertools.count(1_300_000_000_000_000_000)
         self._failures: list[Failure] = []
+        self._nonces: dict[tuple[int, int, str], tuple[float, int]] = {}  # (author, channel, nonce) → (when, message)
         self._channel_messages: dict[int, list[dict[str, Any]]] = {}
         self._messages: dict[int, dict[str, Any]] = {}  # every message by id
         self.files: dict[str, bytes] = {}  # the bytes of every attached file, by its attachment URL
@@ -204,16 +210,17 @@ class FakeDiscord:
     # --- test controls ------------------------------------------------------------------------------
 
     def fail_next(self, method: str, path: str, status: int = 429, retry_after: float = 0.05, *, times: int = 1,
-                  code: int | None = None, message: str | None = None) -> None:
+                  code: int | None = None, message: str | None = None, after: int = 0) -> None:
         """The next ``times`` requests matching ``method`` and ``path`` (after /api/v10) fail with ``status``.
 
         ``path`` is a regex matched in full; ``{name}`` stands for one path segment, so
         ``"/channels/{id}/messages"`` matches any channel. A 429 carries ``retry_after`` and a ``Via`` header
         (discord.py retries it); a 403/404 carries Discord's error code (50013 Missing Permissions, 10003
-        Unknown Channel) unless ``code``/``message`` say otherwise.
+        Unknown Channel) unless ``code``/``message`` say otherwise. ``after``: let that many matching requests
+        through first (the third post fails: ``after=2``).
         """
         pattern = re.compile(re.sub(r"\{[A-Za-z_]+\}", "[^/]+", path))
-        self._failures.append(Failure(method.upper(), pattern, status, retry_after, times, code, message))
+        self._failures.append(Failure(method.upper(), pattern, status, retry_after, times, code, message, after))
 
     async def wait_ready(self, timeout: float = 10) -> None:
         """Until the bot identified and received READY and every GUILD_CREATE."""
