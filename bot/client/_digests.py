@@ -86,14 +86,23 @@ class DigestScheduler:
         self.send = send
         self.clock = clock
         self._locks: dict[int, asyncio.Lock] = {}
+        # Whether this process runs digests (with a leader lease: only while it leads). Inactive, schedule()
+        # only removes jobs, so a settings change handled here never starts a second digest.
+        self.active = True
 
     def schedule_all(self) -> None:
         for settings in self.store.guilds():
             self.schedule(settings)
 
+    def unschedule_all(self) -> None:
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("digest:"):
+                job.remove()
+
     def schedule(self, settings: GuildSettings) -> None:
         job_id = f"digest:{settings.guild_id}"
-        if not settings.digest_enabled or (settings.digest_channel_id is None and not settings.topic_channels):
+        if not self.active or not settings.digest_enabled or (settings.digest_channel_id is None
+                                                               and not settings.topic_channels):
             if self.scheduler.get_job(job_id):
                 self.scheduler.remove_job(job_id)
             return

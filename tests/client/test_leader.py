@@ -8,13 +8,21 @@ import contextlib
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 
 from bot.client._leader import Lease, lease_key
+from storage import Batch
+from tests.client.conftest import ADMIN, open_world, running_bot
+from tests.client.test_digests import _new_sudan_claim
+from tests.client.test_shards import EVEN_CHANNEL, EVEN_GUILD, ODD_CHANNEL, ODD_GUILD
+from tests.fakediscord import ADMIN_PERMISSIONS, FakeChannel, FakeGuild
 
 DSN = os.environ.get("SITREP_TEST_DATABASE_URL", "")
 RETRY = 0.1  # seconds between a follower's attempts and a leader's checks
@@ -72,6 +80,14 @@ async def holder(admin: Any, name: str) -> int | None:
     key = lease_key(name) & 0xFFFFFFFFFFFFFFFF
     return await admin.fetchval("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = $1 "
                                 "AND objid = $2 AND objsubid = 1", key >> 32, key & 0xFFFFFFFF)
+
+
+async def until(predicate: Callable[[], bool], timeout: float) -> None:
+    """Until ``predicate()`` holds, looked at every tenth of a retry period (the lease has no event to wait on)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"not within {timeout}s"
+        await asyncio.sleep(RETRY / 10)
 
 
 @needs_database
@@ -150,3 +166,39 @@ def test_the_key_is_a_stable_signed_bigint() -> None:
     assert lease_key("sitrep-leader:public") != lease_key("sitrep-leader:other")
     assert lease_key("sitrep-leader:public") == -8776024391982761239  # pinned: every process, every release
     assert all(-(2 ** 63) <= lease_key(f"n{i}") < 2 ** 63 for i in range(100))
+
+
+@needs_database
+async def test_of_two_bot_processes_only_the_leader_posts_digests_and_the_next_one_catches_up(
+        admin: Any, name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    guilds = [FakeGuild(EVEN_GUILD, "Even", [FakeChannel(EVEN_CHANNEL, "news")]),
+              FakeGuild(ODD_GUILD, "Odd", [FakeChannel(ODD_CHANNEL, "news")])]
+    first_lease, second_lease = Lease(DSN, name, retry_s=RETRY), Lease(DSN, name, retry_s=RETRY)
+    async with open_world(tmp_path, monkeypatch, polls=2, guilds=guilds, shard_ids=[0], shard_count=2,
+                          lease=first_lease) as world, \
+            running_bot(world.fake, world.config, world.store, None, shard_ids=[1], shard_count=2,
+                        lease=second_lease) as second:
+        first = world.bot
+        assert first_lease.is_leader and not second_lease.is_leader
+        # Each guild's admin sets a digest channel, through the process holding the guild's shard.
+        for guild, channel in ((EVEN_GUILD, EVEN_CHANNEL), (ODD_GUILD, ODD_CHANNEL)):
+            reply = await world.fake.slash(guild, ADMIN, "config digest channel", {"channel": channel},
+                                           permissions=ADMIN_PERMISSIONS)
+            assert "will be posted" in reply.text, reply.text
+        assert first.scheduler.get_job(f"digest:{EVEN_GUILD}") is not None  # the leader runs digests
+        assert not [j.id for j in second.scheduler.get_jobs()]  # the follower runs nothing, even its own guild's
+        # The digest time passed an hour ago, with news since: a missed slot for whoever leads next.
+        due = (datetime.now(UTC) - timedelta(hours=1)).strftime("%H:%M")
+        await world.store.commit(Batch(guilds=tuple(replace(world.store.guild(g), digest_time=due, timezone="UTC")
+                                                    for g in (EVEN_GUILD, ODD_GUILD))))
+        await _new_sudan_claim(world)
+
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", first_lease.backend_pid)
+        await world.fake.wait_for(lambda: len(world.fake.messages_in(EVEN_CHANNEL)) == 1
+                                  and len(world.fake.messages_in(ODD_CHANNEL)) == 1, timeout=20 * RETRY + 5)
+        assert second_lease.is_leader
+        await until(lambda: not first_lease.is_leader, 20 * RETRY)  # it notices at its next check
+        assert {j.id for j in second.scheduler.get_jobs()} == {f"digest:{EVEN_GUILD}", f"digest:{ODD_GUILD}"}
+        assert not [j.id for j in first.scheduler.get_jobs()]
+        assert await second.digests.catch_up() == 0  # both slots recorded: posted once, by one process
+        assert (len(world.fake.messages_in(EVEN_CHANNEL)), len(world.fake.messages_in(ODD_CHANNEL))) == (1, 1)
