@@ -46,7 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    commands.add_parser("run", help="run the Discord bot: polling, slash commands, digests (needs DISCORD_TOKEN)")
+    run = commands.add_parser("run", help="run the Discord bot: polling, slash commands, digests (needs DISCORD_TOKEN)")
+    run.add_argument("--shard-ids", metavar="IDS",
+                     help="run only these shards, e.g. 0,1 (needs --shard-count; env SITREP_SHARD_IDS)")
+    run.add_argument("--shard-count", metavar="N",
+                     help="the bot's total number of shards (env SITREP_SHARD_COUNT; default: Discord's advice, "
+                          "all run here)")
 
     commands.add_parser("demo", help="serve the bundled sample sources on loopback, poll them and show the "
                                      "answers (no token, no internet)")

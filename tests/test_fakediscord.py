@@ -3,6 +3,7 @@ syncs, and answers interactions; what it sends is recorded as Discord would see 
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import io
 import logging
@@ -339,6 +340,68 @@ async def test_an_auto_sharded_bot_asks_for_the_gateway_and_connects(fake: FakeD
         assert "GET /gateway/bot" in fake.requests
         reply = await fake.slash(GUILD, MEMBER, "ping")
     assert reply.content.startswith("pong")
+
+
+async def test_each_shard_gets_its_guilds_and_their_interactions(monkeypatch: pytest.MonkeyPatch) -> None:
+    even, odd = 100, (1 << 22) + 100  # (id >> 22) % 2: shard 0 and shard 1 of 2
+    received: dict[int, list[str]] = {0: [], 1: []}
+
+    class Sharded(commands.AutoShardedBot):
+        async def setup_hook(self) -> None:
+            await self.add_cog(Demo(self))
+            await self.tree.sync()
+
+        async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+            pass  # discord.py waits 5 s between IDENTIFYs (Discord's limit); the fake has none
+
+        async def on_interaction(self, interaction: discord.Interaction) -> None:
+            assert interaction.guild is not None
+            received[interaction.guild.shard_id].append(str(interaction.guild_id))
+
+    async with FakeDiscord([FakeGuild(even, "Even", [FakeChannel(101)]), FakeGuild(odd, "Odd", [FakeChannel(102)])],
+                           shard_count=2) as fake:
+        fake.install(monkeypatch)
+        client = Sharded(command_prefix=commands.when_mentioned, intents=discord.Intents.default(),
+                         guild_ready_timeout=0.05)
+        async with connected(fake, client):
+            await asyncio.wait_for(client.wait_until_ready(), 10)
+            assert client.shard_count == 2 and fake.shards == [(0, 2), (1, 2)]  # /gateway/bot advised 2
+            assert [p["shard"] for p in fake.identify_payloads] == [[0, 2], [1, 2]]
+            assert {g.id: g.shard_id for g in client.guilds} == {even: 0, odd: 1}
+            assert fake.connection_for(odd).shard == (1, 2)
+            assert (await fake.slash(odd, MEMBER, "ping")).content.startswith("pong")
+            assert (await fake.slash(even, MEMBER, "ping")).content.startswith("pong")
+            assert received == {0: [str(even)], 1: [str(odd)]}
+            await fake.request_reconnect(shard_id=1)  # one shard reconnects and resumes as itself
+            await fake.wait_for(lambda: fake.resumes == 1 and fake.ready.is_set() and fake.shards == [(0, 2), (1, 2)])
+            assert (await fake.slash(odd, MEMBER, "ping")).content.startswith("pong")
+            assert received[1] == [str(odd), str(odd)]
+
+
+async def test_a_message_resent_with_its_nonce_is_the_earlier_message(fake: FakeDiscord, bot: DemoBot) -> None:
+    channel = bot.get_channel(GENERAL)
+    assert isinstance(channel, discord.TextChannel)
+    first = await channel.send("daily digest", nonce="digest-1")  # discord.py adds enforce_nonce
+    again = await channel.send("daily digest", nonce="digest-1")
+    assert again.id == first.id and again.nonce == "digest-1"
+    assert [m["id"] for m in fake.channel_messages(GENERAL)] == [str(first.id)] and fake.deduplicated == ["digest-1"]
+    other = await channel.send("another", nonce="digest-2")  # another nonce: another message
+    start = fake.clock()
+    fake.clock = lambda: start + 301  # Discord keeps a nonce about five minutes
+    late = await channel.send("daily digest", nonce="digest-1")
+    assert len({first.id, other.id, late.id}) == 3 and len(fake.channel_messages(GENERAL)) == 3
+
+
+async def test_a_failure_can_wait_for_earlier_requests(fake: FakeDiscord, bot: DemoBot) -> None:
+    channel = bot.get_channel(GENERAL)
+    assert isinstance(channel, discord.TextChannel)
+    fake.fail_next("POST", "/channels/{id}/messages", status=400, code=0, message="third", after=2)
+    await channel.send("one")
+    await channel.send("two")
+    with pytest.raises(discord.HTTPException, match="third"):
+        await channel.send("three")
+    await channel.send("four")
+    assert [m["content"] for m in fake.channel_messages(GENERAL)] == ["one", "two", "four"]
 
 
 async def test_attachments_are_accepted_and_their_json_recorded(fake: FakeDiscord, bot: DemoBot) -> None:

@@ -7,6 +7,8 @@ data directory), so restarts don't spend Discord's command-sync rate limit.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import io
 import json
@@ -14,7 +16,7 @@ import logging
 import secrets
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -23,11 +25,14 @@ from discord.ext import commands
 
 from bot.briefing import AlertMessage, AlertSummary, Briefing, DigestAnswer, render_embeds
 from bot.client._alerts import AlertDispatcher, Delivered
-from bot.client._digests import ChannelGone, DigestScheduler
+from bot.client._digests import ChannelGone, DigestScheduler, part_nonce
 from bot.config import Config
 from bot.errors import SitrepError
 from bot.sources import Fetcher, Poller
 from storage import Store
+
+if TYPE_CHECKING:
+    from bot.client._leader import Lease
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +50,18 @@ def invite_url(application_id: int) -> str:
                                    scopes=("bot", "applications.commands"))
 
 
-class SitrepBot(commands.Bot):
+class SitrepBot(commands.AutoShardedBot):
+    """Sharded: ``shard_ids`` and ``shard_count`` (options) make this process run those shards of that many;
+    without them discord.py asks Discord for the count (GET /gateway/bot) and runs every shard.
+
+    ``lease``: when several processes share one store, only the lease's leader polls, alerts and posts digests.
+    Without one (one process), this process runs those jobs. The bot owns the lease's callbacks: elected, it
+    schedules the jobs and catches up missed digests; deposed, it removes them (a run already going finishes).
+    Slash commands are answered by every process, for the guilds of its shards."""
+
     def __init__(self, *, config: Config, store: Store, briefing: Briefing, poller: Poller | None,
-                 fetcher: Fetcher | None, scheduler: AsyncIOScheduler, **options: Any) -> None:
+                 fetcher: Fetcher | None, scheduler: AsyncIOScheduler, lease: Lease | None = None,
+                 **options: Any) -> None:
         intents = discord.Intents.none()
         intents.guilds = True  # the only intent: guild and channel metadata. No privileged ones.
         super().__init__(command_prefix=commands.when_mentioned, intents=intents, allowed_mentions=NO_MENTIONS,
@@ -61,7 +75,11 @@ class SitrepBot(commands.Bot):
         self.digests = DigestScheduler(store, briefing, scheduler, self.send_digest)
         self.alerts = AlertDispatcher(store, briefing, self.send_alert, self.send_alert_summary,
                                       limit=config.alerts_per_hour)
-        self._caught_up = False
+        self.lease = lease
+        self._catching_up: asyncio.Task[None] | None = None
+        if lease is not None:
+            self.digests.active = False  # until elected
+            lease.on_elected, lease.on_deposed = self._lead, self._follow
 
     async def setup_hook(self) -> None:
         from cogs.config import ConfigCog
@@ -74,26 +92,61 @@ class SitrepBot(commands.Bot):
         await self.add_cog(ExportCog(self.briefing))
         await self.add_cog(ConfigCog(self.store, self.briefing, self.fetcher, self.digests))
         self.tree.on_error = self.on_app_command_error
-        if self.poller is not None:
-            self.poller.schedule(self.scheduler, after=self.alerts.run_all)
-        self.digests.schedule_all()
         # Before the gateway connects, so no interaction can arrive first: a /search before the word index
         # existed built it on the event loop (3-5 s at 100k facts: "The application did not respond").
         await self.store.warm_search()
         if not self.scheduler.running:
             self.scheduler.start()
         await self.sync_commands()
+        if self.lease is None:
+            await self._lead()
+        else:
+            await self.lease.start()  # elected at once if no other process leads: then _lead() ran
 
     async def on_ready(self) -> None:
-        log.info("connected as %s to %d guilds", self.user, len(self.guilds))
-        if not self._caught_up:
-            self._caught_up = True
-            await self.digests.catch_up()
+        log.info("connected as %s to %d guilds on shards %s of %s", self.user, len(self.guilds),
+                 sorted(self.shards), self.shard_count)
 
     async def close(self) -> None:
+        if self.lease is not None:
+            await self.lease.stop()  # deposed first: the jobs stop before another process may start them
+        await self._stop_catching_up()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await super().close()
+
+    # --- the jobs of the one process that runs them ----------------------------------------------
+
+    async def _lead(self) -> None:
+        """Poll (alerts after each cycle) and post digests from now on; missed digests once connected."""
+        if self.poller is not None:
+            self.poller.schedule(self.scheduler, after=self.alerts.run_all)
+        self.digests.active = True
+        self.digests.schedule_all()
+        await self._stop_catching_up()
+        self._catching_up = asyncio.create_task(self._catch_up(), name="digest catch-up")
+
+    async def _catch_up(self) -> None:
+        await self.wait_until_ready()
+        try:
+            await self.digests.catch_up()
+        except Exception:
+            log.exception("digest catch-up failed")
+
+    async def _follow(self) -> None:
+        """Another process runs the jobs now (or none, while this one is stopping)."""
+        await self._stop_catching_up()  # a digest cut short is re-sent by the next leader with the same nonce
+        self.digests.active = False
+        self.digests.unschedule_all()
+        if self.scheduler.get_job("poll") is not None:
+            self.scheduler.remove_job("poll")
+
+    async def _stop_catching_up(self) -> None:
+        task, self._catching_up = self._catching_up, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     # --- command sync -------------------------------------------------------------------------------
 
@@ -118,10 +171,12 @@ class SitrepBot(commands.Bot):
 
     # --- digests ------------------------------------------------------------------------------------
 
-    async def send_digest(self, channel_id: int, digest: DigestAnswer,
-                          files: Sequence[tuple[str, bytes]] = ()) -> None:
+    async def send_digest(self, channel_id: int, digest: DigestAnswer, files: Sequence[tuple[str, bytes]] = (), *,
+                          nonce: str | None = None) -> None:
         """The digest's pages; attached files (its chart) go with the first page, where the channel allows
-        files at all: a channel without Attach Files still gets the digest."""
+        files at all: a channel without Attach Files still gets the digest. With a ``nonce``, page i carries
+        ``part_nonce(nonce, i)`` (and discord.py asks Discord to enforce it): a re-send after a crash gets the
+        message Discord already has instead of a second one."""
         try:
             channel = self.get_channel(channel_id) or await self.fetch_channel(channel_id)
             me = getattr(getattr(channel, "guild", None), "me", None)
@@ -129,8 +184,11 @@ class SitrepBot(commands.Bot):
                 log.warning("digest chart left out: no Attach Files permission in channel %s", channel_id)
                 files = ()
             for i, page in enumerate(render_embeds(digest)):
-                extra = {"files": [discord.File(io.BytesIO(data), filename=name) for name, data in files]} \
-                    if i == 0 and files else {}
+                extra: dict[str, Any] = {}
+                if i == 0 and files:
+                    extra["files"] = [discord.File(io.BytesIO(data), filename=name) for name, data in files]
+                if nonce is not None:
+                    extra["nonce"] = part_nonce(nonce, i)
                 await channel.send(embeds=[discord.Embed.from_dict(e) for e in page],  # type: ignore[union-attr]
                                    allowed_mentions=NO_MENTIONS, **extra)
         except (discord.Forbidden, discord.NotFound) as exc:

@@ -7,15 +7,23 @@ message, and a per-guild lock keeps a cron run and a start-up catch-up from raci
 the digest time, the missed slot is caught up once if it is within the grace window. Nothing new → nothing
 posted (the slot is still marked handled). A channel that is gone or forbidden switches the digest off and
 leaves a notice for the admins, instead of retrying into a storm.
+
+A process can die after Discord accepted a post but before its slot was recorded. So every message of a
+digest carries a nonce derived from (guild, channel, route, slot) and its part number, and discord.py sends it
+with ``enforce_nonce``: Discord answers a re-send with the same nonce in the same channel, within about five
+minutes, with the message it already has. A restart within that window re-sends and posts nothing twice; a
+restart after it can post that digest again (Discord forgets the nonce).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -27,10 +35,30 @@ from storage import Store
 
 log = logging.getLogger(__name__)
 GRACE = timedelta(hours=6)
+NONCE_MAX = 25  # Discord's limit on a message nonce, in characters
 
-# Sends one digest (and files to attach: name, bytes) to a channel; raises ChannelGone when the channel cannot
-# be posted to any more.
-Sender = Callable[[int, DigestAnswer, Sequence[tuple[str, bytes]]], Awaitable[None]]
+
+class Sender(Protocol):
+    """Sends one digest (and files to attach: name, bytes) to a channel, each message with the nonce
+    ``part_nonce(nonce, i)``; raises ChannelGone when the channel cannot be posted to any more."""
+
+    async def __call__(self, channel_id: int, digest: DigestAnswer, files: Sequence[tuple[str, bytes]] = (), *,
+                       nonce: str | None = None) -> None: ...
+
+
+def digest_nonce(guild_id: int, channel_id: int, slot_iso: str, route: str | None = None) -> str:
+    """The nonce of one channel's digest for one slot: the same in every process, 20 characters (a stable hash;
+    the route keeps a topic's digest apart from the default one if both go to the same channel)."""
+    key = f"{guild_id}:{channel_id}:{route or ''}:{slot_iso}"
+    return "dg" + hashlib.sha256(key.encode()).hexdigest()[:18]
+
+
+def part_nonce(nonce: str, part: int) -> str:
+    """The nonce of the digest's ``part``-th message (0: the first page, with the chart)."""
+    result = f"{nonce}.{part}"
+    if len(result) > NONCE_MAX:
+        raise ValueError(f"nonce {result!r} is longer than Discord's {NONCE_MAX} characters")
+    return result
 
 
 class ChannelGone(Exception):
@@ -58,14 +86,23 @@ class DigestScheduler:
         self.send = send
         self.clock = clock
         self._locks: dict[int, asyncio.Lock] = {}
+        # Whether this process runs digests (with a leader lease: only while it leads). Inactive, schedule()
+        # only removes jobs, so a settings change handled here never starts a second digest.
+        self.active = True
 
     def schedule_all(self) -> None:
         for settings in self.store.guilds():
             self.schedule(settings)
 
+    def unschedule_all(self) -> None:
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("digest:"):
+                job.remove()
+
     def schedule(self, settings: GuildSettings) -> None:
         job_id = f"digest:{settings.guild_id}"
-        if not settings.digest_enabled or (settings.digest_channel_id is None and not settings.topic_channels):
+        if not self.active or not settings.digest_enabled or (settings.digest_channel_id is None
+                                                               and not settings.topic_channels):
             if self.scheduler.get_job(job_id):
                 self.scheduler.remove_job(job_id)
             return
@@ -125,7 +162,7 @@ class DigestScheduler:
             return "nothing new"
         files = await self._chart(settings, topic_keys)
         try:
-            await self.send(channel, digest, files)
+            await self.send(channel, digest, files, nonce=digest_nonce(guild_id, channel, slot_iso, route))
         except ChannelGone as exc:
             await self._switch_off(settings, str(exc), route)
             return "channel gone"

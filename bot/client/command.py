@@ -10,8 +10,11 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+from collections.abc import Mapping
 from datetime import UTC
+from typing import Any
 
 from bot.config import Config, discord_token
 from bot.errors import ConfigError
@@ -38,18 +41,64 @@ def install_redaction(token: str) -> None:
         handler.addFilter(RedactToken(token))
 
 
+def shard_options(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    """``shard_ids``/``shard_count`` for the bot from --shard-ids/--shard-count, else SITREP_SHARD_IDS/
+    SITREP_SHARD_COUNT (a flag wins over its variable). Nothing given: {} (Discord's count, every shard here).
+    A count alone runs all of its shards; ids need a count. A bad value is a ConfigError naming its source."""
+    ids_key, ids_text = _option(getattr(args, "shard_ids", None), "--shard-ids", "SITREP_SHARD_IDS", environ)
+    count_key, count_text = _option(getattr(args, "shard_count", None), "--shard-count", "SITREP_SHARD_COUNT",
+                                    environ)
+    options: dict[str, Any] = {}
+    if count_text is not None:
+        try:
+            count = int(count_text)
+        except ValueError:
+            raise ConfigError(count_key, f"{count_text!r} is not a whole number of shards") from None
+        if count < 1:
+            raise ConfigError(count_key, f"must be at least 1, not {count}")
+        options["shard_count"] = count
+    if ids_text is not None:
+        if count_text is None:
+            raise ConfigError(ids_key, "needs the total number of shards too: add --shard-count N "
+                                       "(or SITREP_SHARD_COUNT)")
+        ids = []
+        for part in ids_text.split(","):
+            try:
+                shard = int(part.strip())
+            except ValueError:
+                raise ConfigError(ids_key, f"{ids_text!r} is not a comma-separated list of shard ids, "
+                                           "such as 0,1") from None
+            if not 0 <= shard < options["shard_count"]:
+                raise ConfigError(ids_key, f"shard {shard} does not exist: with {options['shard_count']} shards "
+                                           f"the ids run from 0 to {options['shard_count'] - 1}")
+            if shard in ids:
+                raise ConfigError(ids_key, f"shard {shard} is listed twice")
+            ids.append(shard)
+        options["shard_ids"] = ids
+    return options
+
+
+def _option(flag: str | None, flag_name: str, variable: str, environ: Mapping[str, str]) -> tuple[str, str | None]:
+    """Where a value comes from and the value: the flag, else the environment variable (blank counts as unset)."""
+    if flag is not None:
+        return flag_name, flag
+    value = environ.get(variable, "").strip()
+    return variable, value or None
+
+
 def run_bot(args: argparse.Namespace, config: Config) -> int:
+    shards = shard_options(args)
     token = discord_token()
     if token is None:
         raise ConfigError("DISCORD_TOKEN", "is not set. Create a bot token in the Discord developer portal and "
                                            "run: DISCORD_TOKEN=... python -m bot run (see README)")
     install_redaction(token)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(config, token))
+        asyncio.run(serve(config, token, shards))
     return 0
 
 
-async def serve(config: Config, token: str) -> None:
+async def serve(config: Config, token: str, shards: Mapping[str, Any] | None = None) -> None:
     import discord
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -65,7 +114,7 @@ async def serve(config: Config, token: str) -> None:
     briefing = Briefing(store, config)
     poller = Poller(config, store, fetcher, Extractor(config.actors, config.places))
     bot = SitrepBot(config=config, store=store, briefing=briefing, poller=poller, fetcher=fetcher,
-                    scheduler=AsyncIOScheduler(timezone=UTC))
+                    scheduler=AsyncIOScheduler(timezone=UTC), **(shards or {}))
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(bot.close()))

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import discord
 import pytest
@@ -78,16 +79,48 @@ async def empty_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         yield built
 
 
-@contextlib.asynccontextmanager
-async def open_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, polls: int,
-                     spec: StoreSpec | None = None) -> AsyncIterator[World]:
-    fake = FakeDiscord([
+def default_guilds() -> list[FakeGuild]:
+    return [
         FakeGuild(GUILD_A, "Watchers", [FakeChannel(CHANNEL_A, "digest"), FakeChannel(CHANNEL_GONE, "old",
                                                                                       forbidden=True),
                                         FakeChannel(CHANNEL_FORUM, "incidents", kind=FORUM),
                                         FakeChannel(CHANNEL_A2, "sudan-news")]),
         FakeGuild(GUILD_B, "Researchers", [FakeChannel(CHANNEL_B, "news")]),
-    ])
+    ]
+
+
+@contextlib.asynccontextmanager
+async def running_bot(fake: FakeDiscord, config: Config, store: Store, fetcher: Fetcher | None,
+                      **options: Any) -> AsyncIterator[SitrepBot]:
+    """A real SitrepBot (no poller, its own scheduler) logged into ``fake`` until it is ready (``on_ready``: its
+    guilds received, commands synced); closed cleanly on leaving. ``options`` go to the bot (``shard_ids``...)."""
+    bot = SitrepBot(config=config, store=store, briefing=Briefing(store, config), poller=None, fetcher=fetcher,
+                    scheduler=AsyncIOScheduler(timezone=UTC), guild_ready_timeout=0.05, **options)
+    await bot.login("fake-token")
+    task = asyncio.create_task(bot.connect(reconnect=False))
+    try:
+        ready = asyncio.ensure_future(asyncio.wait_for(bot.wait_until_ready(), 10))
+        done, _ = await asyncio.wait([task, ready], return_when=asyncio.FIRST_COMPLETED)
+        if ready not in done:  # the connection ended first: say why
+            ready.cancel()
+            await asyncio.gather(ready, return_exceptions=True)
+            task.result()
+            raise AssertionError("the bot disconnected before it was ready")
+        ready.result()
+        await fake.wait_for(lambda: bool(fake.commands))
+        yield bot
+    finally:
+        await bot.close()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+@contextlib.asynccontextmanager
+async def open_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, polls: int, spec: StoreSpec | None = None,
+                     guilds: list[FakeGuild] | None = None, **bot_options: Any) -> AsyncIterator[World]:
+    """The world of the fixtures: ``guilds`` (default: GUILD_A and GUILD_B) in a fake Discord, the demo's outlets
+    polled ``polls`` times into a store, and one bot (``bot_options``, e.g. its shards) connected."""
+    fake = FakeDiscord(default_guilds() if guilds is None else guilds)
     await fake.start()
     monkeypatch.setattr(discord.http.Route, "BASE", fake.api_base)
     monkeypatch.setattr(DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(fake.gateway_url))
@@ -102,20 +135,10 @@ async def open_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, polls: int
         outlets.phase = phase
         await store.commit(Batch(sources=tuple(replace(s, next_due=None) for s in store.all_sources())))
         await poller.run_cycle()
-    scheduler = AsyncIOScheduler(timezone=UTC)
-    bot = SitrepBot(config=config, store=store, briefing=Briefing(store, config), poller=None, fetcher=fetcher,
-                    scheduler=scheduler, guild_ready_timeout=0.05)
-    await bot.login("fake-token")
-    task = asyncio.create_task(bot.connect(reconnect=False))
-    await fake.wait_ready()
-    await fake.wait_for(lambda: bool(fake.commands))
-    await asyncio.wait_for(bot.wait_until_ready(), 10)
     try:
-        yield World(fake, bot, store, config, poller, outlets)
+        async with running_bot(fake, config, store, fetcher, **bot_options) as bot:
+            yield World(fake, bot, store, config, poller, outlets)
     finally:
-        await bot.close()
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
         await session.close()
         await store.close()
         await outlets.stop()

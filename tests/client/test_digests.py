@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from bot.client import DigestScheduler, latest_slot
+import discord
+import pytest
+
+from bot.client import DigestScheduler, digest_nonce, latest_slot, part_nonce
 from bot.model import GuildSettings
 from storage import Batch
 from tests.client.conftest import ADMIN, CHANNEL_A, CHANNEL_A2, CHANNEL_GONE, GUILD_A, World
@@ -143,6 +147,92 @@ async def test_the_digest_carries_the_chart_when_the_admins_ask_for_it(world: Wo
     assert attachment["filename"] == "digest-casualties.png"
     assert world.fake.attachment_data(attachment)[:8] == b"\x89PNG\r\n\x1a\n"
     assert "23 soldiers (Pakistan) killed" in message["embeds"][0]["description"]
+
+
+class ProcessDied(Exception):
+    """The process was killed: whatever it was doing stops here."""
+
+
+def _next_process(world: World, now: datetime) -> DigestScheduler:
+    """The digest scheduler of a new process (its own locks), on the same store and Discord."""
+    return DigestScheduler(world.store, world.bot.briefing, world.bot.scheduler, world.bot.send_digest,
+                           clock=lambda: now)
+
+
+async def _dies_before_recording(*args: object, **kwargs: object) -> None:
+    raise ProcessDied
+
+
+async def test_a_crash_after_discord_accepted_the_digest_posts_it_once(world: World,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    await _enable(world, digest_chart=True)  # two parts in one message: the embed and the chart file
+    now = datetime(2026, 11, 25, 4, 30, tzinfo=UTC)  # 09:30 in Karachi: the 08:00 slot is due
+    with monkeypatch.context() as patch:  # the first process dies after Discord accepted, before recording
+        patch.setattr(world.bot.briefing, "confirm_digest", _dies_before_recording)
+        with pytest.raises(ProcessDied):
+            await _next_process(world, now).catch_up()
+    (first,) = world.fake.messages_in(CHANNEL_A)
+    assert world.store.guild(GUILD_A).last_digest_slot is None  # the slot was never recorded
+    assert await _next_process(world, now + timedelta(minutes=2)).catch_up() == 1  # the restart re-sends...
+    (message,) = world.fake.messages_in(CHANNEL_A)  # ...and Discord answers with the message it already has
+    assert message["id"] == first["id"] and len(message["attachments"]) == 1
+    assert world.fake.deduplicated == [message["nonce"]]
+    assert world.store.guild(GUILD_A).last_digest_slot == datetime(2026, 11, 25, 3, 0, tzinfo=UTC).isoformat()
+    assert await _next_process(world, now + timedelta(minutes=4)).catch_up() == 0
+
+
+async def _many_new_events(world: World, count: int) -> None:
+    from bot.model import Article, Event
+    from storage import ArticleFacts
+
+    for i in range(count):
+        article = Article(url=f"https://example.org/long-{i}", outlet="Border Desk", title=f"Clash {i}",
+                          published=datetime(2026, 11, 24, tzinfo=UTC), source_id="x", text_hash=f"long-{i}",
+                          topics=("pak-afg",))
+        words = " ".join(hashlib.sha256(f"{i}:{j}".encode()).hexdigest()[:8] for j in range(18))
+        summary = f"Report {i} from the border: {words}"  # distinct, so the timeline merges none of them
+        event = Event(summary=summary, quote=summary, date=f"2026-11-{1 + i % 24:02d}", date_precision="day")
+        await world.store.commit(Batch(articles=(ArticleFacts(article, (event,)),)))
+
+
+async def test_a_crash_between_the_pages_of_a_digest_posts_each_page_once(world: World) -> None:
+    await _enable(world)
+    await _many_new_events(world, 40)
+    slot = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+    # The second page's post fails the first time (the process dies there): the first page was accepted.
+    world.fake.fail_next("POST", rf"/channels/{CHANNEL_A}/messages", status=400, code=0, message="died", after=1)
+    with pytest.raises(discord.HTTPException):
+        await world.bot.digests.run(GUILD_A, slot=slot)
+    assert len(world.fake.messages_in(CHANNEL_A)) == 1
+    assert await _next_process(world, slot + timedelta(hours=1)).run(GUILD_A, slot=slot) == "posted"
+    pages = world.fake.messages_in(CHANNEL_A)
+    footers = [m["embeds"][0]["footer"]["text"] for m in pages]
+    assert len(pages) >= 2 and all(f.endswith(f"page {i}/{len(pages)}") for i, f in enumerate(footers, 1))
+    assert len(world.fake.deduplicated) == 1  # only the first page was re-sent onto itself
+    assert len({m["nonce"] for m in pages}) == len(pages)  # each page has its own nonce
+
+
+async def test_the_next_slot_is_a_new_post_not_the_last_one_again(world: World) -> None:
+    await _enable(world)
+    slot = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+    assert await world.bot.digests.run(GUILD_A, slot=slot) == "posted"
+    await _new_sudan_claim(world)
+    await _many_new_events(world, 1)
+    assert await world.bot.digests.run(GUILD_A, slot=slot + timedelta(days=1)) == "posted"
+    first, second = world.fake.messages_in(CHANNEL_A)
+    assert first["id"] != second["id"] and world.fake.deduplicated == []
+
+
+def test_digest_nonces_are_stable_distinct_and_within_discords_limit() -> None:
+    slot = datetime(2026, 11, 25, 3, 0, tzinfo=UTC).isoformat()
+    nonce = digest_nonce(GUILD_A, CHANNEL_A, slot)
+    assert nonce == digest_nonce(GUILD_A, CHANNEL_A, slot)  # the same in the next process
+    others = {digest_nonce(GUILD_A + 1, CHANNEL_A, slot), digest_nonce(GUILD_A, CHANNEL_A2, slot),
+              digest_nonce(GUILD_A, CHANNEL_A, "2026-11-26T03:00:00+00:00"),
+              digest_nonce(GUILD_A, CHANNEL_A, slot, route=str(CHANNEL_A))}
+    assert nonce not in others and len(others) == 4
+    parts = [part_nonce(nonce, i) for i in range(1000)]
+    assert len(set(parts)) == 1000 and max(len(p) for p in parts) <= 25
 
 
 def test_latest_slot_follows_the_guilds_time_zone_and_dst() -> None:

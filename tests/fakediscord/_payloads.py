@@ -109,6 +109,8 @@ def message(message_id: int, channel_id: int, body: dict[str, Any], *, ephemeral
     }
     if interaction is not None:
         result["interaction_metadata"] = interaction
+    if body.get("nonce") is not None:
+        result["nonce"] = body["nonce"]
     return result
 
 

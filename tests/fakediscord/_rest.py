@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import BodyPartReader, web
 
 from tests.fakediscord import _payloads as p
-from tests.fakediscord._model import APP_ID, FORUM, FakeChannel, FakeGuild, Interaction
+from tests.fakediscord._model import APP_ID, BOT_ID, FORUM, FakeChannel, FakeGuild, Interaction
 
 if TYPE_CHECKING:
     from tests.fakediscord.server import FakeDiscord
@@ -38,6 +38,7 @@ class Failure:
     times: int
     code: int | None
     message: str | None
+    after: int = 0  # matching requests to let through first
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -113,6 +114,9 @@ class Rest:
     def _failure(self, method: str, path: str) -> web.Response | None:
         for failure in self.fake._failures:
             if failure.method == method and failure.pattern.fullmatch(path):
+                if failure.after > 0:
+                    failure.after -= 1
+                    continue
                 failure.times -= 1
                 if failure.times <= 0:
                     self.fake._failures.remove(failure)
@@ -128,7 +132,7 @@ class Rest:
         if path in ("/oauth2/applications/@me", "/applications/@me"):
             return json_response(p.application())
         if path in ("/gateway", "/gateway/bot"):
-            return json_response({"url": fake.gateway_url, "shards": 1, "session_start_limit": {
+            return json_response({"url": fake.gateway_url, "shards": fake.shard_count, "session_start_limit": {
                 "total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}})
         if m := re.fullmatch(r"/applications/\d+(?:/guilds/(\d+))?/commands(?:/(\d+))?", path):
             return self._commands(method, int(m.group(1)) if m.group(1) else None, m.group(2), body)
@@ -325,6 +329,20 @@ class Rest:
         thread.update(message_count=1, last_message_id=message["id"])
         return json_response({**thread, "message": message}, 201)
 
+    def _same_nonce(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any] | None:
+        """With ``enforce_nonce``, Discord answers a message create by the same author in the same channel with a
+        nonce it saw within the last few minutes with that earlier message, and creates nothing."""
+        fake = self.fake
+        if not body.get("enforce_nonce") or body.get("nonce") is None:
+            return None
+        seen = fake._nonces.get((BOT_ID, channel_id, str(body["nonce"])))
+        if seen is None or fake.clock() - seen[0] > fake.nonce_window_s:
+            return None
+        earlier = fake._messages.get(seen[1])
+        if earlier is not None:
+            fake.deduplicated.append(str(body["nonce"]))
+        return earlier
+
     def _channel(self, method: str, channel_id: int, messages: bool, message_id: str | None,
                  body: Any) -> web.Response:
         fake = self.fake
@@ -344,10 +362,15 @@ class Rest:
                 return error(403)
             if channel.kind == FORUM and channel_id not in fake.threads:
                 return json_response({"code": 50008, "message": "Cannot send messages in a non-text channel"}, 400)
+            earlier = self._same_nonce(channel_id, body or {})
+            if earlier is not None:
+                return json_response(earlier)
             message = p.message(fake.next_id(), channel_id, body or {})
             fake._messages[int(message["id"])] = message
             self._keep_files(body or {}, message)
             posted.append(message)
+            if (body or {}).get("enforce_nonce") and body.get("nonce") is not None:
+                fake._nonces[(BOT_ID, channel_id, str(body["nonce"]))] = (fake.clock(), int(message["id"]))
             return json_response(message)
         index = next((i for i, m in enumerate(posted) if m["id"] == message_id), None)
         if index is None:

@@ -18,6 +18,7 @@ import json
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
@@ -33,22 +34,48 @@ if TYPE_CHECKING:
 DISPATCH, HEARTBEAT, IDENTIFY, RESUME, RECONNECT, HELLO, HEARTBEAT_ACK = 0, 1, 2, 6, 7, 10, 11
 
 
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """The shard that holds a guild, by Discord's rule."""
+    return (guild_id >> 22) % shard_count
+
+
+@dataclass(eq=False)
+class Connection:
+    """One gateway websocket: ``shard`` is IDENTIFY's ``[id, count]`` (``(0, 1)``, every guild, when it names
+    none; None until it identified or resumed); ``ready`` once READY and its GUILD_CREATEs were sent."""
+
+    ws: web.WebSocketResponse
+    shard: tuple[int, int] | None = None
+    ready: bool = False
+
+    def holds(self, guild_id: int) -> bool:
+        return self.shard is not None and shard_of(guild_id, self.shard[1]) == self.shard[0]
+
+
 class FakeDiscord:
     """One fake Discord: guilds, the bot's commands, and everything the bot did.
 
     ``token``: when set, only that bot token is accepted (anything else gets 401, which discord.py's
-    ``login`` turns into ``LoginFailure``); by default any token is.
+    ``login`` turns into ``LoginFailure``); by default any token is. ``shard_count``: what GET /gateway/bot
+    advises. Each gateway connection gets the guilds of the shard its IDENTIFY names (all without one), and a
+    guild's events go to the connection holding its shard, so several sharded bots can share one fake.
     """
 
     def __init__(self, guilds: list[FakeGuild], *, token: str | None = None,
-                 heartbeat_interval_ms: int = 41250) -> None:
+                 heartbeat_interval_ms: int = 41250, shard_count: int = 1) -> None:
         self.guilds = {g.id: g for g in guilds}
         self.token = token
         self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.shard_count = shard_count
+        # enforce_nonce: a create with a nonce seen in the channel within this many seconds of ``clock()``
+        # returns the earlier message. A test moves ``clock`` (a monotonic seconds function) to expire nonces.
+        self.nonce_window_s = 300.0
+        self.clock: Callable[[], float] = time.monotonic
         self.url = ""
         # What the bot did.
         self.identify: dict[str, Any] | None = None  # the last IDENTIFY payload (token redacted)
         self.identifies = 0
+        self.identify_payloads: list[dict[str, Any]] = []  # every IDENTIFY (token redacted), in order
         self.resumes = 0
         self.heartbeats = 0
         self.commands: list[dict[str, Any]] = []  # the global commands, as Discord stores them (with ids)
@@ -59,12 +86,16 @@ class FakeDiscord:
         self.requests: list[str] = []  # "METHOD /path" of every REST request, in order
         self.unknown_routes: list[str] = []
         self.errors: list[str] = []  # requests the fake itself failed on (answered 400): a bug in the fake
-        self.ready = asyncio.Event()  # set at every READY + GUILD_CREATEs; cleared when a new socket opens
+        self.deduplicated: list[str] = []  # nonces of message creates answered with an earlier message
+        # Set when every open connection got READY + its GUILD_CREATEs; cleared when a new socket opens.
+        self.ready = asyncio.Event()
         # Internals.
-        self._ws: web.WebSocketResponse | None = None
+        self._connections: list[Connection] = []  # open gateway connections, oldest first
+        self._sessions: dict[str, tuple[int, int]] = {}  # session id → shard, so a RESUME keeps its shard
         self._seq = itertools.count(1)
         self._ids = itertools.count(1_300_000_000_000_000_000)
         self._failures: list[Failure] = []
+        self._nonces: dict[tuple[int, int, str], tuple[float, int]] = {}  # (author, channel, nonce) → (when, message)
         self._channel_messages: dict[int, list[dict[str, Any]]] = {}
         self._messages: dict[int, dict[str, Any]] = {}  # every message by id
         self.files: dict[str, bytes] = {}  # the bytes of every attached file, by its attachment URL
@@ -88,8 +119,9 @@ class FakeDiscord:
         return self
 
     async def stop(self) -> None:
-        if self._ws is not None and not self._ws.closed:
-            await self._ws.close()
+        for connection in list(self._connections):
+            if not connection.ws.closed:
+                await connection.ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -123,6 +155,21 @@ class FakeDiscord:
     @property
     def identify_payload(self) -> dict[str, Any] | None:
         return self.identify
+
+    @property
+    def shards(self) -> list[tuple[int, int]]:
+        """``(shard id, shard count)`` of every open, identified gateway connection, oldest first."""
+        return [c.shard for c in self._connections if c.shard is not None and not c.ws.closed]
+
+    def connection_for(self, guild_id: int | None = None) -> Connection:
+        """The open connection that receives a guild's events (``None``: events of no guild, on shard 0), as
+        Discord routes them; the newest if several hold that shard."""
+        open_ = [c for c in self._connections if not c.ws.closed]
+        assert open_, "the bot is not connected to the gateway"
+        held = [c for c in open_ if c.shard is not None
+                and (c.shard[0] == 0 if guild_id is None else c.holds(guild_id))]
+        assert held, f"no gateway connection holds the shard of guild {guild_id} (connected shards: {self.shards})"
+        return held[-1]
 
     @property
     def synced_commands(self) -> list[dict[str, Any]]:
@@ -163,16 +210,17 @@ class FakeDiscord:
     # --- test controls ------------------------------------------------------------------------------
 
     def fail_next(self, method: str, path: str, status: int = 429, retry_after: float = 0.05, *, times: int = 1,
-                  code: int | None = None, message: str | None = None) -> None:
+                  code: int | None = None, message: str | None = None, after: int = 0) -> None:
         """The next ``times`` requests matching ``method`` and ``path`` (after /api/v10) fail with ``status``.
 
         ``path`` is a regex matched in full; ``{name}`` stands for one path segment, so
         ``"/channels/{id}/messages"`` matches any channel. A 429 carries ``retry_after`` and a ``Via`` header
         (discord.py retries it); a 403/404 carries Discord's error code (50013 Missing Permissions, 10003
-        Unknown Channel) unless ``code``/``message`` say otherwise.
+        Unknown Channel) unless ``code``/``message`` say otherwise. ``after``: let that many matching requests
+        through first (the third post fails: ``after=2``).
         """
         pattern = re.compile(re.sub(r"\{[A-Za-z_]+\}", "[^/]+", path))
-        self._failures.append(Failure(method.upper(), pattern, status, retry_after, times, code, message))
+        self._failures.append(Failure(method.upper(), pattern, status, retry_after, times, code, message, after))
 
     async def wait_ready(self, timeout: float = 10) -> None:
         """Until the bot identified and received READY and every GUILD_CREATE."""
@@ -272,53 +320,78 @@ class FakeDiscord:
         return record
 
     async def dispatch_event(self, event: str, data: dict[str, Any]) -> None:
-        """Send any gateway DISPATCH event to the connected bot."""
-        assert self._ws is not None and not self._ws.closed, "the bot is not connected to the gateway"
-        await self._ws.send_str(json.dumps({"op": DISPATCH, "t": event, "s": next(self._seq), "d": data}))
+        """Send any gateway DISPATCH event to the connected bot: on the connection holding the shard of the
+        data's ``guild_id`` (shard 0 when it has none)."""
+        guild_id = data.get("guild_id")
+        connection = self.connection_for(int(guild_id) if guild_id is not None else None)
+        await connection.ws.send_str(json.dumps({"op": DISPATCH, "t": event, "s": next(self._seq), "d": data}))
 
-    async def request_reconnect(self) -> None:
-        """Ask the bot to reconnect (op 7), as Discord does; discord.py resumes on resume_gateway_url."""
-        assert self._ws is not None, "the bot is not connected to the gateway"
+    async def request_reconnect(self, shard_id: int | None = None) -> None:
+        """Ask the bot to reconnect (op 7), as Discord does; discord.py resumes on resume_gateway_url. Every open
+        connection is asked, or only those of shard ``shard_id``."""
+        targets = [c for c in self._connections if not c.ws.closed
+                   and (shard_id is None or (c.shard is not None and c.shard[0] == shard_id))]
+        assert targets, "the bot is not connected to the gateway"
         self.ready.clear()
-        await self._ws.send_str(json.dumps({"op": RECONNECT, "d": None}))
+        for connection in targets:
+            connection.ready = False
+            await connection.ws.send_str(json.dumps({"op": RECONNECT, "d": None}))
 
     # --- gateway ------------------------------------------------------------------------------------
 
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
-        self._ws = ws
+        connection = Connection(ws)
+        self._connections.append(connection)
         self.ready.clear()
-        await ws.send_str(json.dumps({"op": HELLO, "d": {"heartbeat_interval": self.heartbeat_interval_ms}}))
-        async for msg in ws:
-            if msg.type != WSMsgType.TEXT:
-                continue
-            payload = json.loads(msg.data)
-            op = payload.get("op")
-            if op == HEARTBEAT:
-                self.heartbeats += 1
-                await ws.send_str(json.dumps({"op": HEARTBEAT_ACK}))
-            elif op == IDENTIFY:
-                self.identifies += 1
-                self.identify = {**payload["d"], "token": "<redacted>"}
-                await self._ready(ws)
-            elif op == RESUME:
-                self.resumes += 1
-                await ws.send_str(json.dumps({"op": DISPATCH, "t": "RESUMED", "s": next(self._seq), "d": {}}))
-                self.ready.set()
+        try:
+            await ws.send_str(json.dumps({"op": HELLO, "d": {"heartbeat_interval": self.heartbeat_interval_ms}}))
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                payload = json.loads(msg.data)
+                op = payload.get("op")
+                if op == HEARTBEAT:
+                    self.heartbeats += 1
+                    await ws.send_str(json.dumps({"op": HEARTBEAT_ACK}))
+                elif op == IDENTIFY:
+                    self.identifies += 1
+                    self.identify = {**payload["d"], "token": "<redacted>"}
+                    self.identify_payloads.append(self.identify)
+                    shard = payload["d"].get("shard") or [0, 1]
+                    connection.shard = (int(shard[0]), int(shard[1]))
+                    await self._ready(connection)
+                elif op == RESUME:
+                    self.resumes += 1
+                    connection.shard = self._sessions.get(payload["d"].get("session_id"), (0, 1))
+                    await ws.send_str(json.dumps({"op": DISPATCH, "t": "RESUMED", "s": next(self._seq), "d": {}}))
+                    self._connection_ready(connection)
+                await self.notify()
+        finally:
+            self._connections.remove(connection)
             await self.notify()
         return ws
 
-    async def _ready(self, ws: web.WebSocketResponse) -> None:
-        ready = {"v": 10, "user": p.bot_user(), "session_id": f"fake-session-{self.identifies}",
-                 "resume_gateway_url": self.gateway_url, "shard": [0, 1],
-                 "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
+    async def _ready(self, connection: Connection) -> None:
+        assert connection.shard is not None
+        session_id = f"fake-session-{self.identifies}"
+        self._sessions[session_id] = connection.shard
+        held = [g for g in self.guilds.values() if connection.holds(g.id)]
+        ready = {"v": 10, "user": p.bot_user(), "session_id": session_id,
+                 "resume_gateway_url": self.gateway_url, "shard": list(connection.shard),
+                 "guilds": [{"id": str(g.id), "unavailable": True} for g in held],
                  "application": {"id": str(APP_ID), "flags": 0}, "private_channels": [], "relationships": []}
-        await ws.send_str(json.dumps({"op": DISPATCH, "t": "READY", "s": next(self._seq), "d": ready}))
-        for guild in self.guilds.values():
-            await ws.send_str(json.dumps({"op": DISPATCH, "t": "GUILD_CREATE", "s": next(self._seq),
-                                          "d": p.guild(guild)}))
-        self.ready.set()
+        await connection.ws.send_str(json.dumps({"op": DISPATCH, "t": "READY", "s": next(self._seq), "d": ready}))
+        for guild in held:
+            await connection.ws.send_str(json.dumps({"op": DISPATCH, "t": "GUILD_CREATE", "s": next(self._seq),
+                                                     "d": p.guild(guild)}))
+        self._connection_ready(connection)
+
+    def _connection_ready(self, connection: Connection) -> None:
+        connection.ready = True
+        if all(c.ready for c in self._connections if not c.ws.closed):
+            self.ready.set()
 
 
-__all__ = ["BOT_ID", "FakeDiscord"]
+__all__ = ["BOT_ID", "Connection", "FakeDiscord", "shard_of"]
