@@ -95,6 +95,7 @@ class SitrepBot(commands.AutoShardedBot):
         # Before the gateway connects, so no interaction can arrive first: a /search before the word index
         # existed built it on the event loop (3-5 s at 100k facts: "The application did not respond").
         await self.store.warm_search()
+        self.store.subscribe(self._settings_changed)
         if not self.scheduler.running:
             self.scheduler.start()
         await self.sync_commands()
@@ -140,6 +141,12 @@ class SitrepBot(commands.AutoShardedBot):
         self.digests.unschedule_all()
         if self.scheduler.get_job("poll") is not None:
             self.scheduler.remove_job("poll")
+
+    def _settings_changed(self, guilds: frozenset[int]) -> None:
+        """Another process changed these guilds' settings (a /config answered by the shard that holds the
+        guild): the leader reschedules their digests. Followers schedule nothing."""
+        for guild_id in guilds:
+            self.digests.schedule(self.store.guild(guild_id))
 
     async def _stop_catching_up(self) -> None:
         task, self._catching_up = self._catching_up, None

@@ -60,8 +60,10 @@ class Lease:
     lease resigns and tries again later. Connection errors never escape: they are logged and retried."""
 
     def __init__(self, dsn: str, name: str, *, retry_s: float = 5.0, timeout_s: float = 5.0,
-                 on_elected: Callback | None = None, on_deposed: Callback | None = None) -> None:
+                 on_elected: Callback | None = None, on_deposed: Callback | None = None,
+                 schema: str | None = None) -> None:
         self.dsn = dsn
+        self.schema = schema  # where leader_epoch lives: the store's schema (the server's default if None)
         self.name = name
         self.key = lease_key(name)
         self.retry_s = retry_s
@@ -154,7 +156,8 @@ class Lease:
 
     async def _connect(self) -> Any:
         conn = await asyncpg.connect(self.dsn, timeout=self.timeout_s,
-                                     server_settings={**KEEPALIVES, "application_name": "sitrep-leader"})
+                                     server_settings={**KEEPALIVES, "application_name": "sitrep-leader",
+                                                      **({"search_path": self.schema} if self.schema else {})})
         try:
             await conn.execute(CREATE_TABLE, timeout=self.timeout_s)
         except (asyncpg.UniqueViolationError, asyncpg.DuplicateTableError):

@@ -98,6 +98,18 @@ def run_bot(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def _lease(config: Config) -> Any:
+    """With a shared PostgreSQL store, any number of processes run: one of them, the holder of this lease,
+    polls, sends alerts and posts digests. With TinyDB there is one process (the store's writer lock), and no
+    lease."""
+    if config.storage.driver != "postgres":
+        return None
+    from bot.client._leader import Lease
+    from bot.config import database_url
+
+    return Lease(database_url() or "", f"sitrep-leader:{config.storage.schema}", schema=config.storage.schema)
+
+
 async def serve(config: Config, token: str, shards: Mapping[str, Any] | None = None) -> None:
     import discord
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -114,7 +126,7 @@ async def serve(config: Config, token: str, shards: Mapping[str, Any] | None = N
     briefing = Briefing(store, config)
     poller = Poller(config, store, fetcher, Extractor(config.actors, config.places))
     bot = SitrepBot(config=config, store=store, briefing=briefing, poller=poller, fetcher=fetcher,
-                    scheduler=AsyncIOScheduler(timezone=UTC), **(shards or {}))
+                    scheduler=AsyncIOScheduler(timezone=UTC), lease=_lease(config), **(shards or {}))
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(bot.close()))
