@@ -14,20 +14,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
-asyncpg = pytest.importorskip("asyncpg", reason="asyncpg (the PostgreSQL driver) is not installed")
-
-from bot.client._leader import Lease, lease_key  # noqa: E402  (needs asyncpg)
-from storage import Batch  # noqa: E402
-from tests.client.conftest import ADMIN, open_world, running_bot  # noqa: E402
-from tests.client.test_digests import _new_sudan_claim  # noqa: E402
-from tests.client.test_shards import EVEN_CHANNEL, EVEN_GUILD, ODD_CHANNEL, ODD_GUILD  # noqa: E402
-from tests.fakediscord import ADMIN_PERMISSIONS, FakeChannel, FakeGuild  # noqa: E402
+from bot.client._leader import Lease, lease_key
+from storage import Batch
+from tests.client.conftest import ADMIN, open_world, running_bot
+from tests.client.test_digests import _new_sudan_claim
+from tests.client.test_shards import EVEN_CHANNEL, EVEN_GUILD, ODD_CHANNEL, ODD_GUILD
+from tests.fakediscord import ADMIN_PERMISSIONS, FakeChannel, FakeGuild
 
 DSN = os.environ.get("SITREP_TEST_DATABASE_URL", "")
 RETRY = 0.1  # seconds between a follower's attempts and a leader's checks
-needs_database = pytest.mark.skipif(not DSN, reason="SITREP_TEST_DATABASE_URL is not set: no PostgreSQL to test on")
+# Deselected without SITREP_TEST_DATABASE_URL, failing loudly if it is set and unreachable (tests/conftest.py).
+needs_database = pytest.mark.usefixtures("pg_dsn")
 
 
 class Callbacks:
