@@ -50,6 +50,9 @@ class ArticleFacts:
     backlog: bool = False
 
 
+Fence = tuple[str, int]
+
+
 @dataclass(frozen=True, slots=True)
 class Batch:
     """One atomic write. Every field is optional; an empty batch writes nothing."""
@@ -60,6 +63,9 @@ class Batch:
     topics: tuple[Topic, ...] = ()  # upsert guild topics by Topic.key
     remove_topics: tuple[str, ...] = ()  # Topic.key values
     guilds: tuple[GuildSettings, ...] = ()  # upsert by guild_id
+    # The leader's (lease name, epoch) for a write only the leader may make (a poll cycle): a store shared by
+    # several processes refuses it once another process has been elected since (StoreError, nothing written).
+    fence: Fence | None = None
 
     def __bool__(self) -> bool:
         return any((self.articles, self.sources, self.remove_sources, self.topics, self.remove_topics,

@@ -39,7 +39,7 @@ from bot.model import Article, ArticleRef, GuildSettings, Kind, SourceState, Sto
 from storage import _codec
 from storage._index import FactIndex, words
 from storage._layout import DEFAULT_HOT_WEEKS
-from storage.api import Batch, CommitResult, GuildChange, Subscriber, fact_id
+from storage.api import Batch, CommitResult, Fence, GuildChange, Subscriber, fact_id
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -371,6 +371,8 @@ class PgStore:
             return CommitResult(last_seq=self._last_seq)
         payloads = _encode_state(batch)  # refuses an unserialisable value before the transaction
         async with self._transaction() as conn:
+            if batch.fence is not None:
+                await self._check_fence(conn, batch.fence)
             seq = await conn.fetchval("SELECT last_seq FROM meta")
             first_seq = seq
             result, seq = await self._write_articles(conn, batch, now, seq)
@@ -383,6 +385,15 @@ class PgStore:
         self._installed(last_seq, version if state else None, batch=batch)
         return CommitResult(new_articles=result.new_articles, updated_articles=result.updated_articles,
                             new_facts=result.new_facts, removed_facts=result.removed_facts, last_seq=last_seq)
+
+    async def _check_fence(self, conn: asyncpg.Connection, fence: Fence) -> None:
+        """Refuse a leader-only write from a process deposed since: under the write lock, so no election's
+        epoch can change between this check and the commit mattering (a later election sees this commit)."""
+        name, epoch = fence
+        current = await conn.fetchval("SELECT epoch FROM leader_epoch WHERE name = $1", name)
+        if current is not None and current != epoch:
+            raise StoreError(f"refused a write of leader epoch {epoch}: another process leads now (epoch "
+                             f"{current}); this process is not the leader any more")
 
     async def _write_articles(self, conn: asyncpg.Connection, batch: Batch, now: datetime,
                               seq: int) -> tuple[CommitResult, int]:

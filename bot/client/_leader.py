@@ -77,6 +77,11 @@ class Lease:
         self._lock = asyncio.Lock()  # one state change at a time: the loop's step or stop()
         self._failing = False  # log a run of connection failures once, not every retry
 
+    def fence(self) -> tuple[str, int] | None:
+        """What a leader-only write carries (``storage.api.Batch.fence``): this lease's name and the epoch of
+        its latest election. A store refuses it once another process has been elected since."""
+        return None if self.epoch is None else (self.name, self.epoch)
+
     @property
     def backend_pid(self) -> int | None:
         """The server process of this lease's connection (None when not connected)."""

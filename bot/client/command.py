@@ -124,9 +124,11 @@ async def serve(config: Config, token: str, shards: Mapping[str, Any] | None = N
     session = make_session(config.fetch)
     fetcher = Fetcher(session, config.fetch)
     briefing = Briefing(store, config)
-    poller = Poller(config, store, fetcher, Extractor(config.actors, config.places))
+    lease = _lease(config)
+    poller = Poller(config, store, fetcher, Extractor(config.actors, config.places),
+                    **({"fence": lease.fence} if lease is not None else {}))
     bot = SitrepBot(config=config, store=store, briefing=briefing, poller=poller, fetcher=fetcher,
-                    scheduler=AsyncIOScheduler(timezone=UTC), lease=_lease(config), **(shards or {}))
+                    scheduler=AsyncIOScheduler(timezone=UTC), lease=lease, **(shards or {}))
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(bot.close()))

@@ -31,6 +31,7 @@ from bot.sources._fetch import Fetcher
 from bot.sources._parse import Entry, parse_feed
 from bot.sources._urls import canonical_url
 from storage import ArticleFacts, Batch
+from storage.api import Fence
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -88,8 +89,10 @@ def topic_matcher(topics: Sequence[Topic]) -> Callable[[str], tuple[str, ...]]:
 
 class Poller:
     def __init__(self, config: Config, store: Store, fetcher: Fetcher, extractor: Extractor,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 fence: Callable[[], Fence | None] = lambda: None) -> None:
         self.config = config
+        self.fence = fence  # the leader lease's (name, epoch): a deposed leader's cycle is refused by the store
         self.store = store
         self.fetcher = fetcher
         self.extractor = extractor
@@ -144,7 +147,7 @@ class Poller:
                 summary.ok += 1
         items = self._link_stories(self._dedupe(items))
         changed = tuple(s for s in states.values() if s != self.store.source(s.id))
-        result = await self.store.commit(Batch(articles=tuple(items), sources=changed))
+        result = await self.store.commit(Batch(articles=tuple(items), sources=changed, fence=self.fence()))
         summary.new_articles, summary.updated_articles = result.new_articles, result.updated_articles
         summary.new_facts = result.new_facts
         log.info("poll cycle: %s", str(summary).splitlines()[0])

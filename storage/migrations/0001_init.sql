@@ -82,3 +82,10 @@ CREATE TABLE guilds (
     guild_id bigint PRIMARY KEY,
     doc      jsonb NOT NULL
 );
+
+-- The leader lease's fencing epochs (bot/client/_leader.py increments one at each election): a commit
+-- fenced with an older epoch than its lease's current one comes from a deposed leader and is refused.
+CREATE TABLE IF NOT EXISTS leader_epoch (
+    name  text PRIMARY KEY,
+    epoch bigint NOT NULL
+);
