@@ -300,3 +300,14 @@ def test_a_running_writer_is_refused(demo_dir: Path, tmp_path: Path, monkeypatch
         writer.close_sync()
     assert status == 2
     assert err.strip().startswith(f"error: the data directory {demo_dir} is in use by a Sitrep writer (pid ")
+
+
+def test_the_cluster_config_is_config_toml_with_the_postgres_driver() -> None:
+    """deploy/config.cluster.toml (what compose.yaml mounts) must not drift from config.toml: TOML has no include."""
+    from bot.config import load_config
+
+    base = load_config(ROOT / "config.toml")
+    cluster = load_config(ROOT / "deploy" / "config.cluster.toml")
+    assert (cluster.storage.driver, cluster.storage.schema) == ("postgres", "sitrep")
+    assert replace(cluster, storage=replace(cluster.storage, driver="tinydb"), path=None,
+                   data_dir=base.data_dir) == replace(base, path=None)
