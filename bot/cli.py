@@ -1,4 +1,4 @@
-"""The command line, a stable contract (../shared/design.md): run, demo, poll, extract, ask, export.
+"""The command line, a stable contract (../shared/design.md): run, demo, poll, extract, ask, export, migrate.
 
 This module only parses arguments, loads the config and hands over to one entry point per command. Each
 entry point is imported lazily, so `--help` is instant and a command never pays for another's imports.
@@ -29,6 +29,7 @@ ENTRY_POINTS = {
     "extract": "bot.extract.command:run_extract",
     "ask": "bot.briefing.command:run_ask",
     "export": "bot.briefing.command:run_export",
+    "migrate": "bot.migrate:run_migrate",
 }
 # Commands that can work without a config file (extract reads one article; it only uses actor aliases).
 CONFIG_OPTIONAL = {"extract"}
@@ -108,6 +109,18 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("csv", "json"), default="csv",
                         help="csv: UTF-8 with BOM, spreadsheet-safe (default); json: a list of objects")
     export.add_argument("--output", type=Path, metavar="PATH", help="write here instead of standard output")
+
+    migrate = commands.add_parser("migrate", help="copy the whole store to the other driver (TinyDB → PostgreSQL "
+                                                  "or back) into an empty target, then verify the copy")
+    migrate.add_argument("--to", required=True, choices=("postgres", "tinydb"),
+                         help="postgres: from the TinyDB data directory into SITREP_DATABASE_URL; tinydb: from "
+                              "SITREP_DATABASE_URL into a new TinyDB store in DIR")
+    migrate.add_argument("target_dir", nargs="?", type=Path, metavar="DIR", help="--to tinydb: the new store's "
+                                                                                  "data directory")
+    migrate.add_argument("--from-data-dir", type=Path, metavar="DIR",
+                         help="--to postgres: copy this TinyDB data directory (default: the configured one)")
+    migrate.add_argument("--schema", metavar="NAME",
+                         help="the PostgreSQL schema (default: config.toml's [storage] schema)")
     return parser
 
 

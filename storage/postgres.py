@@ -337,6 +337,37 @@ class PgStore:
         self._installed(last_seq, version, guilds=[updated])
         return updated
 
+    def import_rows(self, articles: Sequence[Article], facts: Sequence[tuple[StoredFact, bool]], *,
+                    sources: Sequence[SourceState] = (), topics: Sequence[Topic] = (),
+                    guilds: Sequence[GuildSettings] = (), last_seq: int = 0) -> None:
+        """Bulk import into this empty store, for ``python -m bot migrate``: every fact as it is, with its
+        backlog flag (``facts`` pairs them), keeping its id, seq and stored_at, which :meth:`commit` would
+        not (it gives new facts the next seqs); ``meta.last_seq`` becomes ``last_seq``. One transaction (a
+        COPY into articles and facts) under the write lock. Raises StoreError, writing nothing, if the
+        schema holds anything or a fact's article is missing."""
+        self._call(self._import_rows(articles, facts, Batch(sources=tuple(sources), topics=tuple(topics),
+                                                            guilds=tuple(guilds)), last_seq))
+
+    async def _import_rows(self, articles: Sequence[Article], facts: Sequence[tuple[StoredFact, bool]],
+                           state: Batch, last_seq: int) -> None:
+        payloads = _encode_state(state)
+        article_rows = [_article_row(a) for a in articles]
+        fact_rows = [_fact_row(f, backlog) for f, backlog in facts]
+        async with self._transaction() as conn:
+            if await conn.fetchval("SELECT EXISTS (SELECT FROM facts) OR EXISTS (SELECT FROM articles) OR "
+                                   "EXISTS (SELECT FROM sources) OR EXISTS (SELECT FROM topics) OR "
+                                   "EXISTS (SELECT FROM guilds)"):
+                raise StoreError(f"the PostgreSQL store at {self.where} (schema {self.schema}) is not empty: "
+                                 "nothing was imported")
+            await conn.copy_records_to_table("articles", records=article_rows, schema_name=self.schema, columns=[
+                "url", "sort_time", "guid", "text_hash", "story_id", "topics", "doc"])
+            await conn.copy_records_to_table("facts", records=fact_rows, columns=list(_FACT_ROW),
+                                             schema_name=self.schema)
+            await self._write_state(conn, state, payloads)
+            seq = max([last_seq, *(f.seq for f, _ in facts)])
+            new_seq, version = await self._bump(conn, seq, state=True)
+        self._installed(new_seq, version, batch=state)
+
     def _check_writable(self) -> None:
         if self._closed:
             raise StoreError("the store is closed")

@@ -17,7 +17,7 @@ import gc
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -256,6 +256,20 @@ class TinyStore:
 
     def subscribe(self, callback: Subscriber) -> None:
         """Nothing to tell: only this process writes a TinyDB store, and its readers see each commit."""
+
+    def import_rows(self, articles: Sequence[Article], facts: Sequence[tuple[StoredFact, bool]], *,
+                    sources: Sequence[SourceState] = (), topics: Sequence[Topic] = (),
+                    guilds: Sequence[GuildSettings] = (), last_seq: int = 0) -> None:
+        """Bulk import into this empty store, for ``python -m bot migrate``: every fact as it is, with its
+        backlog flag (``facts`` pairs them), keeping its id, seq and stored_at, which :meth:`commit` would
+        not (it gives new facts the next seqs); ``last_seq`` is kept too. One atomic write, like a commit.
+        Raises StoreError, writing nothing, if the store holds anything or a fact's article is missing."""
+        from storage._copy import write_tiny
+
+        if self._closed:
+            raise StoreError("the store is closed")
+        self._check_writable()
+        write_tiny(self, articles, facts, sources=sources, topics=topics, guilds=guilds, last_seq=last_seq)
 
     def _apply_in_memory(self, batch: Batch) -> None:
         """Apply ``batch`` to memory only: how a read-only store sees a v0 store it may not migrate."""
