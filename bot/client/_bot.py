@@ -25,7 +25,7 @@ from discord.ext import commands
 
 from bot.briefing import AlertMessage, AlertSummary, Briefing, DigestAnswer, render_embeds
 from bot.client._alerts import AlertDispatcher, Delivered
-from bot.client._digests import ChannelGone, DigestScheduler, part_nonce
+from bot.client._digests import ChannelGone, DigestScheduler, alert_nonce, part_nonce
 from bot.config import Config
 from bot.errors import SitrepError
 from bot.sources import Fetcher, Poller
@@ -204,7 +204,10 @@ class SitrepBot(commands.AutoShardedBot):
     # --- alerts -------------------------------------------------------------------------------------
 
     async def send_alert(self, message: AlertMessage) -> Delivered:
-        """A new post for an incident (a forum post in a forum channel), or a follow-up in its thread."""
+        """A new post for an incident (a forum post in a forum channel), or a follow-up in its thread. A channel
+        message carries ``alert_nonce``: a leader that died after Discord accepted it and before recording it
+        leaves the re-send by the next leader to Discord, which returns the same message. (Forum posts take no
+        nonce: a re-sent forum alert after such a crash can appear twice.)"""
         try:
             embeds = [discord.Embed.from_dict(e) for e in render_embeds(message.answer)[0]]
             if message.follow_up_of is not None:
@@ -221,7 +224,8 @@ class SitrepBot(commands.AutoShardedBot):
                 created = await channel.create_thread(name=message.thread_name, content=content, embeds=embeds,
                                                       allowed_mentions=mentions)
                 return Delivered(created.thread.id, created.thread.id)
-            sent = await channel.send(content=content, embeds=embeds, allowed_mentions=mentions)  # type: ignore[union-attr]
+            sent = await channel.send(content=content, embeds=embeds, allowed_mentions=mentions,  # type: ignore[union-attr]
+                                      nonce=alert_nonce(message))
             return Delivered(sent.id)
         except (discord.Forbidden, discord.NotFound) as exc:
             raise ChannelGone(f"{exc.status} {exc.text or type(exc).__name__}") from exc
@@ -242,7 +246,7 @@ class SitrepBot(commands.AutoShardedBot):
                     raise
                 thread_id = message.follow_up_of
         thread_channel = self.get_partial_messageable(thread_id, type=discord.ChannelType.public_thread)
-        await thread_channel.send(embeds=embeds, allowed_mentions=NO_MENTIONS)
+        await thread_channel.send(embeds=embeds, allowed_mentions=NO_MENTIONS, nonce=alert_nonce(message))
         return Delivered(message.follow_up_of, thread_id)
 
     async def send_alert_summary(self, summary: AlertSummary) -> None:

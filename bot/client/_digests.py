@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.briefing import Briefing, DigestAnswer, render_chart
+from bot.briefing import AlertMessage, Briefing, DigestAnswer, render_chart
 from bot.model import GuildSettings
 from storage import Store
 
@@ -51,6 +51,12 @@ def digest_nonce(guild_id: int, channel_id: int, slot_iso: str, route: str | Non
     the route keeps a topic's digest apart from the default one if both go to the same channel)."""
     key = f"{guild_id}:{channel_id}:{route or ''}:{slot_iso}"
     return "dg" + hashlib.sha256(key.encode()).hexdigest()[:18]
+
+
+def alert_nonce(message: AlertMessage) -> str:
+    """The nonce of one alert message: its channel, its incident and the facts it announces (20 characters)."""
+    key = f"{message.channel_id}:{message.key}:{message.follow_up_of or ''}:{','.join(sorted(message.fact_ids))}"
+    return "al" + hashlib.sha256(key.encode()).hexdigest()[:18]
 
 
 def part_nonce(nonce: str, part: int) -> str:

@@ -173,3 +173,27 @@ async def test_a_429_is_retried_and_a_deleted_post_gets_a_new_one_instead_of_a_l
     assert again["id"] != post["id"] and "27 soldiers (Pakistan) killed" in _text(again)
     posts = world.store.guild(GUILD_A).alert_posts.values()
     assert int(again["id"]) in posts and int(post["id"]) not in posts  # later claims follow the new post
+
+
+async def test_a_crash_after_discord_accepted_an_alert_does_not_post_it_twice(empty_world: World) -> None:
+    """The process dies after Discord accepted the alert and before it was recorded: the next leader's re-send
+    carries the same nonce, and Discord (enforce_nonce) returns the message instead of posting it again."""
+    world = empty_world
+    await _add(world, channel=CHANNEL_A, min_killed=5)
+    await world.poll()
+    world.outlets.phase = 2
+    await world.poll(alerts=False)
+
+    async def accepted_then_crash(message: AlertMessage) -> Delivered:
+        await world.bot.send_alert(message)
+        raise ConnectionResetError("the process died before recording the alert")
+
+    crashed = AlertDispatcher(world.store, world.bot.briefing, accepted_then_crash, world.bot.send_alert_summary,
+                              limit=10)
+    assert await crashed.run_all() == 0
+    assert len(world.fake.channel_messages(CHANNEL_A)) == 1
+    restarted = AlertDispatcher(world.store, world.bot.briefing, world.bot.send_alert, world.bot.send_alert_summary,
+                                limit=10)
+    await restarted.run_all()
+    posts = world.fake.channel_messages(CHANNEL_A)
+    assert len(posts) == 2 and "Pakistan raises" in _text(posts[0]) and "Taliban deny" in _text(posts[1])
