@@ -257,6 +257,11 @@ class GuildSettings:
     topic_channels: dict[str, int] = field(default_factory=dict)
     channel_slots: dict[str, str] = field(default_factory=dict)
     topic_watermarks: dict[str, int] = field(default_factory=dict)
+    # Digests being sent (written before the post, cleared with its record): the digest's nonce → the highest
+    # seq it covers. A process that died between Discord's accept and the record leaves it here; the re-send
+    # builds the same digest (nothing newer), Discord returns the same message for the same nonce, and exactly
+    # what was shown is recorded. Without it, facts stored in between would be recorded as delivered unseen.
+    digests_in_flight: dict[str, int] = field(default_factory=dict)
 
     # Alerts (/config alerts). Plain JSON so the store's generic codec keeps them: rule id → AlertRule.to_json().
     alert_rules: dict[str, dict[str, AlertValue]] = field(default_factory=dict)

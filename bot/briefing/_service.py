@@ -299,9 +299,11 @@ class Briefing:
         return build_sources(self.store.sources(guild_id), now or datetime.now(UTC))
 
     def digest(self, guild_id: int | None, *, since: timedelta | None = None, now: datetime | None = None,
-               topic_keys: list[str] | None = None, route: str | None = None) -> DigestAnswer:
+               topic_keys: list[str] | None = None, route: str | None = None,
+               up_to: int | None = None) -> DigestAnswer:
         """Everything new for the guild's topics (or ``topic_keys``) since its last delivered digest (the
-        ``route``'s own watermark for a routed channel), or since ``since`` ago."""
+        ``route``'s own watermark for a routed channel), or since ``since`` ago; with ``up_to``, nothing stored
+        after that seq (the re-send of a digest that was in flight)."""
         now = now or datetime.now(UTC)
         topics = self.topics_for(guild_id)
         keys = topic_keys if topic_keys is not None else [t.key for t in topics]
@@ -314,11 +316,14 @@ class Briefing:
             marks = {k: settings.watermark(k) for k in keys}
             new = [f for f in self.store.facts_after(min(marks.values(), default=0), topics=keys)
                    if any(f.seq > marks[k] for k in f.topics if k in marks)][:FACT_LIMIT]
+        if up_to is not None:
+            new = [f for f in new if f.seq <= up_to]
         paused = [s for s in self.store.sources(guild_id) if s.paused] if route is None else []
         notices = settings.notices if settings and route is None else ()
         name = ", ".join(t.name for t in topics if t.key in keys) or "no topics"
+        last = self.store.last_seq if up_to is None else up_to
         return build_digest(new, topic_name=name, paused=paused, notices=notices, guild_id=guild_id,
-                            up_to_seq=max([self.store.last_seq if since is None else 0, *(f.seq for f in new)]))
+                            up_to_seq=max([last if since is None else 0, *(f.seq for f in new)]))
 
     def alerts(self, guild_id: int, *, limit: int, now: datetime | None = None) -> AlertPlan:
         """The alerts due for the guild's rules: facts stored since its alert watermark (never backlog)."""
@@ -345,12 +350,15 @@ class Briefing:
 
     async def confirm_digest(self, guild_id: int, digest: DigestAnswer, *, slot: str | None = None,
                              now: datetime | None = None, route: str | None = None,
-                             topic_keys: list[str] | None = None) -> None:
+                             topic_keys: list[str] | None = None, nonce: str | None = None) -> None:
         """Record a delivered digest: the watermarks of its topics advance (never backwards) and its notices are
         cleared. A routed channel's digest records that channel's own slot."""
         keys = topic_keys if topic_keys is not None else [t.key for t in self.topics_for(guild_id)]
 
         def record(settings: GuildSettings) -> GuildSettings:
+            if nonce is not None and nonce in settings.digests_in_flight:
+                settings = replace(settings, digests_in_flight={
+                    k: v for k, v in settings.digests_in_flight.items() if k != nonce})
             marks = {**settings.topic_watermarks, **{k: max(settings.watermark(k), digest.up_to_seq) for k in keys
                                                      if route is not None or k in settings.topic_watermarks}}
             if route is not None:

@@ -36,6 +36,7 @@ from storage import Store
 log = logging.getLogger(__name__)
 GRACE = timedelta(hours=6)
 NONCE_MAX = 25  # Discord's limit on a message nonce, in characters
+IN_FLIGHT_KEPT = 16  # digests in flight remembered per guild (one per channel normally; a crash leaves one)
 
 
 class Sender(Protocol):
@@ -161,19 +162,24 @@ class DigestScheduler:
         settings = self.store.guild(guild_id)
         if self._slot_of(settings, route) == slot_iso:
             return "already posted"
-        digest = self.briefing.digest(guild_id, topic_keys=topic_keys, route=route)
+        nonce = digest_nonce(guild_id, channel, slot_iso, route)
+        in_flight = settings.digests_in_flight.get(nonce)
+        digest = self.briefing.digest(guild_id, topic_keys=topic_keys, route=route, up_to=in_flight)
         if digest.empty:
             await self.briefing.confirm_digest(guild_id, digest, slot=slot_iso, now=self.clock(), route=route,
-                                               topic_keys=topic_keys)
+                                               topic_keys=topic_keys, nonce=nonce)
             return "nothing new"
         files = await self._chart(settings, topic_keys)
+        if in_flight is None:  # the intent first: a crash after Discord's accept re-sends this very digest
+            await self.briefing.update_guild(guild_id, lambda s: replace(s, digests_in_flight={
+                **dict(list(s.digests_in_flight.items())[-(IN_FLIGHT_KEPT - 1):]), nonce: digest.up_to_seq}))
         try:
-            await self.send(channel, digest, files, nonce=digest_nonce(guild_id, channel, slot_iso, route))
+            await self.send(channel, digest, files, nonce=nonce)
         except ChannelGone as exc:
             await self._switch_off(settings, str(exc), route)
             return "channel gone"
         await self.briefing.confirm_digest(guild_id, digest, slot=slot_iso, now=self.clock(), route=route,
-                                           topic_keys=topic_keys)
+                                           topic_keys=topic_keys, nonce=nonce)
         log.info("digest posted guild=%s channel=%s slot=%s up_to_seq=%s", guild_id, channel, slot_iso,
                  digest.up_to_seq)
         return "posted"

@@ -181,6 +181,29 @@ async def test_a_crash_after_discord_accepted_the_digest_posts_it_once(world: Wo
     assert await _next_process(world, now + timedelta(minutes=4)).catch_up() == 0
 
 
+async def test_news_stored_between_a_crash_and_the_re_send_waits_for_the_next_digest(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Discord accepted the digest, the process died before recording it, and a claim was stored before the
+    next process re-sent it: the re-send is the same digest (Discord returns the message it has), and the new
+    claim is neither recorded as delivered unseen nor lost: it is in the next slot's digest."""
+    await _enable(world, topic_channels={})
+    now = datetime(2026, 11, 25, 4, 30, tzinfo=UTC)  # 09:30 in Karachi: the 08:00 slot is due
+    with monkeypatch.context() as patch:
+        patch.setattr(world.bot.briefing, "confirm_digest", _dies_before_recording)
+        with pytest.raises(ProcessDied):
+            await _next_process(world, now).catch_up()
+    (first,) = world.fake.messages_in(CHANNEL_A)
+    assert "14 people killed" not in str(first["embeds"])
+    await _new_sudan_claim(world)  # stored while no process was posting
+    assert await _next_process(world, now + timedelta(minutes=2)).catch_up() == 1
+    assert [m["id"] for m in world.fake.messages_in(CHANNEL_A)] == [first["id"]]  # the same message, once
+    assert world.store.guild(GUILD_A).digests_in_flight == {}  # recorded: nothing in flight any more
+    next_slot = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
+    assert await _next_process(world, next_slot).run(GUILD_A, slot=next_slot) == "posted"
+    later = world.fake.messages_in(CHANNEL_A)[1:]
+    assert len(later) == 1 and "14 people killed" in str(later[0]["embeds"])  # the claim stored in between
+
+
 async def _many_new_events(world: World, count: int) -> None:
     from bot.model import Article, Event
     from storage import ArticleFacts
