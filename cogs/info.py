@@ -112,7 +112,8 @@ class InfoCog(commands.Cog):
     async def territory(self, interaction: discord.Interaction, topic: str | None = None,
                         since: str | None = None) -> None:
         window = parse_since(since)
-        await self._answer(interaction, self.briefing.remote or self.briefing.reads_disk(since=window),
+        await self._answer(interaction, self.briefing.territory_reads_disk(topic, guild_id=interaction.guild_id,
+                                                                         since=window),
                            lambda: self.briefing.territory(topic, guild_id=interaction.guild_id, since=window))
 
     async def incident_autocomplete(self, interaction: discord.Interaction,

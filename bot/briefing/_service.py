@@ -114,9 +114,11 @@ class Briefing:
     def search_reads_disk(self) -> bool:
         return self.store.reads_disk()
 
-    def reads_disk(self, *, since: datetime | None = None) -> bool:
-        """Whether facts published since ``since`` may need I/O."""
-        return self.store.reads_disk(since=since)
+    def territory_reads_disk(self, topic: str | None = None, *, guild_id: int | None = None,
+                             since: timedelta | None = None, now: datetime | None = None) -> bool:
+        keys, _ = self._scope(topic, guild_id)
+        return self.store.reads_disk(topics=keys, kind="territory",
+                                     since=(now or datetime.now(UTC)) - (since or DEFAULT_WINDOW))
 
     @property
     def remote(self) -> bool:

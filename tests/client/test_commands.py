@@ -36,6 +36,8 @@ async def test_territory_claims_stand_with_their_claimant(world: World) -> None:
     assert "Claimed by Pakistan's military" in reply.text
     assert "19 posts destroyed by Pakistan" in reply.text
     assert "never added up" in reply.text
+    week = await world.fake.slash(GUILD_A, MEMBER, "territory", {"topic": "pak-afg", "since": "7d"})
+    assert week.callback_type == 4 and "in the last 7d" in week.text
 
 
 async def test_incident_shows_a_contested_incident_with_both_claimants_and_its_note(world: World) -> None:
