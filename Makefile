@@ -23,6 +23,7 @@ demo: install
 
 lint: install
 	$(BIN)/ruff check --output-format concise .
+	$(BIN)/mypy
 
 test: lint
 	$(BIN)/python -m pytest

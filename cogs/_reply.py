@@ -27,9 +27,9 @@ class Pager(discord.ui.View):
         self.owner_id = owner_id
         self.index = 0
         self.message: discord.InteractionMessage | None = None
-        self._refresh()
+        self._sync_buttons()
 
-    def _refresh(self) -> None:
+    def _sync_buttons(self) -> None:  # not _refresh: discord.py's View has its own
         self.previous.disabled = self.index == 0
         self.next.disabled = self.index >= len(self.pages) - 1
 
@@ -41,7 +41,7 @@ class Pager(discord.ui.View):
         return True
 
     async def _show(self, interaction: discord.Interaction) -> None:
-        self._refresh()
+        self._sync_buttons()
         await interaction.response.edit_message(embeds=embeds_of(self.pages[self.index]), view=self)
 
     @discord.ui.button(label="◀ Previous", style=discord.ButtonStyle.secondary, custom_id="sitrep:prev")

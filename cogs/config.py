@@ -48,7 +48,7 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Sitre
     digest = app_commands.Group(name="digest", description="The daily digest")
     alerts = app_commands.Group(name="alerts", description="Instant alerts: big claims and keyword events")
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.guild_id is None or not interaction.permissions.manage_guild:
             raise NotAllowed("You need the Manage Server permission to change Sitrep's settings. Nothing changed.")
         return True
@@ -273,7 +273,7 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Sitre
         number = max((int(k[1:]) for k in settings.alert_rules if k[1:].isdigit()), default=0) + 1
         rule = AlertRule(id=f"a{number}", channel_id=channel.id, topic=chosen.key if chosen else None,
                          min_killed=min_killed, min_injured=min_injured,
-                         keywords=_keywords(keywords) if (keywords or "").strip() else (),
+                         keywords=_keywords(keywords) if keywords and keywords.strip() else (),
                          role_id=role.id if role else None, since_seq=self.store.last_seq)
         await self._save(interaction, lambda s: replace(s, alert_rules={**s.alert_rules, rule.id: rule.to_json()}))
         await self._done(interaction, f"Alert {describe_rule(rule, chosen.name if chosen else None)}.\nNew facts are "

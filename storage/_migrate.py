@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.errors import StoreError
-from bot.model import Article, GuildSettings, SourceState, Topic
+from bot.model import Article, Fact, GuildSettings, SourceState, Topic
 from storage import _codec, _files
 from storage.api import ArticleFacts, Batch
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 def migrate_v0(store: Store, legacy: Path) -> None:
     tables = _files.read_tables(legacy)
     try:
-        facts_by_url: dict[str, list] = {}
+        facts_by_url: dict[str, list[Fact]] = {}
         for doc in tables.get("facts", []):
             facts_by_url.setdefault(doc["url"], []).append(_codec.decode_fact(doc["fact"]))
         articles = tuple(

@@ -176,8 +176,9 @@ class _Plan:
                     view = memoryview(raw)  # slices of the old file are not copied: it is written in pieces
                     new_articles = _documents([_dump(_codec.encode(a)) for a in articles_here], n_articles)
                     new_facts = _documents([_fact_json(f, backlog) for f, backlog in facts_here], n_facts)
-                    head = start + len(new_articles)
-                    self.layouts[part] = (name, head, n_articles + len(articles_here), n_facts + len(facts_here))
+                    facts_at = start + len(new_articles)
+                    self.layouts[part] = (name, facts_at, n_articles + len(articles_here),
+                                          n_facts + len(facts_here))
                     return [view[:start - len(_BETWEEN)], new_articles, _BETWEEN, view[start:-len(_TAIL)], new_facts,
                             _TAIL]
         urls = set(content.articles) | {u for u, (_, p) in self.articles.items() if p == part}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from bot.model import Article, Fact, GuildSettings, Kind, SourceState, StoredFact, Topic
+from bot.model import Article, Casualty, Fact, GuildSettings, Kind, SourceState, StoredFact, Territory, Topic
 
 
 def fact_id(article_url: str, fact: Fact) -> str:
@@ -20,9 +20,9 @@ def fact_id(article_url: str, fact: Fact) -> str:
     10 characters of base-32 (50 bits): at a million facts the chance of any collision is below 1 in 2,000,
     and the store refuses a colliding id rather than overwriting (it keeps the first).
     """
-    if fact.kind == "casualty":
+    if isinstance(fact, Casualty):
         key = f"{fact.category}|{fact.count}|{fact.count_high}|{fact.qualifier}|{fact.victim}|{fact.claimant}"
-    elif fact.kind == "territory":
+    elif isinstance(fact, Territory):
         key = f"{fact.action}|{fact.object}|{fact.count}|{fact.qualifier}|{fact.by_side}|{fact.claimant}"
     else:
         key = f"{fact.date}|{fact.summary}"

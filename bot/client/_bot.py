@@ -16,7 +16,7 @@ import logging
 import secrets
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import discord
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 PERMISSIONS = discord.Permissions(view_channel=True, send_messages=True, embed_links=True,
                                   send_messages_in_threads=True, create_public_threads=True,
                                   attach_files=True)  # the digest's chart
-THREAD_ARCHIVE_MINUTES = 1440
+THREAD_ARCHIVE_MINUTES: Literal[1440] = 1440
 THREAD_EXISTS = 160004  # Discord: "A thread has already been created for this message"
 NO_MENTIONS = discord.AllowedMentions.none()
 
@@ -91,7 +91,7 @@ class SitrepBot(commands.AutoShardedBot):
         await self.add_cog(OwnerCog(self))
         await self.add_cog(ExportCog(self.briefing))
         await self.add_cog(ConfigCog(self.store, self.briefing, self.fetcher, self.digests))
-        self.tree.on_error = self.on_app_command_error
+        self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]  # discord.py's documented hook
         # Before the gateway connects, so no interaction can arrive first: a /search before the word index
         # existed built it on the event loop (3-5 s at 100k facts: "The application did not respond").
         await self.store.warm_search()

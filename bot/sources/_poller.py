@@ -147,9 +147,9 @@ class Poller:
                 summary.ok += 1
         items = self._link_stories(self._dedupe(items))
         changed = tuple(s for s in states.values() if s != self.store.source(s.id))
-        result = await self.store.commit(Batch(articles=tuple(items), sources=changed, fence=self.fence()))
-        summary.new_articles, summary.updated_articles = result.new_articles, result.updated_articles
-        summary.new_facts = result.new_facts
+        committed = await self.store.commit(Batch(articles=tuple(items), sources=changed, fence=self.fence()))
+        summary.new_articles, summary.updated_articles = committed.new_articles, committed.updated_articles
+        summary.new_facts = committed.new_facts
         log.info("poll cycle: %s", str(summary).splitlines()[0])
         return summary
 
