@@ -30,25 +30,24 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from aiohttp import web
 
-asyncpg = pytest.importorskip("asyncpg", reason="asyncpg (the PostgreSQL driver) is not installed")
-
-from bot.client._digests import digest_nonce, part_nonce  # noqa: E402
-from bot.client._leader import lease_key  # noqa: E402
-from bot.config import load_config  # noqa: E402
-from bot.demo import ARTICLES, demo_now  # noqa: E402
-from bot.extract import Extractor  # noqa: E402
-from bot.model import GuildSettings  # noqa: E402
-from bot.sources import Fetcher, Poller, make_session  # noqa: E402
-from bot.sources._urls import canonical_url  # noqa: E402
-from storage import Batch  # noqa: E402
-from storage.postgres import PgStore  # noqa: E402
-from tests.client.conftest import ROOT, Outlets  # noqa: E402
-from tests.client.test_shards import EVEN_CHANNEL, EVEN_GUILD, ODD_CHANNEL, ODD_GUILD  # noqa: E402
-from tests.fakediscord import FakeChannel, FakeDiscord, FakeGuild  # noqa: E402
-from tests.fakediscord.server import shard_of  # noqa: E402
+from bot.client._digests import digest_nonce, part_nonce
+from bot.client._leader import lease_key
+from bot.config import load_config
+from bot.demo import ARTICLES, demo_now
+from bot.extract import Extractor
+from bot.model import GuildSettings
+from bot.sources import Fetcher, Poller, make_session
+from bot.sources._urls import canonical_url
+from storage import Batch
+from storage.postgres import PgStore
+from tests.client.conftest import ROOT, Outlets
+from tests.client.test_shards import EVEN_CHANNEL, EVEN_GUILD, ODD_CHANNEL, ODD_GUILD
+from tests.fakediscord import FakeChannel, FakeDiscord, FakeGuild
+from tests.fakediscord.server import shard_of
 
 # Runs in each subprocess: discord.py talks to the fake Discord, then the real command line runs.
 BOOTSTRAP = """
@@ -294,6 +293,7 @@ async def logs_on_failure(processes: dict[str, Process]) -> AsyncIterator[None]:
         raise
 
 
+@pytest.mark.slow  # waits for a whole minute: digest times have a minute's precision
 async def test_killing_the_leader_mid_cycle_loses_nothing_and_doubles_nothing(pg_dsn: str, pg_schema: str,
                                                                              tmp_path: Path) -> None:
     started = time.monotonic()
