@@ -331,8 +331,9 @@ def measure(bench: Bench, args: argparse.Namespace, now: datetime) -> dict[str, 
     else:
         print(f"building a store of {args.facts:,} facts in {bench.where} ...", flush=True)
         store, build_s = build(bench.open(), args.facts, now, rng)
-    if bench.driver == "postgres":  # planner statistics, as autovacuum gathers them within a minute of a bulk load
-        _sql(bench.dsn, f'ANALYZE "{bench.schema}".articles, "{bench.schema}".facts, "{bench.schema}".fact_topics')
+    if bench.driver == "postgres":  # statistics and visibility map, as autovacuum makes them after a bulk load
+        _sql(bench.dsn, f'VACUUM (ANALYZE) "{bench.schema}".articles, "{bench.schema}".facts, '
+                        f'"{bench.schema}".fact_topics')
     stats = store.stats()
     store.close_sync()
     del store  # measure what the bot runs on: the store as opened after a restart

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
+import itertools
 import json
 import logging
 import re
 import threading
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Collection, Coroutine, Sequence
+from collections.abc import AsyncIterator, Collection, Coroutine, Iterable, Sequence
 from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -48,7 +49,9 @@ DEFAULT_SCHEMA = "sitrep"
 _MIN_TIME = datetime.min.replace(tzinfo=UTC)
 _FACT_COLUMNS = "id, seq, topics, stored_at, story_id, article, fact"
 RECONNECT_S = 2.0  # between attempts to restore the listening connection
-CACHE_FACTS = 50_000  # decoded facts kept per process (~1 KB each); the database holds the rest
+CACHE_FACTS = 50_000  # decoded facts kept per process at least (~1.5 KB each); the database holds the rest
+FETCH_ROWS = 5_000  # rows decoded per round trip
+WARM_MAX = 250_000  # at most, when the recent window is larger (warm_search)
 
 
 def advisory_key(name: str) -> int:
@@ -131,7 +134,8 @@ class PgStore:
         self._topics: dict[str, Topic] = {}
         self._guilds: dict[int, GuildSettings] = {}
         self._subscribers: list[tuple[asyncio.AbstractEventLoop, Subscriber]] = []
-        self._decoded: OrderedDict[str, tuple[int, StoredFact]] = OrderedDict()  # id → (row version, fact), LRU
+        self._decoded: dict[str, tuple[int, StoredFact]] = {}  # id → (row version, fact), first in first out
+        self._capacity = CACHE_FACTS  # grows to hold the recent window (warm_search)
 
     # --- life cycle ---------------------------------------------------------------------------------
 
@@ -283,7 +287,16 @@ class PgStore:
                 loop.call_soon_threadsafe(callback, frozen)
 
     async def warm_search(self) -> None:
-        """Nothing to warm: the database keeps its indexes."""
+        """Decode the recent window (``hot_weeks``, as the TinyDB driver loads it) into the cache, off the
+        caller's loop, before the bot connects: answers about recent weeks then only fetch ids and versions.
+        The cache grows to hold the window (plus a quarter), up to WARM_MAX facts."""
+        since = self.window_start()
+        count = await self._run(self._fetch_value("SELECT count(*) FROM facts WHERE t >= $1", since))
+        self._capacity = max(CACHE_FACTS, min(WARM_MAX, int(count * 1.25)))
+        await self._run(self._fetch_facts(
+            "SELECT id, rev, t, seq FROM facts WHERE t >= $1", [since], "t, seq", None))
+        gc.collect()
+        gc.freeze()  # long-lived and acyclic: the cyclic collector need not walk them (as TinyStore does)
 
     async def close(self) -> None:
         if self._portal is None:
@@ -369,9 +382,9 @@ class PgStore:
             new_seq, version = await self._bump(conn, seq, state=True)
         self._installed(new_seq, version, batch=state)
         assert self._pool is not None
-        # A bulk load leaves the planner without statistics until autovacuum gets round to it: plans chosen
-        # blind (a bitmap scan of a whole victim side) were 20x slower than with them.
-        await self._pool.execute("ANALYZE articles, facts, fact_topics")
+        # A bulk load leaves the planner without statistics, and the visibility map unset (no index-only
+        # scans), until autovacuum gets round to it: plans chosen blind were 20x slower than with them.
+        await self._pool.execute("VACUUM (ANALYZE) articles, facts, fact_topics")
 
     def _check_writable(self) -> None:
         if self._closed:
@@ -426,9 +439,9 @@ class PgStore:
         """Each fact's topics, one row each (``fact_topics``), for rows of ``_FACT_ROW``."""
         if fact_rows:
             await conn.copy_records_to_table(
-                "fact_topics", records=[(topic, row[3], row[4], row[1], row[0]) for row in fact_rows
+                "fact_topics", records=[(topic, row[3], row[4], row[1], row[0], row[6]) for row in fact_rows
                                         for topic in dict.fromkeys(row[5])],
-                columns=["topic", "kind", "t", "seq", "fact_id"], schema_name=self.schema)
+                columns=["topic", "kind", "t", "seq", "fact_id", "category"], schema_name=self.schema)
 
     async def _check_fence(self, conn: asyncpg.Connection, fence: Fence) -> None:
         """Refuse a leader-only write from a process deposed since: under the write lock, so no election's
@@ -508,8 +521,8 @@ class PgStore:
         added = [row for row in fact_rows if row[1] > first]
         if replaced:
             await conn.executemany(
-                f"UPDATE facts SET {', '.join(f'{c} = ${i}' for i, c in enumerate(_FACT_ROW, 1) if i > 2)} "
-                "WHERE id = $1 AND seq = $2", replaced)
+                f"UPDATE facts SET {', '.join(f'{c} = ${i}' for i, c in enumerate(_FACT_ROW, 1) if i > 2)}, "
+                "rev = txid_current() WHERE id = $1 AND seq = $2", replaced)
             await conn.execute("DELETE FROM fact_topics WHERE fact_id = ANY($1)", [row[0] for row in replaced])
         if added:
             await conn.copy_records_to_table("facts", records=added, columns=list(_FACT_ROW),
@@ -570,6 +583,10 @@ class PgStore:
             raise StoreError("the store is closed")
         return await self._portal.run(coro)
 
+    async def _fetch_value(self, sql: str, *args: Any) -> Any:
+        rows = await self._fetch(sql, *args)
+        return rows[0][0] if rows else None
+
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         assert self._pool is not None
         try:
@@ -578,37 +595,53 @@ class PgStore:
             raise StoreError(f"cannot read the PostgreSQL store at {self.where}: {_reason(exc)}") from None
 
     def _facts(self, where: str, args: Sequence[Any], order: str, limit: int | None) -> list[StoredFact]:
-        return self._call(self._fetch_facts(where, args, order, limit))
+        sql = f"SELECT id, rev, t, seq FROM facts WHERE {where or 'true'}"
+        return self._call(self._fetch_facts(sql, args, order, limit))
 
-    async def _fetch_facts(self, where: str, args: Sequence[Any], order: str, limit: int | None) -> list[StoredFact]:
-        """The facts matching ``where``, in one snapshot: first their ids and row versions (``xmin``, which
-        an edit changes), then the rows this process has not decoded at that version. Moving and decoding
-        rows was most of an answer's time (~20 µs a fact: a 30-day topic is 1,400 facts); the cache keeps the
-        latest CACHE_FACTS decoded facts, as immutable objects shared by every answer."""
-        sql = f"SELECT id, xmin::text::bigint AS rev FROM facts WHERE {where or 'true'} ORDER BY {order}"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
+    async def _fetch_facts(self, sql: str, args: Sequence[Any], order: str, limit: int | None,
+                           unique: bool = True, rows_per_fact: int = 1) -> list[StoredFact]:
+        """The facts ``sql`` selects (``id, rev, t, seq`` of each), in ``order``, at most ``limit`` (of which
+        ``sql`` may give ``rows_per_fact`` rows per fact), in one snapshot: first the ids and row
+        versions, then only the rows this process has not decoded at that version. Moving and decoding rows
+        was most of an answer's time (~20 µs a fact; a 30-day topic at a million facts is 13,000); the cache
+        keeps decoded facts as immutable objects shared by every answer. Without ``unique``, ids may repeat
+        (a fact in two asked topics): the first counts.
+
+        The cache is first in, first out: the recent window is decoded oldest first (``warm_search``) and new
+        facts come after, so what leaves first is the oldest fact, the one least likely to be asked again; a
+        least-recently-used order cost a dict move per fact of every answer (a third of a big answer's time).
+        """
         assert self._pool is not None
         cache = self._decoded
+        get = cache.get
+        # One row of two arrays: asyncpg builds two lists in C, not a Record per fact.
+        top = f" ORDER BY {order} LIMIT {int(limit) * rows_per_fact}" if limit is not None else ""
+        sql = (f"SELECT array_agg(id ORDER BY {order}), array_agg(rev ORDER BY {order}) "
+               f"FROM ({sql}{top}) AS selected(id, rev, t, seq)")
         try:
             async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-                keys = [(row["id"], row["rev"]) for row in await conn.fetch(sql, *args)]
-                missing = [fid for fid, rev in keys if (hit := cache.get(fid)) is None or hit[0] != rev]
-                if missing:
-                    for row in await conn.fetch(f"SELECT xmin::text::bigint AS rev, {_FACT_COLUMNS} FROM facts "
-                                                "WHERE id = ANY($1)", missing):
+                ids, revs = await conn.fetchrow(sql, *args)
+                keys = zip(ids or (), revs or (), strict=True) if unique else _unique(ids or (), revs or ())
+                found: list[StoredFact] = []
+                missing: list[str] = []
+                for fid, rev in keys:
+                    hit = get(fid)
+                    if hit is not None and hit[0] == rev:
+                        found.append(hit[1])
+                    else:
+                        missing.append(fid)
+                for start in range(0, len(missing), FETCH_ROWS):  # a few thousand rows in memory at a time
+                    for row in await conn.fetch(f"SELECT rev, {_FACT_COLUMNS} FROM facts WHERE id = ANY($1)",
+                                                missing[start:start + FETCH_ROWS]):
                         cache[row["id"]] = (row["rev"], _stored(row))
+                    keys = zip(ids, revs, strict=True) if unique else _unique(ids, revs)
+                    found = [hit[1] for fid, _ in keys if (hit := get(fid)) is not None]
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreError(f"cannot read the PostgreSQL store at {self.where}: {_reason(exc)}") from None
-        found = []
-        for fid, _ in keys:
-            hit = cache.get(fid)
-            if hit is not None:
-                cache.move_to_end(fid)
-                found.append(hit[1])
-        while len(cache) > CACHE_FACTS:
-            cache.popitem(last=False)
-        return found
+        if len(cache) > self._capacity:
+            for fid in list(itertools.islice(cache, len(cache) - self._capacity)):
+                del cache[fid]
+        return found if limit is None else found[:limit]
 
     def facts(self, *, topics: Collection[str] | None = None, kind: Kind | None = None,
               since: datetime | None = None, until: datetime | None = None, category: str | None = None,
@@ -618,15 +651,11 @@ class PgStore:
         casualty_only = category is not None or victim is not None or claimant is not None
         if casualty_only and kind not in (None, "casualty"):
             return []
-        where = _Where()
         of_kind = "casualty" if casualty_only else kind
-        if topics is not None:  # the topic's own ordered index finds the ids; the filters below repeat the bounds
-            inner = _Where(where.args)
-            inner.add("topic = ANY({})", list(topics))
-            inner.add("kind = {}", of_kind)
-            inner.add("t >= {}", _aware(since))
-            inner.add("t <= {}", _aware(until))
-            where.parts.append(f"id IN (SELECT fact_id FROM fact_topics WHERE {inner.sql})")
+        if topics is not None and victim is None and claimant is None:  # the topics' own ordered index
+            return self._topic_facts(list(topics), of_kind, category, _aware(since), _aware(until), limit)
+        where = _Where()  # a side's or a claimant's figures: their own index, with the topics in it
+        where.add("topics && {}", _topic_list(topics))
         where.add("kind = {}", of_kind)
         where.add("t >= {}", _aware(since))
         where.add("t <= {}", _aware(until))
@@ -634,6 +663,23 @@ class PgStore:
         where.add("victim = {}", victim.casefold() if victim is not None else None)
         where.add("claimant = {}", claimant.casefold() if claimant is not None else None)
         return self._facts(where.sql, where.args, "t DESC, seq DESC", limit)
+
+    def _topic_facts(self, topics: list[str], kind: Kind | None, category: str | None, since: datetime | None,
+                     until: datetime | None, limit: int | None) -> list[StoredFact]:
+        """A topic's facts by kind and time: an index-only scan of ``fact_topics`` (ordered as answers are)
+        gives ids and versions without touching the facts table. A fact in several of the topics asked comes
+        once per topic, so a limit reads that many rows per topic."""
+        if not topics:
+            return []
+        where = _Where()
+        where.add("topic = ANY({})", topics)
+        where.add("kind = {}", kind)
+        where.add("t >= {}", since)
+        where.add("t <= {}", until)
+        where.add("category = {}", category)
+        sql = f"SELECT fact_id, rev, t, seq FROM fact_topics WHERE {where.sql}"
+        return self._call(self._fetch_facts(sql, where.args, "t DESC, seq DESC", limit, unique=len(topics) == 1,
+                                            rows_per_fact=len(topics)))
 
     def fact(self, fact_id: str) -> StoredFact | None:
         """By id, or by a unique prefix of at least 4 characters."""
@@ -758,6 +804,14 @@ def _from_jsonb(data: bytes) -> Any:
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0]
+
+
+def _unique(ids: Iterable[str], revs: Iterable[int]) -> list[tuple[str, int]]:
+    """(id, rev) pairs in order, each id once (its first row)."""
+    seen: dict[str, int] = {}
+    for fid, rev in zip(ids, revs, strict=True):
+        seen.setdefault(fid, rev)
+    return list(seen.items())
 
 
 def _aware(when: datetime | None) -> datetime | None:

@@ -28,6 +28,7 @@ CREATE INDEX articles_sort_time ON articles (sort_time DESC);
 CREATE TABLE facts (
     id          text COLLATE "C" PRIMARY KEY,   -- "C": a btree answers id-prefix lookups
     seq         bigint NOT NULL UNIQUE,         -- commit order; digests remember the last one delivered
+    rev         bigint NOT NULL DEFAULT txid_current(),  -- the row's version: the transaction that wrote it
     article_url text NOT NULL REFERENCES articles (url) ON DELETE CASCADE,
     kind        text NOT NULL,                  -- casualty | event | territory
     t           timestamptz NOT NULL,           -- the article's publication time, else when stored: answers
@@ -45,25 +46,32 @@ CREATE TABLE facts (
 );
 CREATE INDEX facts_newest ON facts (t DESC, seq DESC);
 CREATE INDEX facts_kind_newest ON facts (kind, t DESC, seq DESC);
-CREATE INDEX facts_topics ON facts USING gin (topics);
 CREATE INDEX facts_words ON facts USING gin (words);
 CREATE INDEX facts_article ON facts (article_url);
-CREATE INDEX facts_claimant ON facts (claimant, t DESC, seq DESC) WHERE kind = 'casualty';
-CREATE INDEX facts_victim ON facts (victim, t DESC, seq DESC) WHERE kind = 'casualty';
+-- A claimant's or a side's casualty figures: the index alone answers (ids, versions, and the topic and category
+-- filters), newest first.
+CREATE INDEX facts_claimant ON facts (claimant, t DESC, seq DESC) INCLUDE (id, rev, topics, category)
+    WHERE kind = 'casualty';
+CREATE INDEX facts_victim ON facts (victim, t DESC, seq DESC) INCLUDE (id, rev, topics, category)
+    WHERE kind = 'casualty';
 
 -- A fact's topics again, one row each, in the order answers want: "a topic's facts since ..." is a range
 -- scan of one index (a GIN index on facts.topics finds the rows, but in no order: at a million facts,
 -- sorting a big topic's matches cost more than the 20 ms an answer may take).
+-- Its rows are rewritten with the fact's, and carry the fact's rev: a topic's ids and versions come from the
+-- index alone (an index-only scan), and only facts not already decoded are read from the facts table.
 CREATE TABLE fact_topics (
     topic   text NOT NULL,
     kind    text NOT NULL,
     t       timestamptz NOT NULL,
     seq     bigint NOT NULL,
     fact_id text COLLATE "C" NOT NULL REFERENCES facts (id) ON DELETE CASCADE,
+    rev     bigint NOT NULL DEFAULT txid_current(),
+    category text,                              -- casualties: killed, injured, ...
     PRIMARY KEY (topic, fact_id)
 );
-CREATE INDEX fact_topics_newest ON fact_topics (topic, t DESC, seq DESC) INCLUDE (fact_id);
-CREATE INDEX fact_topics_kind_newest ON fact_topics (topic, kind, t DESC, seq DESC) INCLUDE (fact_id);
+CREATE INDEX fact_topics_newest ON fact_topics (topic, t DESC, seq DESC) INCLUDE (fact_id, rev);
+CREATE INDEX fact_topics_kind_newest ON fact_topics (topic, kind, t DESC, seq DESC) INCLUDE (fact_id, rev, category);
 CREATE INDEX fact_topics_fact ON fact_topics (fact_id);
 
 CREATE TABLE sources (
