@@ -26,7 +26,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import AsyncIterator, Collection, Coroutine, Iterable, Sequence
+from collections.abc import AsyncIterator, Collection, Coroutine, Sequence
 from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -134,7 +134,9 @@ class PgStore:
         self._topics: dict[str, Topic] = {}
         self._guilds: dict[int, GuildSettings] = {}
         self._subscribers: list[tuple[asyncio.AbstractEventLoop, Subscriber]] = []
-        self._decoded: dict[str, tuple[int, StoredFact]] = {}  # id → (row version, fact), first in first out
+        # "id:rev" → the fact decoded at that version, first in first out. An edited fact gets a new key; its
+        # old one is never asked again and leaves in turn.
+        self._decoded: dict[str, StoredFact] = {}
         self._capacity = CACHE_FACTS  # grows to hold the recent window (warm_search)
 
     # --- life cycle ---------------------------------------------------------------------------------
@@ -604,8 +606,8 @@ class PgStore:
         ``sql`` may give ``rows_per_fact`` rows per fact), in one snapshot: first the ids and row
         versions, then only the rows this process has not decoded at that version. Moving and decoding rows
         was most of an answer's time (~20 µs a fact; a 30-day topic at a million facts is 13,000); the cache
-        keeps decoded facts as immutable objects shared by every answer. Without ``unique``, ids may repeat
-        (a fact in two asked topics): the first counts.
+        keeps decoded facts as immutable objects shared by every answer, by id and version. Without
+        ``unique``, ids may repeat (a fact in two asked topics): the first counts.
 
         The cache is first in, first out: the recent window is decoded oldest first (``warm_search``) and new
         facts come after, so what leaves first is the oldest fact, the one least likely to be asked again; a
@@ -613,34 +615,29 @@ class PgStore:
         """
         assert self._pool is not None
         cache = self._decoded
-        get = cache.get
-        # One row of two arrays: asyncpg builds two lists in C, not a Record per fact.
+        # One row, one array of "id:rev" keys: asyncpg builds one list in C (not a Record per fact), and the
+        # database sorts once.
         top = f" ORDER BY {order} LIMIT {int(limit) * rows_per_fact}" if limit is not None else ""
-        sql = (f"SELECT array_agg(id ORDER BY {order}), array_agg(rev ORDER BY {order}) "
-               f"FROM ({sql}{top}) AS selected(id, rev, t, seq)")
+        sql = f"SELECT array_agg(id || ':' || rev ORDER BY {order}) FROM ({sql}{top}) AS selected(id, rev, t, seq)"
         try:
             async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-                ids, revs = await conn.fetchrow(sql, *args)
-                keys = zip(ids or (), revs or (), strict=True) if unique else _unique(ids or (), revs or ())
-                found: list[StoredFact] = []
-                missing: list[str] = []
-                for fid, rev in keys:
-                    hit = get(fid)
-                    if hit is not None and hit[0] == rev:
-                        found.append(hit[1])
-                    else:
-                        missing.append(fid)
+                keys: list[str] = await conn.fetchval(sql, *args) or []
+                if not unique:  # a fact in two of the topics: the same key twice (one version per snapshot)
+                    keys = list(dict.fromkeys(keys))
+                hits = list(map(cache.get, keys))
+                missing = [key.partition(":")[0] for key, hit in zip(keys, hits, strict=True) if hit is None]
                 for start in range(0, len(missing), FETCH_ROWS):  # a few thousand rows in memory at a time
                     for row in await conn.fetch(f"SELECT rev, {_FACT_COLUMNS} FROM facts WHERE id = ANY($1)",
                                                 missing[start:start + FETCH_ROWS]):
-                        cache[row["id"]] = (row["rev"], _stored(row))
-                    keys = zip(ids, revs, strict=True) if unique else _unique(ids, revs)
-                    found = [hit[1] for fid, _ in keys if (hit := get(fid)) is not None]
+                        cache[f"{row['id']}:{row['rev']}"] = _stored(row)
+                if missing:
+                    hits = list(map(cache.get, keys))
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreError(f"cannot read the PostgreSQL store at {self.where}: {_reason(exc)}") from None
+        found = [hit for hit in hits if hit is not None]
         if len(cache) > self._capacity:
-            for fid in list(itertools.islice(cache, len(cache) - self._capacity)):
-                del cache[fid]
+            for key in list(itertools.islice(cache, len(cache) - self._capacity)):
+                del cache[key]
         return found if limit is None else found[:limit]
 
     def facts(self, *, topics: Collection[str] | None = None, kind: Kind | None = None,
@@ -804,14 +801,6 @@ def _from_jsonb(data: bytes) -> Any:
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0]
-
-
-def _unique(ids: Iterable[str], revs: Iterable[int]) -> list[tuple[str, int]]:
-    """(id, rev) pairs in order, each id once (its first row)."""
-    seen: dict[str, int] = {}
-    for fid, rev in zip(ids, revs, strict=True):
-        seen.setdefault(fid, rev)
-    return list(seen.items())
 
 
 def _aware(when: datetime | None) -> datetime | None:
