@@ -295,8 +295,9 @@ class PgStore:
         since = self.window_start()
         count = await self._run(self._fetch_value("SELECT count(*) FROM facts WHERE t >= $1", since))
         self._capacity = max(CACHE_FACTS, min(WARM_MAX, int(count * 1.25)))
-        await self._run(self._fetch_facts(
-            "SELECT id, rev, t, seq FROM facts WHERE t >= $1", [since], "t, seq", None))
+        newest = (f"SELECT id, rev, t, seq FROM (SELECT id, rev, t, seq FROM facts WHERE t >= $1 "
+                  f"ORDER BY t DESC, seq DESC LIMIT {self._capacity}) AS newest")
+        await self._run(self._fetch_facts(newest, [since], "t, seq", None))  # oldest first: they leave first
         gc.collect()
         gc.freeze()  # long-lived and acyclic: the cyclic collector need not walk them (as TinyStore does)
 
