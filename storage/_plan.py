@@ -26,6 +26,7 @@ from storage._layout import (
     _Part,
     partition_of,
 )
+from storage._state import merged
 from storage._summary import Summary
 from storage.api import Batch, CommitResult, fact_id
 
@@ -145,15 +146,8 @@ class _Plan:
         return payloads
 
     def _encode_state(self) -> dict[str, list[Any]]:
-        store, batch = self.store, self.batch
-        sources = {**store._sources, **{s.id: s for s in batch.sources}}
-        for sid in batch.remove_sources:
-            sources.pop(sid, None)
-        topics = {**store._topics, **{t.key: t for t in batch.topics}}
-        for key in batch.remove_topics:
-            topics.pop(key, None)
-        guilds = {**store._guilds, **{g.guild_id: g for g in batch.guilds}}
-        self.state = (sources, topics, guilds)
+        store = self.store
+        self.state = sources, topics, guilds = merged(store._sources, store._topics, store._guilds, self.batch)
         return {"sources": [_codec.encode(s) for s in sources.values()],
                 "topics": [_codec.encode(t) for t in topics.values()],
                 "guilds": [_codec.encode(g) for g in guilds.values()]}

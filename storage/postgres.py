@@ -40,6 +40,7 @@ from bot.model import Article, ArticleRef, GuildSettings, Kind, SourceState, Sto
 from storage import _codec
 from storage._index import FactIndex, words
 from storage._layout import DEFAULT_HOT_WEEKS
+from storage._state import StateReads, merged
 from storage.api import Batch, CommitResult, Fence, GuildChange, Subscriber, fact_id
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ class _Portal:
             self.loop.close()
 
 
-class PgStore:
+class PgStore(StateReads):
     """See the module docstring. Open with :meth:`open` (or :meth:`open_sync` in scripts)."""
 
     def __init__(self, dsn: str, *, schema: str = DEFAULT_SCHEMA, read_only: bool = False,
@@ -350,7 +351,7 @@ class PgStore:
             await conn.execute("INSERT INTO guilds (guild_id, doc) VALUES ($1, $2) ON CONFLICT (guild_id) DO "
                                "UPDATE SET doc = EXCLUDED.doc", guild_id, _codec.encode(updated))
             last_seq, version = await self._bump(conn, None, state=True)
-        self._installed(last_seq, version, guilds=[updated])
+        self._installed(last_seq, version, Batch(guilds=(updated,)))
         return updated
 
     def import_rows(self, articles: Sequence[Article], facts: Sequence[tuple[StoredFact, bool]], *,
@@ -383,7 +384,7 @@ class PgStore:
             await self._write_state(conn, state, payloads)
             seq = max([last_seq, *(f.seq for f, _ in facts)])
             new_seq, version = await self._bump(conn, seq, state=True)
-        self._installed(new_seq, version, batch=state)
+        self._installed(new_seq, version, state)
         assert self._pool is not None
         # A bulk load leaves the planner without statistics, and the visibility map unset (no index-only
         # scans), until autovacuum gets round to it: plans chosen blind were 20x slower than with them.
@@ -434,7 +435,7 @@ class PgStore:
             if seq == first_seq and not state and not (result.new_articles or result.updated_articles):
                 return CommitResult(last_seq=seq)
             last_seq, version = await self._bump(conn, seq, state=state)
-        self._installed(last_seq, version if state else None, batch=batch)
+        self._installed(last_seq, version if state else None, batch)
         return CommitResult(new_articles=result.new_articles, updated_articles=result.updated_articles,
                             new_facts=result.new_facts, removed_facts=result.removed_facts, last_seq=last_seq)
 
@@ -552,8 +553,7 @@ class PgStore:
             await conn.executemany("INSERT INTO guilds (guild_id, doc) VALUES ($1, $2) ON CONFLICT (guild_id) "
                                    "DO UPDATE SET doc = EXCLUDED.doc", payloads["guilds"])
 
-    def _installed(self, last_seq: int, version: int | None, *, batch: Batch | None = None,
-                   guilds: Sequence[GuildSettings] = ()) -> None:
+    def _installed(self, last_seq: int, version: int | None, batch: Batch) -> None:
         """After a commit: this process sees its own write at once (the others on its NOTIFY)."""
         self._last_seq = max(self._last_seq, last_seq)
         if version is None:
@@ -562,15 +562,7 @@ class PgStore:
             self._state_version = min(self._state_version, version - 1)  # will reload everything
         else:
             self._state_version = version
-        if batch is not None:
-            self._sources = {**self._sources, **{s.id: s for s in batch.sources}}
-            for sid in batch.remove_sources:
-                self._sources.pop(sid, None)
-            self._topics = {**self._topics, **{t.key: t for t in batch.topics}}
-            for key in batch.remove_topics:
-                self._topics.pop(key, None)
-            guilds = batch.guilds
-        self._guilds = {**self._guilds, **{g.guild_id: g for g in guilds}}
+        self._sources, self._topics, self._guilds = merged(self._sources, self._topics, self._guilds, batch)
 
     # --- reads ----------------------------------------------------------------------------------------
 
@@ -752,25 +744,7 @@ class PgStore:
     def story_articles(self, story_id: str) -> list[Article]:
         return self._articles("story_id = $1", [story_id], "sort_time, url", None)
 
-    # --- sources, topics, guilds: from memory ---------------------------------------------------------
-
-    def sources(self, guild_id: int | None = None) -> list[SourceState]:
-        return [s for s in self._sources.values() if s.guild_id is None or s.guild_id == guild_id]
-
-    def all_sources(self) -> list[SourceState]:
-        return list(self._sources.values())
-
-    def source(self, source_id: str) -> SourceState | None:
-        return self._sources.get(source_id)
-
-    def topics(self, guild_id: int | None = None) -> list[Topic]:
-        return [t for t in self._topics.values() if guild_id is None or t.guild_id == guild_id]
-
-    def guild(self, guild_id: int) -> GuildSettings:
-        return self._guilds.get(guild_id) or GuildSettings(guild_id=guild_id)
-
-    def guilds(self) -> list[GuildSettings]:
-        return list(self._guilds.values())
+    # --- sources, topics and guilds: StateReads (storage/_state.py), from memory -------------------------
 
     def stats(self) -> dict[str, int]:
         rows = self._call(self._fetch(

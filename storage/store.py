@@ -47,13 +47,14 @@ from storage._layout import (
     partition_of,
 )
 from storage._plan import _Plan
+from storage._state import StateReads
 from storage._summary import KeyFilter, Summary, contains, count_range, fact_time, id_key, prefix_range, text_key
 from storage.api import Batch, CommitResult, GuildChange, Subscriber
 
 __all__ = ["MANIFEST", "TinyStore", "partition_of"]  # partition_of and MANIFEST live in _layout
 
 
-class TinyStore:
+class TinyStore(StateReads):
     """The TinyDB driver of the repository API (:class:`storage.api.Store`): the embedded default."""
 
     SCHEMA_VERSION = SCHEMA_VERSION
@@ -522,31 +523,7 @@ class TinyStore:
                 found += [a for a in part.articles.values() if a.story_id == story_id]
         return sorted(found, key=_article_time)
 
-    # --- sources, topics, guilds --------------------------------------------------------------------
-
-    def sources(self, guild_id: int | None = None) -> list[SourceState]:
-        """The sources a guild sees: config.toml's (``guild_id`` None on the source) and its own.
-        ``guild_id=None``: config.toml's only."""
-        return [s for s in self._sources.values() if s.guild_id is None or s.guild_id == guild_id]
-
-    def all_sources(self) -> list[SourceState]:
-        """Every source of every guild: what the poll job polls."""
-        return list(self._sources.values())
-
-    def source(self, source_id: str) -> SourceState | None:
-        return self._sources.get(source_id)
-
-    def topics(self, guild_id: int | None = None) -> list[Topic]:
-        """Guild topics stored by /config (config.toml's topics are not stored: they live in Config).
-        With ``guild_id=None``: every guild's topics (the poll job assigns articles to all of them)."""
-        return [t for t in self._topics.values() if guild_id is None or t.guild_id == guild_id]
-
-    def guild(self, guild_id: int) -> GuildSettings:
-        """A guild's settings; the defaults if the guild has none stored yet."""
-        return self._guilds.get(guild_id) or GuildSettings(guild_id=guild_id)
-
-    def guilds(self) -> list[GuildSettings]:
-        return list(self._guilds.values())
+    # --- sources, topics and guilds: StateReads (storage/_state.py) --------------------------------------
 
     def stats(self) -> dict[str, int]:
         """Counts for `ask sources` and logs: facts, articles, sources, guilds, partitions."""
