@@ -25,9 +25,7 @@ import itertools
 import json
 import logging
 import re
-import threading
 from collections.abc import AsyncIterator, Collection, Coroutine, Sequence
-from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any, TypeVar
@@ -36,18 +34,31 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from bot.errors import StoreError
-from bot.model import Article, ArticleRef, GuildSettings, Kind, SourceState, StoredFact, Topic
+from bot.model import Article, GuildSettings, Kind, SourceState, StoredFact, Topic
 from storage import _codec
-from storage._index import FactIndex, words
+from storage._index import words
 from storage._layout import DEFAULT_HOT_WEEKS
+from storage._pg_rows import (
+    FACT_ROW,
+    Where,
+    article_row,
+    aware,
+    encode_state,
+    fact_row,
+    init_connection,
+    reason,
+    stored,
+    topic_list,
+)
+from storage._pg_write import check_fence, write_articles, write_fact_topics, write_state
+from storage._portal import Portal
 from storage._state import StateReads, merged
-from storage.api import Batch, CommitResult, Fence, GuildChange, Subscriber, fact_id
+from storage.api import Batch, CommitResult, GuildChange, Subscriber
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 DEFAULT_SCHEMA = "sitrep"
-_MIN_TIME = datetime.min.replace(tzinfo=UTC)
 _FACT_COLUMNS = "id, seq, topics, stored_at, story_id, article, fact"
 RECONNECT_S = 2.0  # between attempts to restore the listening connection
 CACHE_FACTS = 50_000  # decoded facts kept per process at least (~1.5 KB each); the database holds the rest
@@ -79,34 +90,6 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
-class _Portal:
-    """An event loop in a thread of its own, where every asyncpg call of one store runs."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="sitrep-postgres", daemon=True)
-        self.thread.start()
-
-    def call(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run ``coro`` on the portal and wait for its result (from any thread but the portal's own)."""
-        if threading.current_thread() is self.thread:
-            coro.close()
-            raise RuntimeError("a synchronous store read was called on the store's own loop")
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
-
-    async def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Await ``coro`` on the portal from another loop."""
-        future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self.loop)
-        return await asyncio.wrap_future(future)
-
-    def stop(self) -> None:
-        if self.loop.is_running():
-            self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
-        if not self.thread.is_alive():
-            self.loop.close()
-
-
 class PgStore(StateReads):
     """See the module docstring. Open with :meth:`open` (or :meth:`open_sync` in scripts)."""
 
@@ -123,7 +106,7 @@ class PgStore(StateReads):
         self.channel = f"sitrep_{schema}"  # NOTIFY channels are database-wide: one per schema
         self._write_key = advisory_key(f"sitrep-write:{schema}")
         self._migrate_key = advisory_key(f"sitrep-migrate:{schema}")
-        self._portal: _Portal | None = None
+        self._portal: Portal | None = None
         self._pool: asyncpg.Pool | None = None
         self._listener: asyncpg.Connection | None = None
         self._reconnect: asyncio.Task[None] | None = None
@@ -148,7 +131,7 @@ class PgStore(StateReads):
         listening. Raises ``StoreError`` (naming the server, never the credentials) if the server cannot be
         reached or the schema is newer than this code."""
         store = cls(dsn, **options)
-        store._portal = _Portal()
+        store._portal = Portal()
         try:
             await store._portal.run(store._open())
         except BaseException:
@@ -160,7 +143,7 @@ class PgStore(StateReads):
     @classmethod
     def open_sync(cls, dsn: str, **options: Any) -> PgStore:
         store = cls(dsn, **options)
-        store._portal = _Portal()
+        store._portal = Portal()
         try:
             store._portal.call(store._open())
         except BaseException:
@@ -173,14 +156,14 @@ class PgStore(StateReads):
         settings = {"search_path": self.schema, "application_name": "sitrep"}
         try:
             self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.pool_size,
-                                                   server_settings=settings, init=_init_connection)
+                                                   server_settings=settings, init=init_connection)
             async with self._pool.acquire() as conn:
                 await self._migrate(conn)
                 await self._load_state(conn)
             await self._listen()
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreError(f"cannot open the PostgreSQL store at {self.where} (schema {self.schema}): "
-                             f"{_reason(exc)}") from None
+                             f"{reason(exc)}") from None
 
     async def _migrate(self, conn: asyncpg.Connection) -> None:
         await conn.execute("SELECT pg_advisory_lock($1)", self._migrate_key)
@@ -236,7 +219,7 @@ class PgStore(StateReads):
                 log.info("listening again on %s", self.where)
                 return
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("cannot listen on %s: %s; retrying in %.0f s", self.where, _reason(exc), RECONNECT_S)
+                log.warning("cannot listen on %s: %s; retrying in %.0f s", self.where, reason(exc), RECONNECT_S)
                 await asyncio.sleep(RECONNECT_S)
 
     def _notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
@@ -254,7 +237,7 @@ class PgStore(StateReads):
             async with self._pool.acquire() as conn:
                 changed = await self._load_state(conn)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("cannot reload settings from %s: %s", self.where, _reason(exc))
+            log.warning("cannot reload settings from %s: %s", self.where, reason(exc))
             return
         self._tell(changed)
 
@@ -367,9 +350,9 @@ class PgStore(StateReads):
 
     async def _import_rows(self, articles: Sequence[Article], facts: Sequence[tuple[StoredFact, bool]],
                            state: Batch, last_seq: int) -> None:
-        payloads = _encode_state(state)
-        article_rows = [_article_row(a) for a in articles]
-        fact_rows = [_fact_row(f, backlog) for f, backlog in facts]
+        payloads = encode_state(state)
+        article_rows = [article_row(a) for a in articles]
+        fact_rows = [fact_row(f, backlog) for f, backlog in facts]
         async with self._transaction() as conn:
             if await conn.fetchval("SELECT EXISTS (SELECT FROM facts) OR EXISTS (SELECT FROM articles) OR "
                                    "EXISTS (SELECT FROM sources) OR EXISTS (SELECT FROM topics) OR "
@@ -378,10 +361,10 @@ class PgStore(StateReads):
                                  "nothing was imported")
             await conn.copy_records_to_table("articles", records=article_rows, schema_name=self.schema, columns=[
                 "url", "sort_time", "guid", "text_hash", "story_id", "topics", "doc"])
-            await conn.copy_records_to_table("facts", records=fact_rows, columns=list(_FACT_ROW),
+            await conn.copy_records_to_table("facts", records=fact_rows, columns=list(FACT_ROW),
                                              schema_name=self.schema)
-            await self._write_fact_topics(conn, fact_rows)
-            await self._write_state(conn, state, payloads)
+            await write_fact_topics(conn, self.schema, fact_rows)
+            await write_state(conn, state, payloads)
             seq = max([last_seq, *(f.seq for f, _ in facts)])
             new_seq, version = await self._bump(conn, seq, state=True)
         self._installed(new_seq, version, state)
@@ -407,7 +390,7 @@ class PgStore(StateReads):
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", self._write_key)
                 yield conn
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise StoreError(f"cannot write to the PostgreSQL store at {self.where}: {_reason(exc)}") from None
+            raise StoreError(f"cannot write to the PostgreSQL store at {self.where}: {reason(exc)}") from None
 
     async def _bump(self, conn: asyncpg.Connection, last_seq: int | None, *, state: bool) -> tuple[int, int]:
         """Record the new last seq and state version, and NOTIFY the other processes (sent at commit)."""
@@ -422,14 +405,14 @@ class PgStore(StateReads):
         self._check_writable()
         if not batch:
             return CommitResult(last_seq=self._last_seq)
-        payloads = _encode_state(batch)  # refuses an unserialisable value before the transaction
+        payloads = encode_state(batch)  # refuses an unserialisable value before the transaction
         async with self._transaction() as conn:
             if batch.fence is not None:
-                await self._check_fence(conn, batch.fence)
+                await check_fence(conn, batch.fence)
             seq = await conn.fetchval("SELECT last_seq FROM meta")
             first_seq = seq
-            result, seq = await self._write_articles(conn, batch, now, seq)
-            await self._write_state(conn, batch, payloads)
+            result, seq = await write_articles(conn, self.schema, batch, now, seq)
+            await write_state(conn, batch, payloads)
             state = bool(batch.sources or batch.remove_sources or batch.topics or batch.remove_topics
                          or batch.guilds)
             if seq == first_seq and not state and not (result.new_articles or result.updated_articles):
@@ -438,120 +421,6 @@ class PgStore(StateReads):
         self._installed(last_seq, version if state else None, batch)
         return CommitResult(new_articles=result.new_articles, updated_articles=result.updated_articles,
                             new_facts=result.new_facts, removed_facts=result.removed_facts, last_seq=last_seq)
-
-    async def _write_fact_topics(self, conn: asyncpg.Connection, fact_rows: Sequence[tuple[Any, ...]]) -> None:
-        """Each fact's topics, one row each (``fact_topics``), for rows of ``_FACT_ROW``."""
-        if fact_rows:
-            await conn.copy_records_to_table(
-                "fact_topics", records=[(topic, row[3], row[4], row[1], row[0], row[6]) for row in fact_rows
-                                        for topic in dict.fromkeys(row[5])],
-                columns=["topic", "kind", "t", "seq", "fact_id", "category"], schema_name=self.schema)
-
-    async def _check_fence(self, conn: asyncpg.Connection, fence: Fence) -> None:
-        """Refuse a leader-only write from a process deposed since: under the write lock, so no election's
-        epoch can change between this check and the commit mattering (a later election sees this commit)."""
-        name, epoch = fence
-        current = await conn.fetchval("SELECT epoch FROM leader_epoch WHERE name = $1", name)
-        if current is not None and current != epoch:
-            raise StoreError(f"refused a write of leader epoch {epoch}: another process leads now (epoch "
-                             f"{current}); this process is not the leader any more")
-
-    async def _write_articles(self, conn: asyncpg.Connection, batch: Batch, now: datetime,
-                              seq: int) -> tuple[CommitResult, int]:
-        """The TinyDB driver's commit semantics (storage/_plan.py), in SQL: an article whose text hash is
-        unchanged is skipped; an edited one replaces its facts, those with an unchanged id keeping their
-        seq; a fact id already held by another article is a collision, and the first one wins."""
-        if not batch.articles:
-            return CommitResult(), seq
-        urls = list({item.article.url for item in batch.articles})
-        stored_hash = dict(await conn.fetch("SELECT url, text_hash FROM articles WHERE url = ANY($1)", urls))
-        planned: dict[str, Article] = {}
-        items = []
-        for item in batch.articles:
-            article = item.article
-            previous = planned[article.url].text_hash if article.url in planned else stored_hash.get(article.url)
-            if previous == article.text_hash:
-                continue
-            planned[article.url] = article
-            items.append(item)
-        if not items:
-            return CommitResult(), seq
-        changed_urls = list(planned)
-        kept: dict[str, dict[str, tuple[int, bool, datetime]]] = {}
-        for row in await conn.fetch("SELECT article_url, id, seq, backlog, stored_at FROM facts "
-                                    "WHERE article_url = ANY($1)", changed_urls):
-            kept.setdefault(row["article_url"], {})[row["id"]] = (row["seq"], row["backlog"], row["stored_at"])
-        ids = [fact_id(item.article.url, fact) for item in items for fact in item.facts]
-        elsewhere = dict(await conn.fetch("SELECT id, article_url FROM facts WHERE id = ANY($1)", ids))
-        new_articles = sum(1 for url in planned if url not in stored_hash)
-        article_rows = [_article_row(a) for a in planned.values()]
-        fact_rows: list[tuple[Any, ...]] = []
-        gone: set[str] = set()
-        taken: set[str] = set()
-        new_facts = 0
-        first = seq
-        for item in items:
-            article = planned[item.article.url]
-            if item.article is not article:  # the same URL twice in one batch: the last one is stored
-                continue
-            keep = kept.get(article.url, {})
-            wanted = []
-            for fact in item.facts:
-                fid = fact_id(article.url, fact)
-                if fid in taken or (fid not in keep and fid in elsewhere and elsewhere[fid] != article.url):
-                    continue
-                taken.add(fid)
-                wanted.append((fid, fact))
-            gone |= set(keep) - {fid for fid, _ in wanted}
-            ref = article.ref
-            for fid, fact in wanted:
-                if fid in keep:
-                    fact_seq, backlog, stored_at = keep[fid]
-                else:
-                    seq += 1
-                    fact_seq, backlog, stored_at = seq, item.backlog, now
-                    new_facts += 1
-                stored = StoredFact(id=fid, seq=fact_seq, fact=fact, article=ref, topics=article.topics,
-                                    stored_at=stored_at, story_id=article.story_id)
-                fact_rows.append(_fact_row(stored, backlog))
-        await conn.executemany(
-            "INSERT INTO articles (url, sort_time, guid, text_hash, story_id, topics, doc) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (url) DO UPDATE SET sort_time = EXCLUDED.sort_time, "
-            "guid = EXCLUDED.guid, text_hash = EXCLUDED.text_hash, story_id = EXCLUDED.story_id, "
-            "topics = EXCLUDED.topics, doc = EXCLUDED.doc", article_rows)
-        if gone:
-            await conn.execute("DELETE FROM facts WHERE id = ANY($1)", list(gone))
-        replaced = [row for row in fact_rows if row[1] <= first]
-        added = [row for row in fact_rows if row[1] > first]
-        if replaced:
-            await conn.executemany(
-                f"UPDATE facts SET {', '.join(f'{c} = ${i}' for i, c in enumerate(_FACT_ROW, 1) if i > 2)}, "
-                "rev = txid_current() WHERE id = $1 AND seq = $2", replaced)
-            await conn.execute("DELETE FROM fact_topics WHERE fact_id = ANY($1)", [row[0] for row in replaced])
-        if added:
-            await conn.copy_records_to_table("facts", records=added, columns=list(_FACT_ROW),
-                                             schema_name=self.schema)
-        await self._write_fact_topics(conn, fact_rows)
-        return CommitResult(new_articles=new_articles, updated_articles=len(planned) - new_articles,
-                            new_facts=new_facts, removed_facts=len(gone)), seq
-
-    @staticmethod
-    async def _write_state(conn: asyncpg.Connection, batch: Batch, payloads: dict[str, list[Any]]) -> None:
-        if payloads["sources"]:
-            await conn.executemany("INSERT INTO sources (id, guild_id, doc) VALUES ($1, $2, $3) ON CONFLICT (id) "
-                                   "DO UPDATE SET guild_id = EXCLUDED.guild_id, doc = EXCLUDED.doc",
-                                   payloads["sources"])
-        if batch.remove_sources:
-            await conn.execute("DELETE FROM sources WHERE id = ANY($1)", list(batch.remove_sources))
-        if payloads["topics"]:
-            await conn.executemany("INSERT INTO topics (key, guild_id, doc) VALUES ($1, $2, $3) ON CONFLICT (key) "
-                                   "DO UPDATE SET guild_id = EXCLUDED.guild_id, doc = EXCLUDED.doc",
-                                   payloads["topics"])
-        if batch.remove_topics:
-            await conn.execute("DELETE FROM topics WHERE key = ANY($1)", list(batch.remove_topics))
-        if payloads["guilds"]:
-            await conn.executemany("INSERT INTO guilds (guild_id, doc) VALUES ($1, $2) ON CONFLICT (guild_id) "
-                                   "DO UPDATE SET doc = EXCLUDED.doc", payloads["guilds"])
 
     def _installed(self, last_seq: int, version: int | None, batch: Batch) -> None:
         """After a commit: this process sees its own write at once (the others on its NOTIFY)."""
@@ -587,7 +456,7 @@ class PgStore(StateReads):
         try:
             return await self._pool.fetch(sql, *args)  # type: ignore[no-any-return]
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise StoreError(f"cannot read the PostgreSQL store at {self.where}: {_reason(exc)}") from None
+            raise StoreError(f"cannot read the PostgreSQL store at {self.where}: {reason(exc)}") from None
 
     def _facts(self, where: str, args: Sequence[Any], order: str, limit: int | None) -> list[StoredFact]:
         sql = f"SELECT id, rev, t, seq FROM facts WHERE {where or 'true'}"
@@ -622,11 +491,11 @@ class PgStore(StateReads):
                 for start in range(0, len(missing), FETCH_ROWS):  # a few thousand rows in memory at a time
                     for row in await conn.fetch(f"SELECT rev, {_FACT_COLUMNS} FROM facts WHERE id = ANY($1)",
                                                 missing[start:start + FETCH_ROWS]):
-                        cache[f"{row['id']}:{row['rev']}"] = _stored(row)
+                        cache[f"{row['id']}:{row['rev']}"] = stored(row)
                 if missing:
                     hits = list(map(cache.get, keys))
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise StoreError(f"cannot read the PostgreSQL store at {self.where}: {_reason(exc)}") from None
+            raise StoreError(f"cannot read the PostgreSQL store at {self.where}: {reason(exc)}") from None
         found = [hit for hit in hits if hit is not None]
         if len(cache) > self._capacity:
             for key in list(itertools.islice(cache, len(cache) - self._capacity)):
@@ -643,12 +512,12 @@ class PgStore(StateReads):
             return []
         of_kind = "casualty" if casualty_only else kind
         if topics is not None and victim is None and claimant is None:  # the topics' own ordered index
-            return self._topic_facts(list(topics), of_kind, category, _aware(since), _aware(until), limit)
-        where = _Where()  # a side's or a claimant's figures: their own index, with the topics in it
-        where.add("topics && {}", _topic_list(topics))
+            return self._topic_facts(list(topics), of_kind, category, aware(since), aware(until), limit)
+        where = Where()  # a side's or a claimant's figures: their own index, with the topics in it
+        where.add("topics && {}", topic_list(topics))
         where.add("kind = {}", of_kind)
-        where.add("t >= {}", _aware(since))
-        where.add("t <= {}", _aware(until))
+        where.add("t >= {}", aware(since))
+        where.add("t <= {}", aware(until))
         where.add("category = {}", category)
         where.add("victim = {}", victim.casefold() if victim is not None else None)
         where.add("claimant = {}", claimant.casefold() if claimant is not None else None)
@@ -661,7 +530,7 @@ class PgStore(StateReads):
         once per topic, so a limit reads that many rows per topic."""
         if not topics:
             return []
-        where = _Where()
+        where = Where()
         where.add("topic = ANY({})", topics)
         where.add("kind = {}", kind)
         where.add("t >= {}", since)
@@ -685,10 +554,10 @@ class PgStore(StateReads):
         return found[0] if len(found) == 1 else None
 
     def facts_after(self, seq: int, *, topics: Collection[str] | None = None) -> list[StoredFact]:
-        where = _Where()
+        where = Where()
         where.add("seq > {}", seq)
         where.add("NOT backlog")
-        where.add("topics && {}", _topic_list(topics))
+        where.add("topics && {}", topic_list(topics))
         return self._facts(where.sql, where.args, "seq", None)
 
     def search(self, words_: str, *, topics: Collection[str] | None = None, limit: int = 50) -> list[StoredFact]:
@@ -697,9 +566,9 @@ class PgStore(StateReads):
         terms = words(words_)
         if not terms:
             return []
-        where = _Where()
+        where = Where()
         where.add("words @> {}", sorted(terms))
-        where.add("topics && {}", _topic_list(topics))
+        where.add("topics && {}", topic_list(topics))
         return self._facts(where.sql, where.args, "t DESC, seq DESC", limit)
 
     def reads_disk(self, *, topics: Collection[str] | None = None, kind: Kind | None = None,
@@ -737,8 +606,8 @@ class PgStore(StateReads):
         return next(iter(self._articles("text_hash = $1", [text_hash], "sort_time DESC, url", 1)), None)
 
     def recent_articles(self, *, topics: Collection[str] | None = None, limit: int = 50) -> list[Article]:
-        where = _Where()
-        where.add("topics && {}", _topic_list(topics))
+        where = Where()
+        where.add("topics && {}", topic_list(topics))
         return self._articles(where.sql or "true", where.args, "sort_time DESC, url", limit)
 
     def story_articles(self, story_id: str) -> list[Article]:
@@ -752,85 +621,3 @@ class PgStore(StateReads):
         return {"facts": rows[0]["facts"], "articles": rows[0]["articles"], "sources": len(self._sources),
                 "topics": len(self._topics), "guilds": len(self._guilds), "partitions": 0,
                 "last_seq": self._last_seq}
-
-
-# --- rows ⇄ model ------------------------------------------------------------------------------------------
-
-_FACT_ROW = ("id", "seq", "article_url", "kind", "t", "topics", "category", "victim", "claimant", "backlog",
-             "words", "stored_at", "story_id", "article", "fact")
-
-
-async def _init_connection(conn: asyncpg.Connection) -> None:
-    # jsonb as Python values, in binary format (a version byte, then the JSON text): COPY needs binary codecs.
-    await conn.set_type_codec("jsonb", encoder=_jsonb, decoder=_from_jsonb, schema="pg_catalog", format="binary")
-
-
-def _jsonb(value: Any) -> bytes:
-    return b"\x01" + json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _from_jsonb(data: bytes) -> Any:
-    return json.loads(data[1:])
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
-
-
-def _aware(when: datetime | None) -> datetime | None:
-    if when is None:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-def _topic_list(topics: Collection[str] | None) -> list[str] | None:
-    return None if topics is None else list(topics)
-
-
-class _Where:
-    """A WHERE clause built from the filters given: ``{}`` in a condition is its parameter."""
-
-    def __init__(self, args: list[Any] | None = None) -> None:
-        self.parts: list[str] = []
-        self.args: list[Any] = [] if args is None else args  # shared with an enclosing clause: one numbering
-
-    def add(self, condition: str, value: Any = True) -> None:
-        if value is None:
-            return
-        if "{}" in condition:
-            self.args.append(value)
-            condition = condition.format(f"${len(self.args)}")
-        self.parts.append(condition)
-
-    @property
-    def sql(self) -> str:
-        return " AND ".join(self.parts)
-
-
-def _article_row(article: Article) -> tuple[Any, ...]:
-    return (article.url, article.published or article.fetched_at or _MIN_TIME, article.guid, article.text_hash,
-            article.story_id, list(article.topics), _codec.encode(article))
-
-
-def _fact_row(stored: StoredFact, backlog: bool) -> tuple[Any, ...]:
-    fact = stored.fact
-    casualty = fact.kind == "casualty"
-    return (stored.id, stored.seq, stored.article.url, fact.kind, stored.article.published or stored.stored_at,
-            list(stored.topics), fact.category if casualty else None,  # type: ignore[union-attr]
-            (fact.victim or "").casefold() if casualty else None,  # type: ignore[union-attr]
-            (fact.claimant or "").casefold() if casualty else None,  # type: ignore[union-attr]
-            backlog, sorted(FactIndex._fact_words(stored)), stored.stored_at, stored.story_id,
-            _codec.encode(stored.article), _codec.encode_fact(fact))
-
-
-def _stored(row: asyncpg.Record) -> StoredFact:
-    return StoredFact(id=row["id"], seq=row["seq"], fact=_codec.decode_fact(row["fact"]),
-                      article=_codec.decode(ArticleRef, row["article"]), topics=tuple(row["topics"]),
-                      stored_at=row["stored_at"], story_id=row["story_id"])
-
-
-def _encode_state(batch: Batch) -> dict[str, list[Any]]:
-    return {"sources": [(s.id, s.guild_id, _codec.encode(s)) for s in batch.sources],
-            "topics": [(t.key, t.guild_id, _codec.encode(t)) for t in batch.topics],
-            "guilds": [(g.guild_id, _codec.encode(g)) for g in batch.guilds]}
