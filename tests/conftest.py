@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,15 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     left_out = config.stash.get(_LEFT_OUT, 0)
     if left_out:
         terminalreporter.write_line(f"{left_out} tests not run. {PG_SKIP}", yellow=True)
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10, every: float = 0.01) -> None:
+    """Until ``condition()`` holds, looked at every ``every`` seconds; fails after ``timeout`` seconds. For what
+    another process or a background task makes true, with no event to wait on."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout}s"
+        await asyncio.sleep(every)
 
 
 def _run(coro: Any) -> Any:

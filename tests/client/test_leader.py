@@ -8,7 +8,7 @@ import contextlib
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +22,7 @@ from storage import Batch
 from tests.client.conftest import ADMIN, open_world, running_bot
 from tests.client.test_digests import _new_sudan_claim
 from tests.client.test_shards import EVEN_CHANNEL, EVEN_GUILD, ODD_CHANNEL, ODD_GUILD
+from tests.conftest import until
 from tests.fakediscord import ADMIN_PERMISSIONS, FakeChannel, FakeGuild
 
 DSN = os.environ.get("SITREP_TEST_DATABASE_URL", "")
@@ -81,14 +82,6 @@ async def holder(admin: Any, name: str) -> int | None:
     key = lease_key(name) & 0xFFFFFFFFFFFFFFFF
     return await admin.fetchval("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = $1 "
                                 "AND objid = $2 AND objsubid = 1", key >> 32, key & 0xFFFFFFFF)
-
-
-async def until(predicate: Callable[[], bool], timeout: float) -> None:
-    """Until ``predicate()`` holds, looked at every tenth of a retry period (the lease has no event to wait on)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"not within {timeout}s"
-        await asyncio.sleep(RETRY / 10)
 
 
 @needs_database
@@ -198,7 +191,7 @@ async def test_of_two_bot_processes_only_the_leader_posts_digests_and_the_next_o
         await world.fake.wait_for(lambda: len(world.fake.messages_in(EVEN_CHANNEL)) == 1
                                   and len(world.fake.messages_in(ODD_CHANNEL)) == 1, timeout=20 * RETRY + 5)
         assert second_lease.is_leader
-        await until(lambda: not first_lease.is_leader, 20 * RETRY)  # it notices at its next check
+        await until(lambda: not first_lease.is_leader, 20 * RETRY, every=RETRY / 10)  # it notices at its next check
         assert {j.id for j in second.scheduler.get_jobs()} == {f"digest:{EVEN_GUILD}", f"digest:{ODD_GUILD}"}
         assert not [j.id for j in first.scheduler.get_jobs()]
         assert await second.digests.catch_up() == 0  # both slots recorded: posted once, by one process

@@ -3,25 +3,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable
-
 import pytest
 
 from bot.client._leader import Lease
 from tests.client.conftest import ADMIN, open_world, running_bot
 from tests.client.test_digests import _new_sudan_claim
 from tests.client.test_shards import EVEN_CHANNEL, EVEN_GUILD, ODD_CHANNEL, ODD_GUILD
-from tests.conftest import StoreSpec
+from tests.conftest import StoreSpec, until
 from tests.fakediscord import ADMIN_PERMISSIONS, FakeChannel, FakeGuild
-
-
-async def until(condition: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.02)
 
 
 @pytest.mark.parametrize("driver", ["postgres"])

@@ -6,8 +6,6 @@ tests)."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from dataclasses import replace
 
 import asyncpg
@@ -17,17 +15,10 @@ from bot.errors import StoreError
 from bot.model import GuildSettings
 from storage.api import Batch
 from storage.postgres import PgStore
-from tests.conftest import StoreSpec
+from tests.conftest import StoreSpec, until
 from tests.storage._helpers import casualty, facts_batch
 
 postgres_only = pytest.mark.parametrize("driver", ["postgres"])  # store_spec gives a PgStore
-
-
-async def until(condition: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.01)
 
 
 @postgres_only
