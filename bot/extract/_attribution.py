@@ -47,7 +47,7 @@ _TRAILING_MID = re.compile(
     rf"[,”\"]\s*(?P<who>[^,;“\"]{{2,90}}?),?\s+(?:has\s+|have\s+|also\s+|later\s+)?"
     rf"(?:{_SPEECH}|told\s+[^,;]{{1,40}}?)(?:\s+(?:on|in|late|early|by|after|via|citing|{_WHEN})\b[^,;]{{0,40}})?\s*(?:[,;]|\.?$)",
     re.IGNORECASE)
-_DATELINE = re.compile(r"^(?:[A-Z][A-Z/ .'-]{2,40},\s*(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2}\s*)?(?:\([^)]*\)\s*)?[-–—]\s*|"
+DATELINE = re.compile(r"^(?:[A-Z][A-Z/ .'-]{2,40},\s*(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2}\s*)?(?:\([^)]*\)\s*)?[-–—]\s*|"
                        r"[A-Z][A-Za-z]+(?:\s\([A-Za-z ]+\))?\s*[-–—:]\s*(?=[A-Z]))")
 # Headlines: "Army: 30 militants killed", "Nine killed in market blast - governor", "..., police say"
 _HEAD_LEAD = re.compile(r"^(?P<who>[A-Z][\w'’.]*(?:\s[\w'’.]+){0,3}):\s+(?=\S)")
@@ -63,6 +63,13 @@ ORGAN_ROLE = re.compile(r"\b(?:ministry|agency|organi[sz]ation|army|military|pol
 PERSONAL = re.compile(r"^(?:he|she)$", re.IGNORECASE)
 _NO_CLAIMANT = re.compile(r"^(?:sources?|reports?|media(?:\s+reports?)?|local\s+media|media\s+outlets|"
                           r"it\s+is|there|this|that|reportedly|witnesses?)$", re.IGNORECASE)
+# A news agency is the claimant only of its own count ("an AFP tally"); otherwise it is the channel that
+# passes someone's figure on, and the figure stays "reported by" the outlet.
+_AGENCY = re.compile(r"^(?:the\s+)?(?:Reuters|AFP|AP|Agence\s+France-Presse|(?:the\s+)?Associated\s+Press|Anadolu"
+                     r"(?:\s+Agency)?|Xinhua|TASS|RIA(?:\s+Novosti)?|Interfax|IRNA|WAFA|SANA|Saba|APP|PTI|ANI|"
+                     r"Ukrinform|Bernama|Yonhap|Kyodo|EFE|dpa|Fars|Tasnim|Mehr|QNA|NNA|AA|IANS|UNI|"
+                     r"(?:[A-Z][\w-]+\s+){0,3}(?:news\s+agency|wire\s+service))(?:'s?)?$", re.IGNORECASE)
+_OWN_COUNT = re.compile(r"\s(?:tally|count|toll|estimate|database|analysis)$", re.IGNORECASE)
 _STRIP = re.compile(r"^(?:the|a|an|and|but|also|meanwhile|separately|earlier|later|however|when|as|after|while|"
                     r"initial|preliminary|latest|new|previous|first|"
                     r"because|since|although|though|where|in\s+a\s+statement,?)\s+"
@@ -87,36 +94,38 @@ def headline_attribution(line: str, gazetteer: Gazetteer) -> Attribution | None:
         # stricter than in prose: "Balochistan attacks: ..." and "Zaporizhzhia: ..." name no speaker
         if who and not who.isupper() and len(who.split()) <= 4 and (
                 gazetteer.actors(who) or head in _ORG_HEADS or noun_class(head) == "person"):
-            found = _make(who, gazetteer)
+            found = make_attribution(who, gazetteer)
             if found is not None and found.text:
                 return found
     return None
 
 
 def find_attribution(clause: str, gazetteer: Gazetteer) -> Attribution | None:
-    clause = _APPOSITIVE.sub("", _DATELINE.sub("", clause))
+    clause = _APPOSITIVE.sub("", DATELINE.sub("", clause))
     m = _ACCORDING.search(clause)
-    if m and (found := _make(m.group("who"), gazetteer)) is not None:
+    if m and (found := make_attribution(m.group("who"), gazetteer)) is not None:
         return found
     # a lead speaker: each speech verb in turn, so that "Initial reports from a committee indicated" is not
     # read as "Initial" reporting
     for verb in _SPEECH_WORD.finditer(clause[:160]):
         m = _LEAD_UNTIL.match(clause[:verb.end()])
-        if m and (found := _make(m.group("who"), gazetteer)) is not None:
+        if m and (found := make_attribution(m.group("who"), gazetteer)) is not None:
             return found
     m = _TRAILING.search(clause)
     if m:
-        found = _make(m.group("who") or m.group("who2"), gazetteer)
+        found = make_attribution(m.group("who") or m.group("who2"), gazetteer)
         if found is not None:
             return found
     for m in reversed(list(_TRAILING_MID.finditer(clause))):
-        found = _make(m.group("who"), gazetteer)
+        found = make_attribution(m.group("who"), gazetteer)
         if found is not None:
             return found
     return None
 
 
-def _make(who: str, gazetteer: Gazetteer) -> Attribution | None:
+def make_attribution(who: str, gazetteer: Gazetteer) -> Attribution | None:
+    """The attribution that the words ``who`` name: an actor, a pronoun to resolve later, nobody (bare
+    "sources"; a news agency passing on someone else's figure), or None when the words name no speaker."""
     who = re.sub(r"\s+", " ", who).strip(" ,\"“”'’")
     who = re.split(r",?\s+(?:who|which|whose)\s", who, maxsplit=1)[0]  # "a union official who asked not to be named"
     # "initial reports from a local resistance committee": the committee speaks
@@ -128,7 +137,10 @@ def _make(who: str, gazetteer: Gazetteer) -> Attribution | None:
         return None
     if _PRONOUN.match(who):
         return Attribution(None, who)  # resolved by the caller from the previous speaker
-    if _NO_CLAIMANT.match(who):
+    own_count = _OWN_COUNT.search(who)
+    if own_count and _AGENCY.match(who[:own_count.start()].strip()):
+        who = who[:own_count.start()].strip()  # "an AFP tally": the agency's own count, AFP claims it
+    elif _NO_CLAIMANT.match(who) or _AGENCY.match(who):
         return Attribution(None, None)
     if not is_actor(who, gazetteer):
         return None

@@ -207,6 +207,11 @@ def casualties_in_clause(clause: str, quote: str, attribution: Attribution, date
     return out
 
 
+def casualty_figures(clause: str) -> list[Quantity]:
+    """The clause's quantities that a casualty cue governs: where attribution is anchored in the parse."""
+    return [q for q in find_quantities(clause) if _category(clause, q) is not None]
+
+
 _ARTICLE = re.compile(r"(?<![\w-])(?:a|an)\s+(?=[\w\"“])", re.IGNORECASE)
 
 

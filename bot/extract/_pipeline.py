@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from typing import TYPE_CHECKING, Literal
 
 from bot.extract._actors import NON_STATE, Gazetteer
 from bot.extract._attribution import (
@@ -13,17 +14,41 @@ from bot.extract._attribution import (
     find_attribution,
     headline_attribution,
     is_pronoun,
+    make_attribution,
     split_clauses,
 )
-from bot.extract._casualties import _CUMULATIVE, Antecedent, Attribution, casualties_in_clause, incident_date
+from bot.extract._casualties import (
+    _CUMULATIVE,
+    Antecedent,
+    Attribution,
+    casualties_in_clause,
+    casualty_figures,
+    incident_date,
+)
 from bot.extract._dates import find_dates
 from bot.extract._events import event_in_sentence
+from bot.extract._numbers import find_quantities
+from bot.extract._parsed import speaker_at
 from bot.extract._sentences import Sentence, split_sentences
 from bot.extract._territory import territory_in_clause
 from bot.extract._text import article_text
 from bot.model import Fact
 
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
+
+# How a clause's speaker is found (the ablation in DESIGN.md decided the default):
+#   "rules"  the character patterns alone;  "parse"  the dependency parse alone;
+#   "both"   the parse first, the patterns where the parse names nobody.
+Mode = Literal["rules", "parse", "both"]
+
 _NONE = Attribution(None, None)
+# A dateline before the sentence: "BENI, Congo (Reuters) – ", "DEIR AL-BALAH, Gaza Strip (AP) — ",
+# "Addis Ababa, Ethiopia — ", "KYIV – ", with a page's "date 2024-12-22 " before it
+_PARSE_DATELINE = re.compile(
+    r"^\s*(?:date\s+\d{4}-\d\d-\d\d\s+)?(?:[A-Z][A-Za-z'’.-]*(?:\s+[A-Z][A-Za-z'’.-]*){0,3},\s+[A-Z][\w'’.-]*"
+    r"(?:\s+[A-Z][\w'’.-]*){0,3}|[A-Z][A-Z'’.-]{2,}(?:\s+[A-Z][A-Z'’.-]+){0,3})(?:\s*\([^)]{1,30}\))?\s*[–—-]{1,2}\s+"
+    r"|^\s*[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?\s+[–—]\s+")
 _COLON_LEAD = re.compile(r"\b(?:said|says|wrote|writes|stated|added|posted|told\s+\w+)\s*:\s*", re.IGNORECASE)
 _OPENING = re.compile(r"[“\"](?=[^“”\"]*$)")  # the last quote mark of a sentence, when it opens a quotation
 _QUOTES = re.compile(r"[“”\"]")
@@ -34,8 +59,12 @@ class Extractor:
     """Compiles the gazetteer once; :meth:`extract` is pure and deterministic."""
 
     def __init__(self, actors: Mapping[str, Sequence[str]] | None = None,
-                 places: Mapping[str, Sequence[str]] | None = None) -> None:
+                 places: Mapping[str, Sequence[str]] | None = None, *, mode: Mode = "both") -> None:
         self.gazetteer = Gazetteer(actors or {}, places or {})
+        self.mode = mode
+        if mode != "rules":
+            from bot.extract._nlp import english
+            self.nlp = english()  # loaded and checked once per process
 
     def extract(self, text: str, *, published: datetime | date | None = None,
                 title: str | None = None) -> list[Fact]:
@@ -43,16 +72,17 @@ class Extractor:
         facts: list[Fact] = []
         speakers = _Speakers(self.gazetteer)
         antecedent = Antecedent()
-        sentences = split_sentences(article_text(text).text)
+        sentences = [s for s in split_sentences(article_text(text).text)
+                     if len(s.text) <= 2000]  # a run-on block with no sentence ends: not prose worth trusting
         quoted = self._quoted_paragraphs(sentences)
+        parsed = self._parse(sentences)
         for sentence in sentences:
             quote = sentence.text
-            if len(quote) > 2000:  # a run-on block with no sentence ends: not prose worth trusting
-                continue
             dates = find_dates(quote, pub)
             cumulative = bool(_CUMULATIVE.search(quote))
             clauses = split_clauses(quote)
-            own = [find_attribution(clause, self.gazetteer) for clause in clauses]
+            doc = parsed.get(sentence.index)
+            own = [self._speaker(clause, quote, doc) for clause in clauses]
             fallback = own[-1] or quoted.get(sentence.index) or (
                 headline_attribution(quote, self.gazetteer) if _headline(sentence) else None)
             lead: Attribution | None = None
@@ -72,6 +102,28 @@ class Extractor:
             if event is not None:
                 facts.append(event)
         return facts
+
+    def _parse(self, sentences: list[Sentence]) -> dict[int, Doc]:
+        """Parses only what needs it: the sentences that state a quantity."""
+        if self.mode == "rules":
+            return {}
+        wanted = [s for s in sentences if find_quantities(s.text)]
+        # a dateline ("BENI, Congo (Reuters) - ") is no part of the sentence's grammar: parsed without it,
+        # in its place (blanked out), so that character offsets stay the sentence's own
+        texts = (_PARSE_DATELINE.sub(lambda m: " " * len(m.group(0)), s.text) for s in wanted)
+        return {s.index: doc for s, doc in zip(wanted, self.nlp.pipe(texts), strict=True)}
+
+    def _speaker(self, clause: str, quote: str, doc: Doc | None) -> Attribution | None:
+        """The clause's own speaker: from the parse at the clause's first figure, from the patterns, or both."""
+        rules = find_attribution(clause, self.gazetteer) if self.mode != "parse" else None
+        if doc is None or self.mode == "rules":
+            return rules
+        figure = next(iter(casualty_figures(clause)), None)
+        if figure is None:
+            return rules
+        words = speaker_at(doc, max(quote.find(clause), 0) + figure.start)
+        parsed = make_attribution(words, self.gazetteer) if words else None
+        return parsed if parsed is not None else rules
 
     def _quoted_paragraphs(self, sentences: list[Sentence]) -> dict[int, Attribution]:
         """Sentences inside a quotation that runs over several sentences take its speaker: the attribution
