@@ -42,7 +42,7 @@ def as_json(fact: Any) -> dict[str, Any]:
     return data
 
 
-def run(mode: str, articles: list[dict[str, Any]], score: Any, errors: bool) -> dict[str, Any]:
+def run(mode: str, articles: list[dict[str, Any]], score: Any, errors: str | None) -> dict[str, Any]:
     config = load_config(ROOT / "config.toml")
     extractor = Extractor(config.actors, config.places, mode=mode)  # type: ignore[arg-type]
     results = []
@@ -56,9 +56,10 @@ def run(mode: str, articles: list[dict[str, Any]], score: Any, errors: bool) -> 
             article.get("casualties", []), text), cas), "events": score.score_events(
             score.expand_duplicates(article.get("events", []), text), evs)}
         results.append(r)
-        if errors:
-            for e in r["casualties"]["attribute_errors"]:
-                if not e["claimant"]:
+        for e in r["casualties"]["attribute_errors"]:
+            if errors == "date" and not e["date"]:
+                print(f"  {article['id'][:40]:40} {e['sentence'][:50]!r:52} date {e['gold_date']} -> {e['pred_date']}")
+            if errors == "claimant" and not e["claimant"]:
                     print(f"  {article['id'][:40]:40} {e['sentence'][:50]!r:52} claimant {e['gold_claimant']} -> "
                           f"{e['pred_claimant_text']!r}")
     seconds = time.perf_counter() - started
@@ -77,14 +78,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", action="append", choices=["dev", "heldout", "heldout2"])
     parser.add_argument("--mode", action="append", choices=["rules", "parse", "both"])
-    parser.add_argument("--errors", action="store_true", help="print each matched figure with a wrong claimant/date")
+    parser.add_argument("--errors", action="store_true", help="print each matched figure with a wrong claimant")
+    parser.add_argument("--date-errors", action="store_true", help="print each matched figure with a wrong date")
     args = parser.parse_args()
     score = scorer()
     out: dict[str, Any] = {}
     for split in args.split or ["dev"]:
         articles = load(split)
         for mode in args.mode or ["rules", "parse", "both"]:
-            figures = run(mode, articles, score, args.errors)
+            errors = "claimant" if args.errors else "date" if args.date_errors else None
+            figures = run(mode, articles, score, errors)
             out[f"{split}/{mode}"] = figures
             print(f"{split:8} {mode:6} " + "  ".join(f"{k} {v}" for k, v in figures.items()))
     print(json.dumps(out))

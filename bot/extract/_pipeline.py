@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal
 
@@ -32,7 +33,7 @@ from bot.extract._parsed import speaker_at
 from bot.extract._sentences import Sentence, split_sentences
 from bot.extract._territory import territory_in_clause
 from bot.extract._text import article_text
-from bot.model import Fact
+from bot.model import Casualty, Fact
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
@@ -70,6 +71,8 @@ class Extractor:
                 title: str | None = None) -> list[Fact]:
         pub = published.date() if isinstance(published, datetime) else published
         facts: list[Fact] = []
+        undated: set[int] = set()  # facts whose sentence dates nothing: the article may pin their day elsewhere
+        days: set[str] = set()  # the days on which the article's incidents happened
         speakers = _Speakers(self.gazetteer)
         antecedent = Antecedent()
         sentences = [s for s in split_sentences(article_text(text).text)
@@ -93,15 +96,21 @@ class Extractor:
                 if found is not None and found.claimant:
                     lead = found
                 clause_dates = [d for d in dates if d.text in clause] or dates
-                facts.extend(casualties_in_clause(clause, quote, attribution, clause_dates, self.gazetteer,
-                                                  cumulative, antecedent))
+                found_casualties = casualties_in_clause(clause, quote, attribution, clause_dates, self.gazetteer,
+                                                        cumulative, antecedent)
+                if not dates and not cumulative and not _headline(sentence) and days:
+                    undated.update(i for i, f in enumerate(found_casualties, start=len(facts)) if _one_incident(f))
+                facts.extend(found_casualties)
                 facts.extend(territory_in_clause(clause, quote, attribution, incident_date(clause_dates, quote),
                                                  self.gazetteer))
             speakers.mentioned(quote)
             event = event_in_sentence(quote, dates, self.gazetteer)
             if event is not None:
                 facts.append(event)
-        return facts
+            if (event is not None or any(isinstance(f, Casualty) for f in facts[-4:])) and \
+                    not cumulative and (day := incident_date(dates, quote)):
+                days.add(day)
+        return _pin_undated(facts, undated, days)
 
     def _parse(self, sentences: list[Sentence]) -> dict[int, Doc]:
         """Parses only what needs it: the sentences that state a quantity."""
@@ -168,6 +177,23 @@ class Extractor:
                     out[sentences[k].index] = speaker
             i = end + 1
         return out
+
+
+def _one_incident(fact: Casualty) -> bool:
+    """A figure that may be one incident's toll: stated exactly, and smaller than a war's running total."""
+    return fact.count is not None and fact.qualifier != "vague" and fact.count < 1000
+
+
+def _pin_undated(facts: list[Fact], undated: set[int], days: set[str]) -> list[Fact]:
+    """A figure whose sentence dates nothing takes the day on which the article pins its incident elsewhere
+    ("the operation on Saturday night" ... "58 soldiers were killed"), only when the article pins one day, and
+    pins it before the figure (GUIDELINES 3.5). Several days: which incident a figure belongs to is a guess,
+    so it stays undated; so do headlines, vague amounts and totals of a thousand or more."""
+    if len(days) != 1 or not undated:
+        return facts
+    day = next(iter(days))
+    return [replace(f, date=day) if i in undated and isinstance(f, Casualty) and not f.date else f
+            for i, f in enumerate(facts)]
 
 
 _GROUP_ROLE = re.compile(r"\b(?:group|movement|militants|rebels|insurgents|militia|organi[sz]ation)$", re.IGNORECASE)
