@@ -19,7 +19,7 @@ def test_demo_polls_the_sample_sources_and_answers(tmp_path: Path) -> None:
     assert demo.returncode == 0, demo.stderr
     out = demo.stdout
     assert "First poll (a new source's backlog is stored, not announced)" in out
-    assert "40 Pakistani soldiers killed — claimed by Taliban government (Afghanistan (Taliban))" in out
+    assert "40 Pakistani soldiers killed — claimed by Taliban government · Afghanistan (Taliban)" in out
     assert "raised from 19 to 23" in out
     assert "more than 20 posts taken by Pakistan" in out
     assert "admitted by Pakistan" in out

@@ -9,9 +9,10 @@ stated conditions:
 - **Revision** ("raised from 19 to 23 on 13 Oct"): a named claimant (never the outlet fallback) changes its
   figure for the same known side, category and incident, and the new figure comes from a later report.
   Two figures of one article are never a revision: nothing here reads the text's own "rose to".
-- **Range** ("Range — Pakistan killed, 11 Oct: 9 (Taliban) to more than 200 (Pakistan)"): different
-  claimants about one incident, one known side, one category and a shared topic; never for "side not
-  stated", totals, subsets or vague figures.
+- **Range** ("Range — Pakistan killed, 11 Oct: 9 (Taliban) to more than 200 (Pakistan)"): different named
+  claimants about one incident on one stated day, one known side, one category and a shared topic; never
+  for "side not stated", the outlet standing in for a claimant, undated figures, totals, subsets or vague
+  figures.
 
 *Same incident* means the same story (articles linked across outlets by the sources layer) or the same
 place and day, and never two different stated days or places; within one article, a dated and an undated
@@ -86,15 +87,15 @@ def who_text(c: Casualty) -> str:
 
 
 def claimant_text(c: Casualty) -> str:
-    """Who asserts the figure, as precisely as the text names them, with the canonical side beside it:
-    "Lebanon's health ministry", "the Taliban government (Afghanistan (Taliban))"."""
+    """Who asserts the figure, as precisely as the text names them, with the canonical side beside it once:
+    "Lebanon's health ministry", "Taliban government · Afghanistan (Taliban)"."""
     assert c.claimant is not None
     text = (c.claimant_text or "").strip()
     if not text or text.casefold() == c.claimant.casefold():
         return c.claimant
     if c.claimant.casefold() in text.casefold():
         return text
-    return f"{text} ({c.claimant})"
+    return f"{text} · {c.claimant}"
 
 
 def admitted(c: Casualty) -> bool:
@@ -310,7 +311,10 @@ def range_lines(side: str, claims: Iterable[_Claim]) -> list[Line]:
     by_category: dict[str, list[_Claim]] = defaultdict(list)
     for claim in claims:
         c = claim.fact
-        if c.count is not None and c.qualifier != "vague" and not c.cumulative and not c.breakdown:
+        # both ends named by their claimant (never the outlet standing in) and dated: a range spans one
+        # incident's day, never an undated running total against one strike's toll
+        if c.count is not None and c.qualifier != "vague" and not c.cumulative and not c.breakdown and \
+                c.claimant is not None and incident_day(claim.latest) is not None:
             by_category[c.category].append(claim)
     for category, group in sorted(by_category.items()):
         by_fact = {cl.latest.id: cl for cl in group}
@@ -333,8 +337,10 @@ def _range_line(side: str, category: str, incident: list[_Claim]) -> Line | None
     lo, hi = low.fact, high.fact
     if figure_text(lo) == figure_text(hi) or _claimant_key(low) == _claimant_key(high):
         return None
-    days = sorted(d for d in (incident_day(cl.latest) for cl in incident) if d)
-    when = _span(days[0], days[-1]) if days else ""
+    days = sorted({d for d in (incident_day(cl.latest) for cl in incident) if d})
+    if len(days) != 1:
+        return None  # one incident is one day: figures of several days are claims side by side
+    when = _span(days[0], days[-1])
     return Line.of(f"Range — {side} {category}{when}: {figure_text(lo)} ({_who(low)}) to {figure_text(hi)} "
                    f"({_who(high)})", basis=(low.latest.id, high.latest.id))
 

@@ -71,7 +71,7 @@ def test_each_claimant_is_its_own_series_per_side_and_category_named_as_the_text
     labels = {s.label for s in pakistan.series}
     expected = {claim_label(f.fact, f.article.outlet) for f in facts  # type: ignore[arg-type]
                 if f.fact.victim == "Pakistan" and f.fact.count is not None}  # type: ignore[union-attr]
-    assert labels == expected == {"admitted by Pakistan", "claimed by the Taliban government (Afghanistan (Taliban))"}
+    assert labels == expected == {"admitted by Pakistan", "claimed by the Taliban government · Afghanistan (Taliban)"}
     assert len(panels[("Afghanistan (Taliban)", "killed")].series) == 2
 
 

@@ -24,7 +24,7 @@ async def test_casualties_shows_contested_claims_side_by_side(world: World) -> N
     reply = await world.fake.slash(GUILD_A, MEMBER, "casualties", {"topic": "pak-afg"})
     assert reply.callback_type == 4
     text = reply.text
-    assert "40 Pakistani soldiers killed — claimed by Taliban government (Afghanistan (Taliban))" in text
+    assert "40 Pakistani soldiers killed — claimed by Taliban government · Afghanistan (Taliban)" in text
     assert "admitted by Pakistan" in text
     assert "more than 150 Taliban fighters killed — claimed by Pakistan" in text
     assert reply.data["allowed_mentions"] == {"parse": []}
@@ -137,7 +137,7 @@ async def test_casualties_chart_arrives_as_a_png_attachment_after_a_deferral(wor
     (attachment,) = message["attachments"]
     assert attachment["filename"] == "casualties-pak-afg.png"
     assert 10_000 < attachment["size"] < 8 * 1024 * 1024  # a real image, within Discord's attachment limit
-    assert "claimed by Taliban government (Afghanistan (Taliban))" in reply.text  # the text answer is there too
+    assert "claimed by Taliban government · Afghanistan (Taliban)" in reply.text  # the text answer is there too
     assert message["allowed_mentions"] == {"parse": []}
     plain = await world.fake.slash(GUILD_A, MEMBER, "casualties", {"topic": "pak-afg"})
     assert plain.callback_type == 4 and not plain.final.get("attachments")
