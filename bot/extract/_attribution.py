@@ -133,7 +133,7 @@ def make_attribution(who: str, gazetteer: Gazetteer) -> Attribution | None:
                  r"tall(?:y|ies)|counts?)\s+(?:from|by|of|compiled\s+by)\s+", "", who, flags=re.IGNORECASE)
     for _ in range(3):
         who = _STRIP.sub("", who).strip()
-    if not who or len(who) > 80 or _NOT_A_SPEAKER.search(who):
+    if not who or len(who) > 80 or _NOT_A_SPEAKER.search(who) or _fragment(who, gazetteer):
         return None
     if _PRONOUN.match(who):
         return Attribution(None, who)  # resolved by the caller from the previous speaker
@@ -180,6 +180,20 @@ _NON_ACTOR = {
 }
 _WORD = re.compile(r"[\w'’.-]+")
 _PREPOSITIONS = {"of", "in", "at", "for", "from", "with", "on", "near", "based", "inside", "outside", "across"}
+
+
+_QUANTIFIER_LEAD = re.compile(r"^(?:both|all|each|either|neither|several|many|some|most|few)\b", re.IGNORECASE)
+_ADJECTIVE = re.compile(r"[A-Za-z]+(?:al|ive|ous|ic|ary|ed|ing|ional)")
+
+
+def _fragment(who: str, gazetteer: Gazetteer) -> bool:
+    """Words that cannot be a claimant's name: a headline's words before its colon ("Balochistan attacks:"),
+    a quantifier ("Both groups"), a lone adjective left from a cut phrase ("Provisional")."""
+    if who.endswith(":") or _QUANTIFIER_LEAD.match(who):
+        return True
+    word = who.strip("'’.")
+    return (" " not in word and bool(_ADJECTIVE.fullmatch(word)) and word.lower() not in _ORG_HEADS
+            and noun_class(word.lower()) != "person" and not gazetteer.actors(word))
 
 
 def is_actor(who: str, gazetteer: Gazetteer) -> bool:

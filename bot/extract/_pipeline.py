@@ -72,6 +72,7 @@ class Extractor:
         pub = published.date() if isinstance(published, datetime) else published
         facts: list[Fact] = []
         undated: set[int] = set()  # facts whose sentence dates nothing: the article may pin their day elsewhere
+        opening: set[int] = set()  # facts of the headline and lead, which may restate the body's claims
         days: set[str] = set()  # the days on which the article's incidents happened
         speakers = _Speakers(self.gazetteer)
         antecedent = Antecedent()
@@ -84,9 +85,11 @@ class Extractor:
             dates = find_dates(quote, pub)
             cumulative = bool(_CUMULATIVE.search(quote))
             clauses = split_clauses(quote)
+            if _CUT_SHORT.search(quote):
+                clauses = clauses[:-1]  # a teaser the feed cut short: nothing from the cut clause
             doc = parsed.get(sentence.index)
             own = [self._speaker(clause, quote, doc) for clause in clauses]
-            fallback = own[-1] or quoted.get(sentence.index) or (
+            fallback = (own[-1] if own else None) or quoted.get(sentence.index) or (
                 headline_attribution(quote, self.gazetteer) if _headline(sentence) else None)
             lead: Attribution | None = None
             for clause, found in zip(clauses, own, strict=True):
@@ -98,6 +101,8 @@ class Extractor:
                 clause_dates = [d for d in dates if d.text in clause] or dates
                 found_casualties = casualties_in_clause(clause, quote, attribution, clause_dates, self.gazetteer,
                                                         cumulative, antecedent)
+                if sentence.index < _LEAD_SENTENCES or _headline(sentence):
+                    opening.update(range(len(facts), len(facts) + len(found_casualties)))
                 if not dates and not cumulative and not _headline(sentence) and days:
                     undated.update(i for i, f in enumerate(found_casualties, start=len(facts)) if _one_incident(f))
                 facts.extend(found_casualties)
@@ -110,7 +115,7 @@ class Extractor:
             if (event is not None or any(isinstance(f, Casualty) for f in facts[-4:])) and \
                     not cumulative and (day := incident_date(dates, quote)):
                 days.add(day)
-        return _pin_undated(facts, undated, days)
+        return _fold_restated(_pin_undated(facts, undated, days), opening)
 
     def _parse(self, sentences: list[Sentence]) -> dict[int, Doc]:
         """Parses only what needs it: the sentences that state a quantity."""
@@ -177,6 +182,43 @@ class Extractor:
                     out[sentences[k].index] = speaker
             i = end + 1
         return out
+
+
+_LEAD_SENTENCES = 1  # the first sentence; headlines and related-link lines wherever they stand
+_CUT_SHORT = re.compile(r"(?:…|\.\.\.|\[(?:…|\.\.\.)\])\s*$")
+
+
+def _fold_restated(facts: list[Fact], lead: set[int]) -> list[Fact]:
+    """One claim, one line: a headline or lead figure that restates a claim of the body (same figure,
+    category and victims, and the same claimant or none) is folded into the body's mention. The body's
+    claimant stands; where the body names none, the lead's does."""
+    out = list(facts)
+    dropped: set[int] = set()
+    for i in sorted(lead):
+        head = out[i]
+        if not isinstance(head, Casualty):
+            continue
+        for j, body in enumerate(out[i + 1:], start=i + 1):
+            if j in lead or j in dropped or not isinstance(body, Casualty) or not _restates(head, body):
+                continue
+            if body.claimant is None and head.claimant is not None:
+                out[j] = replace(body, claimant=head.claimant, claimant_text=head.claimant_text)
+            dropped.add(i)
+            break
+    return [f for i, f in enumerate(out) if i not in dropped]
+
+
+def _restates(a: Casualty, b: Casualty) -> bool:
+    if (a.category, a.count, a.count_high, a.qualifier, a.cumulative, a.breakdown) != \
+            (b.category, b.count, b.count_high, b.qualifier, b.cumulative, b.breakdown) or a.count is None:
+        return False
+    if a.claimant and b.claimant and a.claimant != b.claimant:
+        return False
+    if a.victim and b.victim and a.victim != b.victim:
+        return False
+    words_a = set(re.findall(r"[a-z]{4,}", (a.victim_text or "").lower()))
+    words_b = set(re.findall(r"[a-z]{4,}", (b.victim_text or "").lower()))
+    return a.victim == b.victim or bool(words_a & words_b) or not words_a or not words_b
 
 
 def _one_incident(fact: Casualty) -> bool:
