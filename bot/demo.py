@@ -121,7 +121,7 @@ def run_demo(args: argparse.Namespace, config: Config) -> int:
 
 async def _demo(config: Config, data_dir: Path) -> None:
     from bot.briefing import Briefing, render_text
-    from bot.extract import Extractor
+    from bot.extract import ExtractionWorker
     from bot.sources import Fetcher, Poller, make_session
     from storage import Batch, TinyStore
 
@@ -132,8 +132,9 @@ async def _demo(config: Config, data_dir: Path) -> None:
     print(f"Data directory: {data_dir}\n")
     store = await TinyStore.open(data_dir, hot_weeks=config.storage.hot_weeks)
     session = make_session(config.fetch)
+    extraction = ExtractionWorker(config.actors, config.places)
     try:
-        poller = Poller(config, store, Fetcher(session, config.fetch), Extractor(config.actors, config.places))
+        poller = Poller(config, store, Fetcher(session, config.fetch), extraction)
         print("First poll (a new source's backlog is stored, not announced):")
         print(f"  {await poller.run_cycle()}")
         server.phase = 2
@@ -150,6 +151,7 @@ async def _demo(config: Config, data_dir: Path) -> None:
         await session.close()
         await store.close()
         await server.stop()
+        extraction.close()
     python = _python()
     print("The store is kept. Ask it again, for example:")
     print(f"  {python} -m bot --data-dir {data_dir} ask casualties --topic pak-afg")

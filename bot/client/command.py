@@ -116,7 +116,7 @@ async def serve(config: Config, token: str, shards: Mapping[str, Any] | None = N
 
     from bot.briefing import Briefing
     from bot.client import SitrepBot, invite_url
-    from bot.extract import Extractor
+    from bot.extract import ExtractionWorker
     from bot.sources import Fetcher, Poller, make_session
     from storage import open_store
 
@@ -125,8 +125,9 @@ async def serve(config: Config, token: str, shards: Mapping[str, Any] | None = N
     fetcher = Fetcher(session, config.fetch)
     briefing = Briefing(store, config)
     lease = _lease(config)
-    poller = Poller(config, store, fetcher, Extractor(config.actors, config.places),
-                    **({"fence": lease.fence} if lease is not None else {}))
+    extraction = ExtractionWorker(config.actors, config.places)
+    await extraction.warm()  # the English pipeline loaded and checked before Discord sees the bot
+    poller = Poller(config, store, fetcher, extraction, **({"fence": lease.fence} if lease is not None else {}))
     bot = SitrepBot(config=config, store=store, briefing=briefing, poller=poller, fetcher=fetcher,
                     scheduler=AsyncIOScheduler(timezone=UTC), lease=lease, **(shards or {}))
     loop = asyncio.get_running_loop()
@@ -145,4 +146,5 @@ async def serve(config: Config, token: str, shards: Mapping[str, Any] | None = N
     finally:
         await session.close()
         await store.close()
+        extraction.close()
         log.info("stopped cleanly")

@@ -25,8 +25,8 @@ from rapidfuzz import fuzz
 
 from bot.config import Config
 from bot.errors import FetchError
-from bot.extract import Extractor, article_text
-from bot.model import Article, Fact, SourceState, Topic
+from bot.extract import Extraction, article_text
+from bot.model import Article, SourceState, Topic
 from bot.sources._fetch import Fetcher
 from bot.sources._parse import Entry, parse_feed
 from bot.sources._urls import canonical_url
@@ -88,7 +88,7 @@ def topic_matcher(topics: Sequence[Topic]) -> Callable[[str], tuple[str, ...]]:
 
 
 class Poller:
-    def __init__(self, config: Config, store: Store, fetcher: Fetcher, extractor: Extractor,
+    def __init__(self, config: Config, store: Store, fetcher: Fetcher, extractor: Extraction,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  fence: Callable[[], Fence | None] = lambda: None) -> None:
         self.config = config
@@ -216,8 +216,7 @@ class Poller:
             return None  # the same text under another URL
         if known is not None:
             url = known.url  # an edit of an article we have: update it, don't duplicate it
-        facts: list[Fact] = await asyncio.to_thread(self.extractor.extract, text, published=entry.published,
-                                                    title=entry.title)
+        facts = await self.extractor.extract(text, published=entry.published, title=entry.title)
         article = Article(
             url=url, outlet=source.name, title=entry.title or url, published=entry.published,
             source_id=known.source_id if known else source.id, text_hash=text_hash,

@@ -8,7 +8,7 @@ import contextlib
 import logging
 
 from bot.config import Config
-from bot.extract import Extractor
+from bot.extract import ExtractionWorker
 from bot.sources import Fetcher, Poller, make_session
 
 log = logging.getLogger(__name__)
@@ -25,8 +25,9 @@ async def _poll(config: Config, *, once: bool) -> None:
 
     store = await open_store(config)
     session = make_session(config.fetch)
+    extraction = ExtractionWorker(config.actors, config.places)
     try:
-        poller = Poller(config, store, Fetcher(session, config.fetch), Extractor(config.actors, config.places))
+        poller = Poller(config, store, Fetcher(session, config.fetch), extraction)
         if not config.sources and not store.all_sources():
             print("no sources configured: add [[sources]] to the config file")
             return
@@ -38,3 +39,4 @@ async def _poll(config: Config, *, once: bool) -> None:
     finally:
         await session.close()
         await store.close()
+        extraction.close()

@@ -21,7 +21,7 @@ from bot.briefing import Briefing
 from bot.client import SitrepBot
 from bot.config import Config, load_config
 from bot.demo import DemoServer, demo_config, demo_now
-from bot.extract import Extractor
+from bot.extract import Extractor, InlineExtraction
 from bot.sources import Fetcher, Poller, make_session
 from storage import Batch, Store, TinyStore
 from tests.conftest import StoreSpec
@@ -130,7 +130,7 @@ async def open_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, polls: int
     store = await spec.open() if spec is not None else await TinyStore.open(config.data_dir)
     session = make_session(config.fetch)
     fetcher = Fetcher(session, config.fetch)
-    poller = Poller(config, store, fetcher, Extractor(config.actors, config.places))
+    poller = Poller(config, store, fetcher, InlineExtraction(Extractor(config.actors, config.places)))
     for phase in range(1, polls + 1):
         outlets.phase = phase
         await store.commit(Batch(sources=tuple(replace(s, next_due=None) for s in store.all_sources())))

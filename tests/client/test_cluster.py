@@ -38,7 +38,7 @@ from bot.client._digests import digest_nonce, part_nonce
 from bot.client._leader import lease_key
 from bot.config import load_config
 from bot.demo import ARTICLES, demo_now
-from bot.extract import Extractor
+from bot.extract import Extractor, InlineExtraction
 from bot.model import GuildSettings
 from bot.sources import Fetcher, Poller, make_session
 from bot.sources._urls import canonical_url
@@ -268,7 +268,8 @@ async def seed(store: PgStore, config_path: Path, outlets: GatedOutlets, slot: d
     config = load_config(config_path)
     session = make_session(config.fetch)
     try:
-        poller = Poller(config, store, Fetcher(session, config.fetch), Extractor(config.actors, config.places))
+        extraction = InlineExtraction(Extractor(config.actors, config.places))
+        poller = Poller(config, store, Fetcher(session, config.fetch), extraction)
         for phase in (1, 2):
             outlets.phase = phase
             await store.commit(Batch(sources=tuple(replace(s, next_due=None) for s in store.all_sources())))

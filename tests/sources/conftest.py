@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 
 from bot.config import Config, FetchConfig, SourceConfig, parse_config
-from bot.extract import Extractor
+from bot.extract import Extractor, InlineExtraction
 from bot.sources import Fetcher, Poller, make_session
 from storage import Store, TinyStore
 
@@ -100,7 +100,8 @@ async def make_poller(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[t
         sessions.append(session)
         stores.append(store)
         clock = Clock()
-        return Poller(config, store, Fetcher(session, config.fetch), Extractor(), clock=clock), store, clock
+        poller = Poller(config, store, Fetcher(session, config.fetch), InlineExtraction(Extractor()), clock=clock)
+        return poller, store, clock
 
     yield build
     for session in sessions:
