@@ -103,7 +103,7 @@ _GOLD_KEYS = ("id", "url", "query", "published", "published_estimated", "publish
 
 def merge() -> int:
     articles = load_annotations()
-    for split, name in (("dev", "gold.json"), ("heldout", "heldout.json")):
+    for split, name in (("dev", "gold.json"), ("heldout", "heldout.json"), ("heldout2", "heldout2.json")):
         chosen = [{k: a[k] for k in _GOLD_KEYS if k in a} | {"topic": a["conflict"], "territory": a.get("territory", [])}
                   for a in articles if a["split"] == split]
         (HERE / name).write_text(json.dumps(chosen, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
