@@ -328,7 +328,7 @@ _FOREVER = __import__("datetime").timedelta(days=365 * 30)
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--split", default="dev", choices=("dev", "heldout"))
+    parser.add_argument("--split", default="dev", choices=("dev", "heldout", "heldout2"))
     parser.add_argument("--quiet", action="store_true", help="print only the wrong lines and the result")
     args = parser.parse_args()
     articles = load(args.split)

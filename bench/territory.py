@@ -22,7 +22,7 @@ from bot.model import Territory
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--split", default="dev", choices=("dev", "heldout"))
+    parser.add_argument("--split", default="dev", choices=("dev", "heldout", "heldout2"))
     parser.add_argument("--show", action="store_true")
     args = parser.parse_args()
     config = load_config(ROOT / "config.toml")

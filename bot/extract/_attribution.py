@@ -68,7 +68,8 @@ _NO_CLAIMANT = re.compile(r"^(?:sources?|reports?|media(?:\s+reports?)?|local\s+
 _AGENCY = re.compile(r"^(?:the\s+)?(?:Reuters|AFP|AP|Agence\s+France-Presse|(?:the\s+)?Associated\s+Press|Anadolu"
                      r"(?:\s+Agency)?|Xinhua|TASS|RIA(?:\s+Novosti)?|Interfax|IRNA|WAFA|SANA|Saba|APP|PTI|ANI|"
                      r"Ukrinform|Bernama|Yonhap|Kyodo|EFE|dpa|Fars|Tasnim|Mehr|QNA|NNA|AA|IANS|UNI|"
-                     r"(?:[A-Z][\w-]+\s+){0,3}(?:news\s+agency|wire\s+service))(?:'s?)?$", re.IGNORECASE)
+                     r"(?:[A-Z][\w-]+\s+){0,3}(?:news\s+agency|wire\s+service)(?:\s+[A-Z][\w-]+){0,3})(?:'s?)?$",
+                     re.IGNORECASE)
 _OWN_COUNT = re.compile(r"\s(?:tally|count|toll|estimate|database|analysis)$", re.IGNORECASE)
 _STRIP = re.compile(r"^(?:the|a|an|and|but|also|meanwhile|separately|earlier|later|however|when|as|after|while|"
                     r"initial|preliminary|latest|new|previous|first|"

@@ -10,6 +10,7 @@ verb before it ("killed more than 200 fighters"), or a toll noun ("the death tol
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.extract._actors import Gazetteer
@@ -150,13 +151,19 @@ _SPEECH_DATE_BEFORE = re.compile(r"\b(?:said|says|told|added|announced|stated|re
 
 def casualties_in_clause(clause: str, quote: str, attribution: Attribution, dates: list[DateRef],
                          gazetteer: Gazetteer, cumulative_sentence: bool,
-                         antecedent: Antecedent | None = None) -> list[Casualty]:
+                         antecedent: Antecedent | None = None,
+                         speaker_at: Callable[[int], Attribution | None] | None = None) -> list[Casualty]:
+    """The clause's casualty figures. ``attribution`` is the clause's speaker; ``speaker_at`` (the parse) may
+    name another for one figure by its offset in the clause ("Lebanon reported two dead, as Israel's military
+    said it had killed a Hezbollah operative")."""
+    clause_attribution = attribution
     out: list[Casualty] = []
     antecedent = antecedent if antecedent is not None else Antecedent()
     previous_category: str | None = None
     offset = quote.find(clause)
     date_spans = [(d.start - offset, d.end - offset) for d in dates] if offset >= 0 else []
     for q in _quantities(clause):
+        attribution = (speaker_at(q.start) if speaker_at else None) or clause_attribution
         found = _category(clause, q)
         before, after = clause[:q.start], clause[q.end:]
         if q.text.lower() in ("a", "an") and not _one_person_counts(found, clause, q, attribution):

@@ -48,13 +48,15 @@ def speaker_at(doc: Doc, char: int) -> str | None:
     previous: Token | None = None
     node = token
     for _ in range(40):  # a parse is a tree; the bound only guards against a malformed one
+        if previous is not None and _is_report(node) and _governs(node, previous):
+            # "the Saba news agency said ..., citing the health ministry": the ministry speaks through the agency;
+            # "X said ..., according to the agency": X speaks, the agency passes it on
+            who = _cited(node) or _subject_of(node)
+            if who is not None:
+                return who
         found = _named_by_children(node, previous)
         if found is not None:
             return found
-        if previous is not None and _is_report(node) and _governs(node, previous):
-            who = _subject_of(node)
-            if who is not None:
-                return who
         if node.head is node:
             break
         previous, node = node, node.head
@@ -104,6 +106,11 @@ def _named_by_children(node: Token, previous: Token | None) -> str | None:
             obj = next((c for c in to.children if c.dep_ == "pobj"), None) if to is not None else None
             if obj is not None:
                 return phrase(obj)
+    return _cited(node)
+
+
+def _cited(verb: Token) -> str | None:
+    for child in verb.children:
         if child.lemma_.lower() == "cite" and child.dep_ in ("advcl", "xcomp", "prep", "acl"):
             obj = next((c for c in child.children if c.dep_ in ("dobj", "pobj")), None)
             if obj is not None:
@@ -136,6 +143,11 @@ def phrase(token: Token) -> str | None:
     """The words of a noun phrase, without relative clauses and asides; an apposed proper name is kept
     ("a spokesman, Zabihullah Mujahid"; "Police Col. Mohamed Hassan"). None for a phrase without a noun or
     pronoun (a fragment such as a lone "The")."""
+    if token.tag_ == "DT":  # "The, also known as the TTP, claimed ...": a word lost from the page
+        known = next((c for c in token.children if c.dep_ == "acl" and c.lemma_ == "know"), None)
+        prep = next((c for c in known.children if c.lower_ == "as"), None) if known is not None else None
+        named = next((c for c in prep.children if c.dep_ == "pobj"), None) if prep is not None else None
+        return phrase(named) if named is not None else None
     kept = _kept(token)
     appos = next((c for c in token.children if c.dep_ == "appos" and any(
         t.pos_ == "PROPN" for t in c.subtree)), None)
@@ -169,7 +181,7 @@ def _kept(token: Token) -> list[Token]:
         if child.dep_ == "punct" and child.text in ("-", "‐", "'", "’", "."):
             keep.append(child)  # "Britain-based", "Col."
             continue
-        if child.dep_ in _DROP and not (child.dep_ == "prep" and child.lower_ in ("of", "for", "in", "from") and
+        if child.dep_ in _DROP and not (child.dep_ == "prep" and child.lower_ in ("of", "for", "from") and
                                          child.i > token.i):
             continue
         if child.dep_ in {"conj", "cc"}:

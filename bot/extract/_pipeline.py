@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal
@@ -49,7 +49,7 @@ _NONE = Attribution(None, None)
 _PARSE_DATELINE = re.compile(
     r"^\s*(?:date\s+\d{4}-\d\d-\d\d\s+)?(?:[A-Z][A-Za-z'’.-]*(?:\s+[A-Z][A-Za-z'’.-]*){0,3},\s+[A-Z][\w'’.-]*"
     r"(?:\s+[A-Z][\w'’.-]*){0,3}|[A-Z][A-Z'’.-]{2,}(?:\s+[A-Z][A-Z'’.-]+){0,3})(?:\s*\([^)]{1,30}\))?\s*[–—-]{1,2}\s+"
-    r"|^\s*[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?\s+[–—]\s+")
+    r"|^\s*[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?\s+[–—-]\s+|^[^\s()]{0,12}\)\s+[–—-]\s+")
 _COLON_LEAD = re.compile(r"\b(?:said|says|wrote|writes|stated|added|posted|told\s+\w+)\s*:\s*", re.IGNORECASE)
 _OPENING = re.compile(r"[“\"](?=[^“”\"]*$)")  # the last quote mark of a sentence, when it opens a quotation
 _QUOTES = re.compile(r"[“”\"]")
@@ -100,7 +100,8 @@ class Extractor:
                     lead = found
                 clause_dates = [d for d in dates if d.text in clause] or dates
                 found_casualties = casualties_in_clause(clause, quote, attribution, clause_dates, self.gazetteer,
-                                                        cumulative, antecedent)
+                                                        cumulative, antecedent,
+                                                        self._speaker_at(doc, quote, clause, speakers))
                 if sentence.index < _LEAD_SENTENCES or _headline(sentence):
                     opening.update(range(len(facts), len(facts) + len(found_casualties)))
                 if not dates and not cumulative and not _headline(sentence) and days:
@@ -138,6 +139,20 @@ class Extractor:
         words = speaker_at(doc, max(quote.find(clause), 0) + figure.start)
         parsed = make_attribution(words, self.gazetteer) if words else None
         return parsed if parsed is not None else rules
+
+    def _speaker_at(self, doc: Doc | None, quote: str, clause: str,
+                    speakers: _Speakers) -> Callable[[int], Attribution | None] | None:
+        """Each figure's own speaker in the parse, where the parse names one (pronouns resolved)."""
+        if doc is None or self.mode == "rules":
+            return None
+        offset = max(quote.find(clause), 0)
+
+        def at(start: int) -> Attribution | None:
+            words = speaker_at(doc, offset + start)
+            found = make_attribution(words, self.gazetteer) if words else None
+            return speakers.resolve(found) if found is not None and (found.claimant or found.text) else None
+
+        return at
 
     def _quoted_paragraphs(self, sentences: list[Sentence]) -> dict[int, Attribution]:
         """Sentences inside a quotation that runs over several sentences take its speaker: the attribution
