@@ -140,7 +140,8 @@ class Antecedent:
 
 _RATE_AFTER = re.compile(
     r"^[^,.;]{0,40}\bevery\s+(?:\w+\s+)?(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?)\b", re.IGNORECASE)
-_AGE_BEFORE = re.compile(r"\baged\s+(?:from\s+|between\s+)?$|\bages\s+(?:of\s+)?$", re.IGNORECASE)
+_AGE_BEFORE = re.compile(r"\baged\s+(?:from\s+|between\s+)?$|\bages?\s+(?:of\s+)?(?:\d+\s*(?:,|and|to|-|–)\s*)*$",
+                         re.IGNORECASE)
 _CASUALTY_NOUN = re.compile(r"\b(?:martyrs|dead|victims|casualties|bodies|deaths|fatalities|lives|wounded|injured)$",
                             re.IGNORECASE)  # "31 martyrs and 57 injured": the 57 are not martyrs
 _ZERO_BEFORE = re.compile(r"\b(?:no|not\s+(?:a\s+single|one|any)|none\s+of|zero|nobody)\s*$", re.IGNORECASE)
@@ -234,12 +235,18 @@ def _quantities(clause: str) -> list[Quantity]:
     return sorted(found, key=lambda q: q.start)
 
 
+_OTHER_FIGURE = re.compile(r",\s+(?:\w+\s+)?(?:has|have|had|holds?|held|is|are|was|were)\b", re.IGNORECASE)
+_ENUMERATION = re.compile(r"^\s+[\w'’-]+(?:\s+[\w'’-]+)?\s*(?:,|and\b|&)", re.IGNORECASE)
+
+
 def _one_person_counts(found: tuple[str, str] | None, clause: str, q: Quantity, attribution: Attribution) -> bool:
     """Whether "a/an <person>" is a figure of one: only with its own cue ("a soldier was killed"), not as one
     "among those detained", not for displacement (anecdote, not a count), and never inside the attribution
     ("according to two sources and a teacher")."""
     if found is None or found[0] == "displaced" or re.search(r"\bamong\b", clause[q.end:q.end + 40]):
         return False
+    if _ENUMERATION.match(clause[q.end:q.end + 40]):
+        return False  # "a father and son were killed": two people, not a figure of one
     speaker = attribution.text
     return not (speaker and speaker in clause[q.start:q.start + len(speaker) + 4])
 
@@ -301,6 +308,8 @@ def _category(clause: str, q: Quantity) -> tuple[str, str] | None:
         np = forward.group("np")
         if _NOT_PEOPLE.search(np) and not _people(np):
             return None
+        if _OTHER_FIGURE.search(np) and find_quantities(np):
+            return None  # "holds about 800 students, still has about 400 students missing": the cue is the 400's
         category = _cue_category(forward.group("cue"))
         if category == "captured" and forward.group("cue").lower() in ("seized",) and not _people(np):
             return None
