@@ -34,6 +34,7 @@ _REPORT = frozenset({
 # these report only with a toll as their object: "put the toll at", "raised the death toll to"
 _TOLL_VERBS = frozenset({"put", "raise", "revise", "update", "lower", "list"})
 _TOLL_NOUNS = frozenset({"toll", "number", "figure", "count", "tally", "estimate"})
+_PRONOUNS = frozenset({"it", "he", "she", "they", "we", "i"})
 _SUBJECT = frozenset({"nsubj", "nsubjpass", "csubj"})
 _DROP = frozenset({"relcl", "acl", "advcl", "punct", "appos", "prep", "cc", "conj", "parataxis", "advmod"})
 _CLIMB = frozenset({"advcl", "xcomp", "conj", "acl", "pcomp", "ccomp"})  # a participle hangs from these
@@ -47,12 +48,15 @@ def speaker_at(doc: Doc, char: int) -> str | None:
         return None
     previous: Token | None = None
     node = token
+    pronoun: str | None = None  # "MONUSCO said it had counted 43 deaths": "it" is the outer speaker
     for _ in range(40):  # a parse is a tree; the bound only guards against a malformed one
         if previous is not None and _is_report(node) and _governs(node, previous):
             # "the Saba news agency said ..., citing the health ministry": the ministry speaks through the agency;
             # "X said ..., according to the agency": X speaks, the agency passes it on
             who = _cited(node) or _subject_of(node)
-            if who is not None:
+            if who is not None and who.lower() in _PRONOUNS:
+                pronoun = pronoun or who
+            elif who is not None:
                 return who
         found = _named_by_children(node, previous)
         if found is not None:
@@ -66,7 +70,7 @@ def speaker_at(doc: Doc, char: int) -> str | None:
             who = _subject_of(child)
             if who is not None:
                 return who
-    return None
+    return pronoun
 
 
 def _token_at(doc: Doc, char: int) -> Token | None:
