@@ -94,7 +94,7 @@ def headline_attribution(line: str, gazetteer: Gazetteer) -> Attribution | None:
         head = who.split()[-1].lower() if who else ""
         # stricter than in prose: "Balochistan attacks: ..." and "Zaporizhzhia: ..." name no speaker
         if who and not who.isupper() and len(who.split()) <= 4 and (
-                gazetteer.actors(who) or head in _ORG_HEADS or noun_class(head) == "person"):
+                gazetteer.actors(who) or head in ORG_HEADS or noun_class(head) == "person"):
             found = make_attribution(who, gazetteer)
             if found is not None and found.text:
                 return found
@@ -150,7 +150,7 @@ def make_attribution(who: str, gazetteer: Gazetteer) -> Attribution | None:
 
 
 # Heads of phrases that name an organisation or office that can speak; people nouns come from the chunker.
-_ORG_HEADS = {
+ORG_HEADS = {
     "spokesman", "spokeswoman", "spokesperson", "spokespeople", "ministry", "army", "military", "government",
     "governor", "agency", "office", "council", "authorities", "authority", "forces", "group", "statement",
     "sources", "source", "hospital", "hospitals", "network", "monitor", "observatory", "organisation",
@@ -193,7 +193,7 @@ def _fragment(who: str, gazetteer: Gazetteer) -> bool:
     if who.endswith(":") or _QUANTIFIER_LEAD.match(who):
         return True
     word = who.strip("'’.")
-    return (" " not in word and bool(_ADJECTIVE.fullmatch(word)) and word.lower() not in _ORG_HEADS
+    return (" " not in word and bool(_ADJECTIVE.fullmatch(word)) and word.lower() not in ORG_HEADS
             and noun_class(word.lower()) != "person" and not gazetteer.actors(word))
 
 
@@ -209,7 +209,7 @@ def is_actor(who: str, gazetteer: Gazetteer) -> bool:
     head = words[cut - 1].lower().strip("'’.")
     if head in _NON_ACTOR or (len(words) == 1 and words[0].lower() in _NON_ACTOR):
         return False
-    if gazetteer.actors(who) or head in _ORG_HEADS or noun_class(head) == "person":
+    if gazetteer.actors(who) or head in ORG_HEADS or noun_class(head) == "person":
         return True
     # a proper name ("Reuters", "Zabihullah Mujahid") or an unlisted role ("the headteacher"), but no thing,
     # place or adverb

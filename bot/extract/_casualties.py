@@ -235,6 +235,7 @@ def _quantities(clause: str) -> list[Quantity]:
     return sorted(found, key=lambda q: q.start)
 
 
+_COMBINED = re.compile(r"^\s*(?:or|and/or|/)\s+(?:wounded|injured|hurt|killed|dead|died)\b", re.IGNORECASE)
 _OTHER_FIGURE = re.compile(r",\s+(?:\w+\s+)?(?:has|have|had|holds?|held|is|are|was|were)\b", re.IGNORECASE)
 _ENUMERATION = re.compile(r"^\s+[\w'’-]+(?:\s+[\w'’-]+)?\s*(?:,|and\b|&)", re.IGNORECASE)
 
@@ -311,6 +312,8 @@ def _category(clause: str, q: Quantity) -> tuple[str, str] | None:
         if _OTHER_FIGURE.search(np) and find_quantities(np):
             return None  # "holds about 800 students, still has about 400 students missing": the cue is the 400's
         category = _cue_category(forward.group("cue"))
+        if _COMBINED.match(after[forward.end():forward.end() + 30]):
+            return None  # "were killed or wounded": a combined figure, in no one category
         if category == "captured" and forward.group("cue").lower() in ("seized",) and not _people(np):
             return None
         if category == "displaced" and forward.group("cue").lower() == "refugees" and np.strip():

@@ -21,6 +21,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.extract._attribution import ORG_HEADS
+from bot.extract._chunks import noun_class
+
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Token
 
@@ -134,6 +137,13 @@ def _subject_of(verb: Token, depth: int = 0) -> str | None:
     for child in verb.children:
         if child.dep_ == "nsubjpass":  # "he was quoted as saying"
             return phrase(child)
+    if depth < 2 and verb.dep_ == "conj":
+        # "X said A and confirmed B": the subject of the report verb coordinated with this one, past any verb
+        # the parser wrongly coordinated it with ("weapons had fallen ... and confirmed")
+        head = verb.head
+        while head.dep_ in ("conj", "ccomp", "xcomp") and not _is_report(head) and head.head is not head:
+            head = head.head
+        return _subject_of(head, depth + 1) if _is_report(head) else None
     if depth < 2 and verb.dep_ in _CLIMB and verb.head is not verb:
         head = verb.head
         if head.pos_ in ("NOUN", "PROPN") and verb.dep_ == "acl":
@@ -152,6 +162,8 @@ def phrase(token: Token) -> str | None:
         prep = next((c for c in known.children if c.lower_ == "as"), None) if known is not None else None
         named = next((c for c in prep.children if c.dep_ == "pobj"), None) if prep is not None else None
         return phrase(named) if named is not None else None
+    if token.pos_ == "NOUN" and not token.ent_type_ and not _speaking_noun(token):
+        return None  # "a significant amount of weapons had fallen ...": a thing, not a speaker
     kept = _kept(token)
     appos = next((c for c in token.children if c.dep_ == "appos" and any(
         t.pos_ == "PROPN" for t in c.subtree)), None)
@@ -166,6 +178,15 @@ def phrase(token: Token) -> str | None:
     if appos is not None and token.pos_ != "PROPN":
         return f"{words}, {_words(_kept(appos))}"
     return words
+
+
+def _speaking_noun(token: Token) -> bool:
+    """A common noun that can speak: a person, an office or organisation ("residents", "the ministry"), or a
+    report from one ("initial reports from a local committee")."""
+    lemma = token.lemma_.lower()
+    if lemma in ORG_HEADS or token.lower_ in ORG_HEADS or noun_class(lemma) == "person":
+        return True
+    return any(c.dep_ == "prep" and c.lower_ in ("from", "by", "of") for c in token.children)
 
 
 def _words(tokens: list[Token]) -> str:
