@@ -162,7 +162,7 @@ def phrase(token: Token) -> str | None:
         prep = next((c for c in known.children if c.lower_ == "as"), None) if known is not None else None
         named = next((c for c in prep.children if c.dep_ == "pobj"), None) if prep is not None else None
         return phrase(named) if named is not None else None
-    if token.pos_ == "NOUN" and not token.ent_type_ and not _speaking_noun(token):
+    if token.pos_ == "NOUN" and not _speaking_noun(token):
         return None  # "a significant amount of weapons had fallen ...": a thing, not a speaker
     kept = _kept(token)
     appos = next((c for c in token.children if c.dep_ == "appos" and any(

@@ -28,7 +28,6 @@ from bot.extract._casualties import (
 )
 from bot.extract._dates import find_dates
 from bot.extract._events import event_in_sentence
-from bot.extract._numbers import find_quantities
 from bot.extract._parsed import speaker_at
 from bot.extract._sentences import Sentence, split_sentences
 from bot.extract._territory import territory_in_clause
@@ -119,10 +118,11 @@ class Extractor:
         return _fold_restated(_pin_undated(facts, undated, days), opening)
 
     def _parse(self, sentences: list[Sentence]) -> dict[int, Doc]:
-        """Parses only what needs it: the sentences that state a quantity."""
+        """Parses only what needs it: the sentences with a casualty figure, the only ones attribution reads
+        from the parse."""
         if self.mode == "rules":
             return {}
-        wanted = [s for s in sentences if find_quantities(s.text)]
+        wanted = [s for s in sentences if casualty_figures(s.text)]
         # a dateline ("BENI, Congo (Reuters) - ") is no part of the sentence's grammar: parsed without it,
         # in its place (blanked out), so that character offsets stay the sentence's own
         texts = (_PARSE_DATELINE.sub(lambda m: " " * len(m.group(0)), s.text) for s in wanted)
