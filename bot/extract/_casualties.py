@@ -25,7 +25,8 @@ _CUES: dict[str, str] = {
     r"lost\s+their\s+lives|shot\s+dead|eliminated|neutrali[sz]ed|bodies|murdered|beheaded|lives\s+lost|"
     r"were\s+among\s+the\s+dead": "killed",
     r"injured|wounded|hurt|injuries|sustained\s+injuries|hospitali[sz]ed|maimed|taken\s+(?:to\s+hospital|"
-    r"for\s+treatment)|treated\s+for\s+(?:injuries|wounds)|receiving\s+treatment": "injured",
+    r"for\s+treatment)|treated\s+for\s+(?:injuries|wounds)|receiving\s+treatment|(?:being\s+)?treated\s+in\s+"
+    r"hospital": "injured",
     r"kidnapped|abducted|captured|taken\s+hostage|held\s+hostage|taken\s+prisoner|hostages|seized|"
     r"taken\s+captive|held\s+captive|taken\s+away|led\s+away|carried\s+off": "captured",
     r"missing|unaccounted\s+for|disappeared": "missing",

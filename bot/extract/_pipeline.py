@@ -84,8 +84,11 @@ class Extractor:
             dates = find_dates(quote, pub)
             cumulative = bool(_CUMULATIVE.search(quote))
             clauses = split_clauses(quote)
-            if _CUT_SHORT.search(quote):
-                clauses = clauses[:-1]  # a teaser the feed cut short: nothing from the cut clause
+            if clauses and (cut := _CUT_SHORT.search(clauses[-1])):
+                # a teaser the feed cut short: the last word before the cut may be a half word ("bo…") or a
+                # figure whose noun or cue was cut off ("and 30…"); what stands complete before it stays
+                kept = re.sub(r"\S*\s*$", "", clauses[-1][:cut.start()])
+                clauses = [*clauses[:-1], kept] if kept.strip() else clauses[:-1]
             doc = parsed.get(sentence.index)
             own = [self._speaker(clause, quote, doc) for clause in clauses]
             fallback = (own[-1] if own else None) or quoted.get(sentence.index) or (
@@ -200,7 +203,7 @@ class Extractor:
 
 
 _LEAD_SENTENCES = 1  # the first sentence; headlines and related-link lines wherever they stand
-_CUT_SHORT = re.compile(r"(?:…|\.\.\.|\[(?:…|\.\.\.)\])\s*$")
+_CUT_SHORT = re.compile(r"\s*(?:…|\.\.\.|\[(?:…|\.\.\.)\])\s*$")
 
 
 def _fold_restated(facts: list[Fact], lead: set[int]) -> list[Fact]:

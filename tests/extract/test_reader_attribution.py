@@ -98,3 +98,13 @@ def test_a_thing_is_never_a_speaker() -> None:
 def test_a_dateline_is_no_speaker(text: str) -> None:
     assert claimant_of(text, 18) == "rights group"
 
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Officials said eight fighters were killed and 15 others wounded during clashes near the…",
+     {(8, "killed"), (15, "injured")}),
+    ("Officials said at least 12 people were…", set()),
+    ("The army said it killed 20 soldiers and 30…", {(20, "killed")}),
+])
+def test_a_teaser_cut_short_gives_only_what_stands_complete_before_the_cut(text: str, expected: set) -> None:
+    assert {(c.count, c.category) for c in claims(text)} == expected
