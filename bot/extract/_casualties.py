@@ -236,6 +236,7 @@ def _quantities(clause: str) -> list[Quantity]:
     return sorted(found, key=lambda q: q.start)
 
 
+_ASIDE = re.compile(r"^((?:\s*[\w'’-]+){1,4}?)\s*[—–]\s*[^—–]{1,60}?\s*[—–](?=\s*\w)")
 _COMBINED = re.compile(r"^\s*(?:or|and/or|/)\s+(?:wounded|injured|hurt|killed|dead|died)\b", re.IGNORECASE)
 _OTHER_FIGURE = re.compile(r",\s+(?:\w+\s+)?(?:has|have|had|holds?|held|is|are|was|were)\b", re.IGNORECASE)
 _ENUMERATION = re.compile(r"^\s+[\w'’-]+(?:\s+[\w'’-]+)?\s*(?:,|and\b|&)", re.IGNORECASE)
@@ -305,6 +306,9 @@ def _category(clause: str, q: Quantity) -> tuple[str, str] | None:
     for pattern, category in _NOUN_OF_RE:
         if pattern.search(before[-40:]):
             return category, _np_after(after)
+    # an aside set off by dashes stands outside the sentence: "five people—including three civilians—were
+    # killed", "at least 30 people – mostly women – died"
+    after = _ASIDE.sub(r"\1 ", after[:FORWARD_WINDOW + 80], count=1)
     forward = _FORWARD.match(after[:FORWARD_WINDOW])
     if forward:
         np = forward.group("np")

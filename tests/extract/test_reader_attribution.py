@@ -108,3 +108,9 @@ def test_a_dateline_is_no_speaker(text: str) -> None:
 ])
 def test_a_teaser_cut_short_gives_only_what_stands_complete_before_the_cut(text: str, expected: set) -> None:
     assert {(c.count, c.category) for c in claims(text)} == expected
+
+
+def test_an_aside_between_dashes_leaves_the_figure_and_its_cue_together() -> None:
+    found = {(c.count, c.category, c.breakdown) for c in claims(
+        "Five people—including three civilians—were killed in the attack, the governor said.")}
+    assert found == {(5, "killed", False), (3, "killed", True)}
