@@ -24,10 +24,14 @@ _SAID_BEFORE = re.compile(r"\b(?:said|says|told|added|announced|stated|reported|
 _DATELINE = re.compile(r"^[A-Z][A-Z .'-]{2,40},?\s+(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2}\s+)?(?:\([^)]*\)\s*)?[-–—]\s*")
 
 
+_WHEN_AFTER = re.compile(r"\s*,?\s*when\b", re.IGNORECASE)
+
+
 def event_in_sentence(sentence: str, dates: list[DateRef], gazetteer: Gazetteer) -> Event | None:
     if not _CUE.search(sentence):
         return None
-    point = [d for d in dates if d.value and not d.span]
+    # "since 2014, when the Houthis captured the capital": the span's start is the moment of what follows
+    point = [d for d in dates if d.value and (not d.span or _WHEN_AFTER.match(sentence[d.end:]))]
     if not point:
         return None
     # A date attached to a reporting verb ("said on Monday") dates the statement, not the happening.

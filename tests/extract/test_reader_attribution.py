@@ -114,3 +114,9 @@ def test_an_aside_between_dashes_leaves_the_figure_and_its_cue_together() -> Non
     found = {(c.count, c.category, c.breakdown) for c in claims(
         "Five people—including three civilians—were killed in the attack, the governor said.")}
     assert found == {(5, "killed", False), (3, "killed", True)}
+
+
+def test_since_a_year_when_dates_the_event_that_follows() -> None:
+    (event,) = [f for f in EX.extract("The war has raged since 2014, when rebels captured the capital.",
+                                      published=SUNDAY) if f.kind == "event"]
+    assert (event.date, event.date_precision) == ("2014", "year")  # type: ignore[union-attr]
