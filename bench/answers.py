@@ -5,7 +5,8 @@
 Run by hand, not in CI: it needs the real-news texts in the git-ignored cache (rebuild them with
 ``python3 tests/data/realnews/realnews.py rebuild``). It
 
-1. serves each outlet of each conflict as its own RSS feed with article pages on 127.0.0.1;
+1. serves each outlet of each conflict as its own RSS feed (a 55-word teaser per item) with article pages on
+   127.0.0.1;
 2. runs ``python -m bot poll --once`` on a fresh data directory, exactly as a deployment would;
 3. renders ``/casualties`` per topic and checks every claim line (figure, category, claimant, victim side)
    and every statement the bot derives itself (a revision, a range) against the annotations;
@@ -72,7 +73,9 @@ async def serve(articles: list[dict[str, Any]]) -> tuple[web.AppRunner, str]:
         for a in by_feed[(request.match_info["conflict"], request.match_info["outlet"])]:
             published = datetime.fromisoformat(a["published"] + "T12:00:00+00:00")
             title = text_of(a).strip().splitlines()[0][:150]
+            teaser = " ".join(text_of(a).split()[:55]) + " […]"  # a feed's teaser, cut short as feeds do
             items.append(f"<item><title>{html.escape(title)}</title><link>{base}/a/{a['id']}</link>"
+                         f"<description>{html.escape(teaser)}</description>"
                          f"<guid>{html.escape(a['url'])}</guid><pubDate>{format_datetime(published)}</pubDate></item>")
         body = f"<?xml version='1.0'?><rss version='2.0'><channel><title>audit</title>{''.join(items)}</channel></rss>"
         return web.Response(text=body, content_type="application/rss+xml")
