@@ -131,7 +131,7 @@ def make_attribution(who: str, gazetteer: Gazetteer) -> Attribution | None:
     who = re.split(r",?\s+(?:who|which|whose)\s", who, maxsplit=1)[0]  # "a union official who asked not to be named"
     # "initial reports from a local resistance committee": the committee speaks
     who = re.sub(r"^(?:(?:the|initial|preliminary|latest|early|earlier)\s+)*(?:reports?|figures?|data|estimates?|"
-                 r"tall(?:y|ies)|counts?)\s+(?:from|by|of|compiled\s+by)\s+", "", who, flags=re.IGNORECASE)
+                 r"tall(?:y|ies)|counts?|statements?)\s+(?:from|by|of|compiled\s+by)\s+", "", who, flags=re.IGNORECASE)
     for _ in range(3):
         who = _STRIP.sub("", who).strip()
     if not who or len(who) > 80 or _NOT_A_SPEAKER.search(who) or _fragment(who, gazetteer):

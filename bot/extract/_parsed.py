@@ -206,7 +206,7 @@ def _kept(token: Token) -> list[Token]:
         if child.dep_ == "punct" and child.text in ("-", "‐", "'", "’", "."):
             keep.append(child)  # "Britain-based", "Col."
             continue
-        if child.dep_ in _DROP and not (child.dep_ == "prep" and child.lower_ in ("of", "for", "from") and
+        if child.dep_ in _DROP and not (child.dep_ == "prep" and child.lower_ in ("of", "for", "from", "by") and
                                          child.i > token.i):
             continue
         if child.dep_ in {"conj", "cc"}:
