@@ -277,6 +277,9 @@ class _Speakers:
             self.last_group = groups[-1].canonical
 
     def resolve(self, attribution: Attribution) -> Attribution:
+        described = self._described(attribution)
+        if described is not None:
+            return described
         if is_pronoun(attribution):
             text = attribution.text or ""
             if _GROUP_ROLE.search(text):  # "the group" is an armed group, never the state that spoke last
@@ -303,6 +306,37 @@ class _Speakers:
             if _is_person(attribution.text or ""):
                 self.last_person = attribution
         return attribution
+
+
+    def _described(self, attribution: Attribution) -> Attribution | None:
+        """A description that stands for a body named earlier: "the Britain-based group" for the Syrian
+        Observatory, "the Iran-backed movement" for Hezbollah. Only a named speaker of the same kind, newest
+        first, and only where the description names no one itself; otherwise the words stand as written."""
+        m = _DESCRIPTION.match(attribution.text or "")
+        if m is None or attribution.claimant in NON_STATE:
+            return None
+        head = m.group("head").lower()
+        kinds = _KINDS.get(head, {head})
+        for named in reversed(self.named):
+            words = set(re.findall(r"[a-z]+", (named.text or "").lower()))
+            if named.text != attribution.text and (words & kinds or (
+                    head in _ARMED and named.claimant in NON_STATE)):
+                return named
+        return None
+
+
+# "the Britain-based group", "the UK-based monitor", "the Iran-backed movement": a second reference, made of
+# a hyphenated descriptor and a body's head noun ("a rights group" may be a new speaker: not one of these)
+_DESCRIPTION = re.compile(r"^(?:(?:the|this|that)\s+)?(?:[a-z]+\s+)?[A-Z]?[\w]*-(?:based|backed|led|run|aligned|linked|"
+                          r"affiliated|allied|funded|supported)\s+(?:[a-z][\w-]*\s+){0,2}"
+                          r"(?P<head>group|monitor|movement|militia|organi[sz]ation|observatory|network|outfit|"
+                          r"faction|alliance|coalition)$", re.IGNORECASE)
+_ARMED = {"group", "movement", "militia", "outfit", "faction", "alliance", "coalition"}
+_BODIES = {"group", "observatory", "monitor", "network", "organisation", "organization", "committee", "movement",
+           "front", "alliance", "society", "association", "union", "council", "militia", "coalition"}
+_KINDS = {"monitor": {"monitor", "observatory"}, "observatory": {"monitor", "observatory"}, "group": _BODIES,
+          "organisation": {"organisation", "organization", "group"}, "organization": {"organisation", "organization",
+                                                                                   "group"}}
 
 
 _PERSON_WORDS = re.compile(r"\b(?:spokes(?:man|woman|person)|minister|governor|mayor|president|commander|general|"

@@ -120,3 +120,20 @@ def test_since_a_year_when_dates_the_event_that_follows() -> None:
     (event,) = [f for f in EX.extract("The war has raged since 2014, when rebels captured the capital.",
                                       published=SUNDAY) if f.kind == "event"]
     assert (event.date, event.date_precision) == ("2014", "year")  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("text", "count", "speaker"), [
+    ("The Syrian Observatory for Human Rights said 12 people were killed. The Britain-based group said seven "
+     "fighters were also killed.", 7, "Syrian Observatory for Human Rights"),
+    ("Hezbollah said it fired rockets at a base. The Iran-backed movement said two of its fighters were killed.", 2,
+     "Hezbollah"),
+])
+def test_a_description_stands_for_the_body_named_before(text: str, count: int, speaker: str) -> None:
+    found = [c for c in Extractor(actors={"Hezbollah": ["Hezbollah"]}).extract(text, published=SUNDAY)
+             if isinstance(c, Casualty) and c.count == count]
+    assert [c.claimant_text for c in found] == [speaker]
+
+
+def test_a_first_mention_is_not_taken_for_an_earlier_body() -> None:
+    text = "The army said 12 soldiers were wounded. A rights group said five civilians were killed."
+    assert claimant_of(text, 5) == "rights group"
