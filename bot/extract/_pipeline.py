@@ -18,6 +18,7 @@ from bot.extract._attribution import (
 from bot.extract._casualties import _CUMULATIVE, Antecedent, Attribution, casualties_in_clause, incident_date
 from bot.extract._dates import find_dates
 from bot.extract._events import event_in_sentence
+from bot.extract._places import PlaceResolver
 from bot.extract._sentences import Sentence, split_sentences
 from bot.extract._territory import territory_in_clause
 from bot.extract._text import article_text
@@ -36,9 +37,12 @@ class Extractor:
     def __init__(self, actors: Mapping[str, Sequence[str]] | None = None,
                  places: Mapping[str, Sequence[str]] | None = None) -> None:
         self.gazetteer = Gazetteer(actors or {}, places or {})
+        self.places = PlaceResolver(self.gazetteer)
 
     def extract(self, text: str, *, published: datetime | date | None = None,
-                title: str | None = None) -> list[Fact]:
+                title: str | None = None, countries: Sequence[str] = ()) -> list[Fact]:
+        """``countries``: ISO codes of the topic's countries, where the caller knows them (places are told
+        apart by them and by the article's own)."""
         pub = published.date() if isinstance(published, datetime) else published
         facts: list[Fact] = []
         speakers = _Speakers(self.gazetteer)
@@ -71,7 +75,7 @@ class Extractor:
             event = event_in_sentence(quote, dates, self.gazetteer)
             if event is not None:
                 facts.append(event)
-        return facts
+        return self.places.place_facts(facts, sentences, countries)
 
     def _quoted_paragraphs(self, sentences: list[Sentence]) -> dict[int, Attribution]:
         """Sentences inside a quotation that runs over several sentences take its speaker: the attribution
