@@ -44,6 +44,23 @@ def fold(text: str) -> str:
     return " ".join(text.replace("'", "").replace("’", "").replace("-", " ").casefold().split())
 
 
+_ARTICLE = ("al ", "el ", "an ", "en ", "ad ", "ed ", "as ", "ash ", "ar ", "at ", "az ")
+
+
+def skeleton(key: str) -> str:
+    """A folded name's consonants, doubled ones once, without a leading Arabic article: "khnyns"→"khnns"."""
+    for article in _ARTICLE:
+        if key.startswith(article):
+            key = key[len(article):]
+            break
+    out: list[str] = []
+    for c in key:
+        if c in "aeiouy '" or (out and out[-1] == c):
+            continue
+        out.append(c)
+    return "".join(out)
+
+
 _AREA_WORDS = ("district", "province", "region", "oblast", "governorate", "state", "division", "county",
                "prefecture", "department", "territory", "raion", "municipality", "zone", "emirate")
 
@@ -64,6 +81,7 @@ class Gazetteer:
         self._country_ids = {code: i for i, (_, code) in enumerate(countries) if code}
         self.country_names = country_names  # folded name or alias → alpha-2
         self._points: dict[int, tuple[float, float]] = {}
+        self._skeletons: dict[str, list[tuple[bool, int]]] | None = None
 
     def lookup(self, name: str) -> list[Entry]:
         key = fold(name)
@@ -76,6 +94,22 @@ class Gazetteer:
 
     def country(self, name: str) -> str | None:
         return self.country_names.get(fold(name))
+
+    def sounds_like(self, name: str) -> list[Entry]:
+        """Towns and areas whose name is spelled like ``name`` but for its vowels ("Khan Younis" is Khān Yūnis,
+        "Hodeidah" Al Ḩudaydah): transliterations differ mostly in vowels and a leading article. The index is
+        built on first use."""
+        if self._skeletons is None:
+            index: dict[str, list[tuple[bool, int]]] = defaultdict(list)
+            for key, rows in self._town_index.items():
+                index[skeleton(key)] += [(True, r) for r in rows]
+            for key, ids in self._area_index.items():
+                index[skeleton(key)] += [(False, i) for i in ids]
+            self._skeletons = dict(index)
+        key = skeleton(fold(name))
+        if len(key) < 3:
+            return []
+        return [self._town(i) if town else self._area(i) for town, i in self._skeletons.get(key, ())]
 
     def country_entry(self, code: str) -> Entry:
         cid = self._country_ids[code]

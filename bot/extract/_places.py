@@ -31,15 +31,18 @@ _NAME = r"[A-Z][\w'’.-]*(?:\s+(?:(?:al|el|ad|as|ash|an|de|du|la|le|di|of|bin|a
 _AREA_WORD = r"region|province|district|state|oblast|governorate|county|prefecture|department|territory|raion"
 _TOWN_WORD = r"town|city|village|camp|neighbou?rhood|suburb|area|settlement|locality|port"
 _PREP = (r"in|near|at|outside|around|across|inside|struck|hit|attacked|shelled|bombed|bombarded|targeted|"
-         r"captured|seized|stormed|entered|besieged|recaptured|overran|raided")
-_DIRECTION = (r"(?:(?:north|south|east|west|north-?east|north-?west|south-?east|south-?west|northern|southern|"
-              r"eastern|western|central|northeastern|northwestern|southeastern|southwestern|north-eastern|"
-              r"north-western|south-eastern|south-western|restive|troubled|volatile|rural|remote|[A-Z]?[a-z]+-held)"
-              r"\s+)*")
+         r"captured|seized|stormed|entered|besieged|recaptured|overran|raided|"
+         r"(?:attacks?|assaults?|strikes?|airstrikes?|raids?|offensives?|shelling|bombing|bombardment|ambush) on|"
+         r"(?:cent(?:re|er)|outskirts|heart|suburbs) of")
+_DIR_WORDS = (r"north|south|east|west|north-?east|north-?west|south-?east|south-?west|northern|southern|eastern|"
+              r"western|central|northeastern|northwestern|southeastern|southwestern|north-eastern|north-western|"
+              r"south-eastern|south-western|restive|troubled|volatile|rural|remote|[A-Z]?[a-z]+-held")
+_DIRECTION = rf"(?:(?:{_DIR_WORDS})\s+)*"
 _SLOT = re.compile(
-    rf"(?<![\w-])(?:(?P<prep>(?i:{_PREP}))\s+(?:the\s+)?{_DIRECTION})?(?:the\s+)?(?:(?:(?:northern|southern|eastern|western|central|"
-    rf"north|south|east|west|border|eastern|frontline|besieged|embattled|nearby|key|strategic|restive)\s+)*"
-    rf"(?P<pre>{_TOWN_WORD}|{_AREA_WORD})\s+of\s+)?(?:(?P<owner>{_NAME})(?:'s|’s)\s+)?"
+    rf"(?<![\w-])(?:(?P<prep>(?i:{_PREP}))\s+(?:the\s+)?{_DIRECTION})?(?:the\s+)?"
+    rf"(?:(?:(?:border|frontline|besieged|embattled|nearby|key|strategic|{_DIR_WORDS})\s+)*"
+    rf"(?:(?P<adj>[A-Z][\w'’-]+)\s+)?(?P<pre>{_TOWN_WORD}|{_AREA_WORD})\s+of\s+)?"
+    rf"(?:(?P<owner>{_NAME})(?:'s|’s)\s+{_DIRECTION})?"
     rf"(?P<name>{_NAME})(?P<after>\s+(?:{_AREA_WORD}|{_TOWN_WORD}))?(?![\w-])")
 _GENERIC = frozenset(fold(w) for w in (
     "north", "south", "east", "west", "northern", "southern", "eastern", "western", "central", "centre",
@@ -60,6 +63,8 @@ _GROUPS = {"Palestinians": "PS", "Hamas": "PS", "Hezbollah": "LB", "Houthis": "Y
            "DR Congo": "CD", "Rapid Support Forces": "SD", "Sudan (SAF)": "SD", "JNIM": "ML", "al-Shabab": "SO",
            "ISWAP": "NG", "Boko Haram": "NG", "Arakan Army": "MM", "PDF": "MM", "Myanmar (junta)": "MM", "Fano": "ET",
            "TPLF": "ET", "ELN": "CO", "BLA": "PK", "Pakistani Taliban (TTP)": "PK", "SDF": "SY"}
+# Names as the news uses them, where the gazetteer's entry has another name.
+_NEWS_NAMES = {"gaza": "Gaza Strip", "the gaza strip": "Gaza Strip"}
 _RANK = {"town": 3, "district": 2, "province": 1, "country": 0}
 _LEVEL = {"region": "province", "province": "province", "state": "province", "oblast": "province",
           "governorate": "province", "prefecture": "province", "territory": "province", "department": "province",
@@ -140,6 +145,8 @@ class PlaceResolver:
             entry = self._resolve(candidate, context)
             if entry is not None and entry.precision == "province":
                 context.provinces[entry.admin1 or entry.name] += 1
+            if entry is None and self.actors.resolve(candidate.name) is not None:
+                continue  # "in Israeli strikes": a side's name, not a place
             if best is None:
                 if entry is None:
                     return candidate.text, None
@@ -153,7 +160,13 @@ class PlaceResolver:
 
     def _resolve(self, candidate: Candidate, context: _Context) -> Entry | None:
         g = self.gazetteer
-        entries = g.lookup(candidate.name)
+        name = _NEWS_NAMES.get(fold(candidate.name), candidate.name)
+        entries = g.lookup(name)
+        if not entries and fold(name).endswith(" city"):  # "Gaza City", "Kherson city"
+            entries = [e for e in g.lookup(name[:-5]) if e.precision == "town"]
+        if not entries:  # another transliteration; only where one entry in the article's countries fits
+            similar = [e for e in g.sounds_like(name) if context.countries.get(e.country)]
+            entries = similar if len({(e.name, e.precision) for e in similar}) == 1 else []
         if candidate.level == "town":
             entries = [e for e in entries if e.precision == "town"]
         elif candidate.level is not None:
@@ -163,13 +176,14 @@ class PlaceResolver:
             return None
         countries = [e for e in entries if e.precision == "country"]
         if countries and candidate.level is None:  # "in Colombia" is the country, not a town named after it
+            if countries[0].country == "CG" and context.countries.get("CD"):  # "eastern Congo" in a DRC story
+                return g.country_entry("CD")
             return countries[0]
-        owner = g.country(candidate.owner) if candidate.owner else None
+        owner = self._owner_country(candidate.owner) if candidate.owner else None
         if owner:
             entries = [e for e in entries if e.country == owner]
-        elif candidate.owner:  # "Mykolaiv's Voznesensk district": the owner is a province
-            owned = [e for e in entries if e.admin1 and fold(candidate.owner) in fold(e.admin1)]
-            entries = owned or entries
+        elif candidate.owner:  # "Mykolaiv's Voznesensk district": the owner is a province; else unknown
+            entries = [e for e in entries if e.admin1 and fold(candidate.owner) in fold(e.admin1)]
         entries = self._in_context(entries, context.countries)
         if not entries:
             return None
@@ -190,6 +204,17 @@ class PlaceResolver:
             if ranked[0].population >= 10_000 and ranked[0].population >= 5 * max(ranked[1].population, 1):
                 return ranked[0]
         return None
+
+    def _owner_country(self, owner: str) -> str | None:
+        """The country a possessive or adjective names: "Ukraine's", "Ukrainian", "Hamas-run"."""
+        code = self.gazetteer.country(owner)
+        if code is None and (side := self.actors.resolve(owner)) is not None:
+            code = _GROUPS.get(side) or self.gazetteer.country(re.sub(r"\s*\(.*\)$", "", side))
+        if code is None:  # an area's name ("the southern Gaza city of"): its country, if it has one
+            areas = {e.country for e in self.gazetteer.lookup(_NEWS_NAMES.get(fold(owner), owner))
+                     if e.precision in ("province", "district")}
+            code = areas.pop() if len(areas) == 1 else None
+        return code
 
     @staticmethod
     def _in_context(entries: list[Entry], countries: Counter[str]) -> list[Entry]:
@@ -239,7 +264,7 @@ def _candidates(text: str) -> list[Candidate]:
         level = _LEVEL.get(level_word) if level_word in _LEVEL else ("town" if level_word and level_word != "area"
                                                                      else None)
         shown = name + (f" {after}" if after else "")
-        out.append(Candidate(shown, name, level, m.group("owner"), m.start("name")))
+        out.append(Candidate(shown, name, level, m.group("owner") or m.group("adj"), m.start("name")))
     return out
 
 
