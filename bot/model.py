@@ -262,6 +262,7 @@ class GuildSettings:
     timezone: str = "UTC"
     digest_enabled: bool = False
     digest_chart: bool = False  # attach the casualties chart of the digest's topics (/config digest chart)
+    digest_map: bool = False  # attach the map of the digest's topics' incidents (/config digest map)
     digest_disabled_reason: str | None = None  # e.g. the channel went away; shown to admins in /config
     poll_interval_s: int | None = None  # None: the config default
     digest_watermark: int = 0  # seq of the last fact a delivered digest covered

@@ -24,6 +24,7 @@ from bot.briefing._export import (
     parse_since,
 )
 from bot.briefing._incidents import Incident, build_incident, build_incidents, incident_label, incidents_of
+from bot.briefing._map import MapData, prepare_map
 from bot.briefing._territory import build_territory
 from bot.briefing._views import (
     build_brief,
@@ -207,9 +208,20 @@ class Briefing:
         labels = [(incident_label(i), i.id) for i in self._incidents(keys, now)]
         return [(label, i) for label, i in labels if wanted in label.casefold() or wanted in i][:25]
 
-    def _incidents(self, keys: list[str], now: datetime | None) -> list[Incident]:
-        since = (now or datetime.now(UTC)) - DEFAULT_WINDOW
+    def _incidents(self, keys: list[str], now: datetime | None, window: timedelta = DEFAULT_WINDOW) -> list[Incident]:
+        since = (now or datetime.now(UTC)) - window
         return incidents_of(self.store.facts(topics=keys, since=since, limit=FACT_LIMIT))
+
+    def map(self, topic: str | None = None, *, guild_id: int | None = None, since: timedelta | None = None,
+            now: datetime | None = None, topic_keys: list[str] | None = None) -> MapData:
+        """What the map of the topic's incidents in the window shows (cheap); :func:`render_map` draws it."""
+        keys, name = self._scope(topic, guild_id)
+        if topic_keys is not None:  # a digest's topics
+            keys = topic_keys
+            name = ", ".join(t.name for t in self.topics_for(guild_id) if t.key in keys) or "no topics"
+        window = since or DEFAULT_WINDOW
+        return prepare_map(self._incidents(keys, now, window), topic_name=name,
+                           window=f"last {format_duration(window)}")
 
     def territory(self, topic: str | None = None, *, guild_id: int | None = None, since: timedelta | None = None,
                   now: datetime | None = None) -> Answer:

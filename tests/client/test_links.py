@@ -104,3 +104,26 @@ async def test_a_server_with_two_topics_gets_one_section_per_topic(world: World)
     sudan = description[description.index(f"**{SUDAN}"):]  # the topics' sections, in the config's order
     assert "Pakistan" not in sudan and "Taliban" not in sudan  # Sudan's sections hold no border figure
     assert "Pakistan–Afghanistan border: " in reply.data["embeds"][0]["footer"]["text"]
+
+
+async def test_map_arrives_as_a_png_with_every_incident_listed(world: World) -> None:
+    reply = await world.fake.slash(GUILD_A, MEMBER, "map", {"topic": "pak-afg"}, timeout=30)
+    assert reply.callback_type == 5 and reply.ack_ms < 3000  # deferred at once, read and drawn off the loop
+    (attachment,) = reply.final["attachments"]
+    assert attachment["filename"] == "map-pak-afg.png"
+    png = world.fake.attachment_data(attachment)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[16:24] == (1200).to_bytes(4, "big") + (900).to_bytes(4, "big")
+    assert "Kurram District" in reply.text and "never a sum" in reply.text
+    _within_limits(reply.final)
+
+
+async def test_the_digest_carries_the_map_when_the_admins_ask_for_it(world: World) -> None:
+    reply = await world.fake.slash(GUILD_A, ADMIN, "config digest map", {"on": True},
+                                   permissions=MEMBER_PERMISSIONS | MANAGE_GUILD)
+    assert "map" in reply.text and world.store.guild(GUILD_A).digest_map
+    settings = replace(world.store.guild(GUILD_A), digest_channel_id=CHANNEL_A, digest_enabled=True,
+                       digest_time="08:00", timezone="UTC")
+    await world.store.commit(Batch(guilds=(settings,)))
+    assert await world.bot.digests.run(GUILD_A, slot=datetime(2026, 11, 25, 8, 0, tzinfo=UTC)) == "posted"
+    message = world.fake.channel_messages(CHANNEL_A)[-1]
+    assert [a["filename"] for a in message["attachments"]] == ["digest-map.png"]
