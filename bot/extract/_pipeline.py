@@ -39,6 +39,10 @@ class Extractor:
         self.gazetteer = Gazetteer(actors or {}, places or {})
         self.places = PlaceResolver(self.gazetteer)
 
+    def countries_named(self, names: Sequence[str]) -> tuple[str, ...]:
+        """ISO codes of the countries a topic's name and keywords name ("Pakistan", "Kabul" → PK, AF)."""
+        return self.places.countries_named(names)
+
     def extract(self, text: str, *, published: datetime | date | None = None,
                 title: str | None = None, countries: Sequence[str] = ()) -> list[Fact]:
         """``countries``: ISO codes of the topic's countries, where the caller knows them (places are told

@@ -123,6 +123,14 @@ class PlaceResolver:
             out.append(replace(fact, location=location, place=place))
         return out
 
+    def countries_named(self, names: Sequence[str]) -> tuple[str, ...]:
+        found: list[str] = []
+        for name in names:
+            code = self.gazetteer.country(name) or self._owner_country(name)
+            if code and code not in found:
+                found.append(code)
+        return tuple(found)
+
     def _countries(self, sentences: Sequence[Sentence], topic: Iterable[str]) -> Counter[str]:
         """ISO codes of the countries the article names (or its sides stand for), by mentions; the topic's
         countries count as a few mentions."""

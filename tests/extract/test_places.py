@@ -88,3 +88,12 @@ def test_extract_jsonl_prints_the_place(tmp_path: Path) -> None:
     assert placed[0]["place"]["country"] == "UA" and placed[0]["location"] == "Voznesensk"
     unplaced = [r for r in rows if r["kind"] == "casualty" and r["count"] == 5]
     assert unplaced and unplaced[0]["place"] is None and unplaced[0]["location"] is None
+
+
+def test_the_topics_countries_tell_a_name_apart_where_the_article_names_none() -> None:
+    text = "Five people were killed in Hyderabad on Saturday, police said."
+    unknown = [f for f in EX.extract(text, published=SUNDAY) if isinstance(f, Casualty)]
+    assert unknown[0].place is None  # Hyderabad in India or in Pakistan: not without a guess
+    pak = [f for f in EX.extract(text, published=SUNDAY, countries=("PK",)) if isinstance(f, Casualty)]
+    assert pak[0].place is not None and (pak[0].place.name, pak[0].place.country) == ("Hyderabad", "PK")
+    assert EX.countries_named(("Pakistan–Afghanistan border", "Pakistan", "Kabul", "Taliban")) == ("PK", "AF")
