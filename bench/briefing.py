@@ -9,6 +9,11 @@ chart: `/casualties chart:true`'s chart for a topic's 30-day window (a month of 
 query to the PNG bytes. Target: p99 <= 1,000 ms. The first chart of a process also loads matplotlib and its
 fonts; it is measured apart (chart_first_ms) and left out of the percentiles.
 
+map: /map's PNG for a topic's 30-day window, from the store query (incidents) to the PNG bytes. The generated
+facts carry no gazetteer place and their stories are not linked, so the window's incidents are topped up to 300
+(a month of a busy topic), three in four given a place in one region and the rest listed under the map.
+Target: p99 <= 1,000 ms (map_p99_ms); the first map of a process also reads the outlines (map_first_ms).
+
 Then exports (/export, `python -m bot export`): every claim of every topic (no since) as CSV and as JSON,
 from the store query to the encoded bytes; ``export_rows_per_s`` is the CSV rate. ``export_query_ms`` is the
 store query on its own (old weeks are read from disk); /export runs it, and the rows, encoding and splitting,
@@ -29,8 +34,10 @@ from pathlib import Path
 
 from _common import bench_config, pct, peak_rss_mb, storage_bench
 
-from bot.briefing import Briefing, render_chart, render_embeds, render_export, render_text
+from bot.briefing import Briefing, MapData, render_chart, render_embeds, render_export, render_map, render_text
 from bot.briefing._export import export_files
+from bot.briefing._map import Marker, frame_for
+from bot.model import Place
 from storage import Batch, TinyStore
 
 
@@ -39,6 +46,7 @@ def main() -> None:
     parser.add_argument("--facts", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--chart-rounds", type=int, default=40, help="charts drawn (each takes ~0.1-0.5 s)")
+    parser.add_argument("--map-rounds", type=int, default=20, help="maps drawn")
     args = parser.parse_args()
     sb = storage_bench()
     rng = random.Random(7)
@@ -81,19 +89,53 @@ def main() -> None:
             timings["chart"].append((time.perf_counter() - started) * 1000)
             figures = max(figures, sum(len(p.points) for p in data.panels))
             chart_bytes = max(chart_bytes, len(png))
+        started = time.perf_counter()
+        render_map(placed(briefing.map(topics[0], now=now), rng))
+        map_first_ms = (time.perf_counter() - started) * 1000
+        timings["map"] = []
+        markers = 0
+        for i in range(args.map_rounds):
+            started = time.perf_counter()
+            data = placed(briefing.map(topics[i % len(topics)], now=now), rng)
+            render_map(data)
+            timings["map"].append((time.perf_counter() - started) * 1000)
+            markers = max(markers, len(data.markers) + len(data.unplaced))
+        sizes["map"] = markers
         print(f"store: {args.facts} facts built in {build_s:.1f} s; {args.rounds} rounds per answer over "
               f"{len(topics)} topics, {args.chart_rounds} charts")
         result: dict[str, float] = {}
         for name, values in timings.items():
             p50, p99 = pct(values, 50), pct(values, 99)
             result[f"{name}_p50_ms"], result[f"{name}_p99_ms"] = round(p50, 2), round(p99, 2)
-            what = f"up to {sizes[name]} pages" if name in sizes else f"up to {figures} points, {chart_bytes:,} bytes"
+            what = (f"up to {sizes[name]} incidents" if name == "map" else f"up to {sizes[name]} pages" if name in sizes
+                    else f"up to {figures} points, {chart_bytes:,} bytes")
             print(f"  {name:<11} p50 {p50:7.2f} ms   p99 {p99:7.2f} ms   max {max(values):7.2f} ms   ({what})")
         result["chart_first_ms"] = round(chart_first_ms, 2)
+        result["map_first_ms"] = round(map_first_ms, 2)
         print(f"  first chart of the process (loads matplotlib and fonts): {chart_first_ms:.0f} ms")
         result.update(measure_exports(briefing, now))
         result["peak_rss_mb"] = round(peak_rss_mb())
         print(json.dumps(result))
+
+
+def placed(data: MapData, rng: random.Random, busy: int = 300) -> MapData:
+    """The window's incidents, half of them given a place in one region (the generated facts have none), topped
+    up to ``busy`` incidents (a month of a busy topic; the generated stories are not linked into incidents)."""
+    from bot.briefing._map import Unplaced
+
+    items = [*data.unplaced, *(Unplaced(f"gen{i}", f"Generated incident {i}: {i % 90 + 1} killed (Side {i % 4})")
+                               for i in range(max(0, busy - len(data.unplaced) - len(data.markers))))]
+    markers = list(data.markers)
+    unplaced = []
+    for i, item in enumerate(items):
+        if i % 4 == 3:
+            unplaced.append(item)
+            continue
+        place = Place(f"Town {i}", rng.uniform(30, 36), rng.uniform(66, 74), "PK", "town", "Khyber Pakhtunkhwa")
+        markers.append(Marker(item.incident_id, item.label, place, rng.randint(1, 200), "", f"Side {i % 4}",
+                              i % 3 == 0))
+    markers.sort(key=lambda m: -m.figure)
+    return MapData(data.title, tuple(markers), tuple(unplaced), frame_for([m.place for m in markers]))
 
 
 def measure_exports(briefing: Briefing, now: datetime, rounds: int = 3) -> dict[str, float]:

@@ -3,7 +3,7 @@
 This module only parses arguments, loads the config and hands over to one entry point per command. Each
 entry point is imported lazily, so `--help` is instant and a command never pays for another's imports.
 Errors a user can fix (``SitrepError``) print one line and exit with status 2; anything else is a bug and
-keeps its traceback.
+keeps its traceback. A reader that goes away (`| head`) ends the command quietly, with status 0.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -90,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     timeline.add_argument("--from", dest="date_from", metavar="DATE", help="YYYY-MM-DD, YYYY-MM or YYYY")
     timeline.add_argument("--to", dest="date_to", metavar="DATE", help="YYYY-MM-DD, YYYY-MM or YYYY")
     timeline.add_argument("--newest-first", action="store_true")
+    map_ = questions.add_parser("map", help="the topic's incidents on a map (PNG), each at its place")
+    map_.add_argument("--topic", metavar="T")
+    map_.add_argument("--since", metavar="DURATION", help="e.g. 7d (default: 30d)")
+    map_.add_argument("--output", type=Path, metavar="PATH", help="write the map to PATH as a PNG")
     brief = questions.add_parser("brief", help="the latest picture of a topic in a few lines")
     brief.add_argument("--topic", metavar="T")
     fact = questions.add_parser("fact", help="a fact's provenance: quote, article, outlet, link")
@@ -135,7 +140,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = _load_config(args)
         module_name, function_name = ENTRY_POINTS[args.command].split(":")
         entry = getattr(importlib.import_module(module_name), function_name)
-        return int(entry(args, config))
+        status = int(entry(args, config))
+        sys.stdout.flush()  # a reader that went away is found here, not in the interpreter's exit
+        return status
+    except BrokenPipeError:
+        # The reader closed the pipe (`| head`): it has what it wanted. Nothing more can be written; point
+        # standard output at /dev/null so the interpreter's own flush at exit does not complain either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except SitrepError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_status

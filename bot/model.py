@@ -20,12 +20,27 @@ Qualifier = Literal["exact", "at_least", "more_than", "about", "up_to", "fewer_t
 Precision = Literal["day", "month", "year"]
 Kind = Literal["casualty", "event", "territory"]
 Action = Literal["taken", "lost", "destroyed", "withdrawn"]
+PlacePrecision = Literal["town", "district", "province", "country"]
 
 CATEGORIES: tuple[Category, ...] = ("killed", "injured", "captured", "missing", "arrested", "displaced")
 QUALIFIERS: tuple[Qualifier, ...] = (
     "exact", "at_least", "more_than", "about", "up_to", "fewer_than", "range", "vague",
 )
 PRECISIONS: tuple[Precision, ...] = ("day", "month", "year")
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A fact's place in the gazetteer (GeoNames data shipped by a package): a town (village, camp or
+    neighbourhood too), a district, a province (state, region) or a country. ``country`` is ISO 3166 alpha-2;
+    a district's or province's coordinates are the mean of its towns'."""
+
+    name: str
+    lat: float
+    lon: float
+    country: str
+    precision: PlacePrecision
+    admin1: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +64,7 @@ class Casualty:
     claimant_text: str | None = None
     date: str | None = None
     location: str | None = None
+    place: Place | None = None  # ``location`` resolved in the gazetteer; None where that needs a guess
     cumulative: bool = False  # a running total over a war or period ("400 killed since January")
     breakdown: bool = False  # a subset of another figure ("including two commanders")
     kind: Kind = field(default="casualty", init=False)
@@ -69,6 +85,7 @@ class Event:
     date_precision: Precision | None = None
     actors: tuple[str, ...] = ()
     location: str | None = None
+    place: Place | None = None
     kind: Kind = field(default="event", init=False)
 
 
@@ -94,6 +111,7 @@ class Territory:
     claimant_text: str | None = None
     date: str | None = None
     location: str | None = None
+    place: Place | None = None
     kind: Kind = field(default="territory", init=False)
 
 
@@ -244,6 +262,7 @@ class GuildSettings:
     timezone: str = "UTC"
     digest_enabled: bool = False
     digest_chart: bool = False  # attach the casualties chart of the digest's topics (/config digest chart)
+    digest_map: bool = False  # attach the map of the digest's topics' incidents (/config digest map)
     digest_disabled_reason: str | None = None  # e.g. the channel went away; shown to admins in /config
     poll_interval_s: int | None = None  # None: the config default
     digest_watermark: int = 0  # seq of the last fact a delivered digest covered

@@ -190,6 +190,13 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Sitre
         await self._done(interaction, f"The digest of {chosen.name} will be posted in {channel.mention} at "
                                       f"{settings.digest_time} ({settings.timezone}); other topics keep their channel.")
 
+    @digest.command(name="map", description="Attach the map of incidents to the digest, or stop")
+    @app_commands.describe(on="On: each digest carries the map of its topics' incidents of the last 30 days")
+    async def digest_map(self, interaction: discord.Interaction, on: bool) -> None:
+        await self._save(interaction, lambda s: replace(s, digest_map=on))
+        await self._done(interaction, "Each digest will carry the map of its topics' incidents (where there are "
+                                      "any)." if on else "The digest goes out without a map.")
+
     @digest.command(name="chart", description="Attach the casualties chart to the digest, or stop")
     @app_commands.describe(on="On: each digest carries the chart of its topics' last 30 days")
     async def digest_chart(self, interaction: discord.Interaction, on: bool) -> None:

@@ -20,7 +20,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.briefing import Answer, Briefing, render_chart
+from bot.briefing import Answer, Briefing, map_answer, render_chart, render_map
 from bot.durations import parse_duration
 from bot.errors import BadOption
 from bot.model import CATEGORIES
@@ -38,10 +38,10 @@ def parse_since(text: str | None) -> timedelta | None:
         raise BadOption(f"since: {exc}") from None
 
 
-def chart_filename(topic: str | None) -> str:
+def chart_filename(topic: str | None, kind: str = "casualties") -> str:
     """casualties-pak-afg.png: a name that is safe in a URL, whatever the topic was typed as."""
     slug = re.sub(r"[^a-z0-9]+", "-", (topic or "all").casefold()).strip("-")[:40] or "topic"
-    return f"casualties-{slug}.png"
+    return f"{kind}-{slug}.png"
 
 
 ACK_WITHIN = 1.5  # s: half of Discord's 3 s to acknowledge, leaving the other half for the reply's own trip
@@ -103,6 +103,20 @@ class InfoCog(commands.Cog):
             png = await asyncio.to_thread(render_chart, data)  # CPU-bound: off the event loop
         # At most 1000×1440 px (4 panels, 5 footnotes): even raw RGBA is under Discord's 8 MiB default limit.
         await send_answer(interaction, answer, files=[discord.File(io.BytesIO(png), filename=chart_filename(topic))])
+
+    @app_commands.command(name="map", description="The topic's incidents on a map, each at its place")
+    @app_commands.describe(topic="Topic (default: the only one, or all)", since="How far back, e.g. 7d (default 30d)")
+    @app_commands.autocomplete(topic=topic_autocomplete)
+    @app_commands.guild_only()
+    async def map_(self, interaction: discord.Interaction, topic: str | None = None, since: str | None = None) -> None:
+        window = parse_since(since)
+        self.briefing.resolve_topic(topic, interaction.guild_id)  # an unknown topic is refused before deferring
+        await interaction.response.defer(thinking=True)  # reading a month and drawing: off the event loop
+        data = await asyncio.to_thread(self.briefing.map, topic, guild_id=interaction.guild_id, since=window)
+        async with self._drawing:
+            png = await asyncio.to_thread(render_map, data)
+        await send_answer(interaction, map_answer(data),
+                          files=[discord.File(io.BytesIO(png), filename=chart_filename(topic, "map"))])
 
     @app_commands.command(description="Places claimed taken, lost or destroyed, each with who claims it")
     @app_commands.describe(topic="Topic (default: the only one, or all)", since="How far back, e.g. 7d or 48h "

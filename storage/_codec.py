@@ -95,7 +95,7 @@ def _is_plain(hint: Any) -> bool:
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         return all(_is_plain(a) for a in typing.get_args(hint) if a is not type(None))
-    return hint is not datetime and origin is not tuple
+    return hint is not datetime and origin is not tuple and not dataclasses.is_dataclass(hint)
 
 
 def _decode_value(hint: Any, value: Any) -> Any:
@@ -107,6 +107,8 @@ def _decode_value(hint: Any, value: Any) -> Any:
         return _decode_value(args[0], value) if len(args) == 1 else value
     if hint is datetime:
         return datetime.fromisoformat(value)
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):  # a nested record (a fact's Place)
+        return decode(hint, value)
     if origin is tuple:
         return tuple(sys.intern(v) if type(v) is str and len(v) <= SHORT else v for v in value)
     return value

@@ -68,14 +68,14 @@ def test_our_tests_do_not_import_the_shared_eval_tools() -> None:
     assert not offences
 
 
-def test_matplotlib_is_drawn_only_in_the_chart_module() -> None:
-    """One module draws (bot/briefing/_chart_draw.py, imported lazily by render_chart): the bot starts
-    and answers text without loading matplotlib, and cogs never draw on the event loop."""
-    allowed = ROOT / "bot" / "briefing" / "_chart_draw.py"
+def test_matplotlib_is_drawn_only_in_the_drawing_modules() -> None:
+    """Two modules draw (bot/briefing/_chart_draw.py and _map_draw.py, imported lazily by render_chart and
+    render_map): the bot starts and answers text without loading matplotlib, and cogs never draw on the loop."""
+    allowed = {ROOT / "bot" / "briefing" / "_chart_draw.py", ROOT / "bot" / "briefing" / "_map_draw.py"}
     offences = [
         f"{path.relative_to(ROOT)}"
         for folder in ("bot", "cogs", "storage")
         for path in python_files(folder)
-        if path != allowed and any(m.split(".")[0] == "matplotlib" for m in imported_modules(path))
+        if path not in allowed and any(m.split(".")[0] in ("matplotlib", "numpy") for m in imported_modules(path))
     ]
-    assert not offences, f"only bot/briefing/_chart_draw.py may import matplotlib: {offences}"
+    assert not offences, f"only the drawing modules may import matplotlib or numpy: {offences}"

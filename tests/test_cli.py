@@ -63,3 +63,18 @@ def test_ask_casualties_writes_the_chart_as_a_png(tmp_path: Path) -> None:
     bad = run("--data-dir", str(tmp_path / "data"), "ask", "casualties", "--chart", str(tmp_path / "no" / "c.png"))
     assert bad.returncode == 2
     assert bad.stderr.strip() == f"error: --chart: no directory {tmp_path / 'no'}"
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> None:
+    """`python -m bot extract FILE --format jsonl | head -2`: no BrokenPipeError traceback, exit status 0."""
+    article = tmp_path / "long.txt"
+    article.write_text("Pakistan said 12 soldiers were killed in Kurram on Saturday.\n" * 3000, encoding="utf-8")
+    bot = subprocess.Popen([sys.executable, "-m", "bot", "extract", str(article), "--format", "jsonl",
+                            "--published", "2025-10-12"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    assert bot.stdout is not None and bot.stderr is not None
+    first = bot.stdout.readline()
+    bot.stdout.close()  # what `head -1` does once it has its line
+    stderr = bot.stderr.read().decode()
+    assert bot.wait(timeout=60) == 0
+    assert first.startswith(b"{")
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr

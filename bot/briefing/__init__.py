@@ -13,13 +13,14 @@ from bot.briefing._alerts import (
     recent_alerts,
     sent_key,
 )
-from bot.briefing._answers import Answer, Day, DigestAnswer, Line, Ref, Section
+from bot.briefing._answers import Answer, Day, DigestAnswer, Line, Ref, Section, Source
 from bot.briefing._chart import ChartData, render_chart
 from bot.briefing._export import COLUMNS, FORMATS, Export, ExportFile, ExportTooLarge, read_csv, render_export
+from bot.briefing._map import MapData, map_answer, render_map
 from bot.briefing._render import embed_size, render_embeds, render_text, safe
 from bot.briefing._service import Briefing
 
 __all__ = ["COLUMNS", "FORMATS", "AlertMessage", "AlertPlan", "AlertSummary", "Answer", "Briefing", "ChartData", "Day",
-           "DigestAnswer", "Export", "ExportFile", "ExportTooLarge", "Line", "Ref", "Section", "describe_rule",
-           "embed_size", "plan_alerts", "read_csv", "recent_alerts", "render_chart", "render_embeds", "render_export",
-           "render_text", "safe", "sent_key"]
+           "DigestAnswer", "Export", "ExportFile", "ExportTooLarge", "Line", "MapData", "Ref", "Section", "Source",
+           "describe_rule", "embed_size", "map_answer", "plan_alerts", "read_csv", "recent_alerts", "render_chart",
+           "render_embeds", "render_export", "render_map", "render_text", "safe", "sent_key"]

@@ -18,7 +18,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.briefing._answers import Answer, Day, Line, Ref, Section
+from bot.briefing._answers import Answer, Day, Line, Ref, Section, source_of
 from bot.briefing._casualties import claim_label, figure_text, who_text
 from bot.model import AlertRule, Casualty, Event, StoredFact
 
@@ -166,11 +166,11 @@ def _line(f: StoredFact) -> Line:
                                   f"{claim_label(fact, f.article.outlet)}"]
         if fact.date:
             segments += [", ", Day(fact.date)]
-        segments += [f" · {f.article.outlet} ", Ref(f.id)]
+        segments += [" · ", source_of(f), " ", Ref(f.id)]
         return Line.of(*segments, detail=fact.quote)  # type: ignore[arg-type]
     assert isinstance(fact, Event)
     day: list[object] = [Day(fact.date), " — "] if fact.date else []
-    return Line.of(*day, f"{fact.summary} · {f.article.outlet} ", Ref(f.id))  # type: ignore[arg-type]
+    return Line.of(*day, f"{fact.summary} · ", source_of(f), " ", Ref(f.id))  # type: ignore[arg-type]
 
 
 def _summary(channel_id: int, items: list[tuple[str, list[StoredFact]]]) -> AlertSummary:

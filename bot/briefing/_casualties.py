@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
-from bot.briefing._answers import MONTH, Answer, Day, Line, Ref, Section
+from bot.briefing._answers import MONTH, Answer, Day, Line, Ref, Section, source_of
 from bot.model import Casualty, StoredFact
 
 QUALIFIER_WORDS = {"at_least": "at least ", "more_than": "more than ", "about": "about ", "up_to": "up to ",
@@ -277,7 +277,7 @@ def _claim_line(claim: _Claim, story_outlets: Mapping[str, int]) -> Line:
     f = claim.latest
     c = claim.fact
     outlets = claim.outlets()
-    sources = outlets[0] + (f" +{len(outlets) - 1} outlet{'s' if len(outlets) > 2 else ''}" if len(outlets) > 1 else "")
+    more = f" +{len(outlets) - 1} outlet{'s' if len(outlets) > 2 else ''}" if len(outlets) > 1 else ""
     flags = " (total)" if c.cumulative else (" (subset)" if c.breakdown else "")
     detail = ""
     basis: tuple[str, ...] = ()
@@ -294,7 +294,7 @@ def _claim_line(claim: _Claim, story_outlets: Mapping[str, int]) -> Line:
     segments: list[object] = [f"{figure_text(c)} {who_text(c)} {c.category}{flags} — {label}"]
     if c.date:
         segments += [", ", Day(c.date)]
-    segments += [f" · {sources} ", Ref(f.id)]
+    segments += [" · ", source_of(f), f"{more} ", Ref(f.id)]
     reported = story_outlets.get(f.story_id or "", 0)
     if reported > 1:  # the sources layer linked the story's articles across outlets
         segments.append(f" · story reported by {reported} outlets, incident {f.story_id}")

@@ -25,7 +25,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.briefing._answers import Answer, Day, Line, Ref, Section
+from bot.briefing._answers import Answer, Day, Line, Ref, Section, source_of
 from bot.briefing._casualties import (
     admitted,
     build_casualties,
@@ -188,10 +188,10 @@ def build_incident(incident: Incident) -> Answer:
                     key=lambda f: (f.fact.date or "", f.seq))
     if events:
         sections.append(Section("Timeline", tuple(
-            Line.of(Day(f.fact.date or ""), f" — {f.fact.summary} · {f.article.outlet} ", Ref(f.id))  # type: ignore[union-attr]
+            Line.of(Day(f.fact.date or ""), f" — {f.fact.summary} · ", source_of(f), " ", Ref(f.id))  # type: ignore[union-attr]
             for f in events)))
     sections.append(Section(f"Reported by {plural(len(incident.outlets), 'outlet')}", tuple(
-        Line.of(f"{f.article.outlet} — {f.article.title} — {f.article.url}") for f in incident.articles)))
+        Line.of(source_of(f), f" — {f.article.title}") for f in incident.articles)))
     when = f"{incident.day}" if incident.day else "date unknown"
     where = f", {incident.place}" if incident.place else ""
     return Answer(f"Incident {incident.id}: {incident.headline}", tuple(sections),

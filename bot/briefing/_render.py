@@ -9,7 +9,7 @@ import re
 from datetime import UTC, date, datetime
 from typing import Any
 
-from bot.briefing._answers import Answer, Day, Line, Ref, Segment
+from bot.briefing._answers import Answer, Day, Line, Ref, Segment, Source
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits)
 TITLE_MAX = 256
@@ -23,6 +23,8 @@ EMBEDS_PER_MESSAGE = 10
 
 PAGE_BUDGET = 3800  # description characters per page: leaves room under 4,096 and 6,000 with title/footer
 LINE_MAX = 1000  # one line longer than this is shortened, visibly, with "…"
+TEXT_WIDTH = 200  # a terminal line shows its outlets' URLs only if it stays this short with them
+URL_MAX = 500  # a longer URL is not made a link (the line's fact id leads to it)
 COLOR = 0xB22222
 
 _MARKDOWN = re.compile(r"([\\*_~`|>#\[\]])")
@@ -39,7 +41,7 @@ def render_text(answer: Answer) -> str:
         if section.heading:
             out += ["", section.heading]
         for line in section.lines:
-            out.append("  " + "".join(_text_segment(s) for s in line.segments))
+            out.append("  " + _text_line(line))
             if line.detail:
                 out.append("      " + line.detail)
     if answer.footer:
@@ -47,11 +49,22 @@ def render_text(answer: Answer) -> str:
     return "\n".join(out)
 
 
+def _text_line(line: Line) -> str:
+    """The line, then its outlets' URLs when it stays within TEXT_WIDTH with them; else the names alone (the
+    fact id on the line leads to the URL: `ask fact ID`)."""
+    text = "".join(_text_segment(s) for s in line.segments)
+    urls = list(dict.fromkeys(s.url for s in line.segments if isinstance(s, Source) and s.url))
+    with_urls = text.rstrip() + "  " + " ".join(urls) if urls else text
+    return with_urls if len(with_urls) + 2 <= TEXT_WIDTH else text
+
+
 def _text_segment(segment: Segment) -> str:
     if isinstance(segment, Day):
         return segment.text()
     if isinstance(segment, Ref):
         return f"[{segment.fact_id}]"
+    if isinstance(segment, Source):
+        return segment.outlet
     return segment
 
 
@@ -61,7 +74,18 @@ def safe(text: str) -> str:
     return text.replace("@", "@\u200b").replace("<#", "<\u200b#").replace("<:", "<\u200b:")
 
 
-def _embed_segment(segment: Segment) -> str:
+def link_url(url: str) -> str | None:
+    """A URL fit for a markdown link: http(s), no spaces, parentheses encoded (they would end the link)."""
+    if not url.startswith(("http://", "https://")) or len(url) > URL_MAX or any(c.isspace() for c in url) \
+            or "<" in url or ">" in url:
+        return None
+    return url.replace("(", "%28").replace(")", "%29")
+
+
+def _embed_segment(segment: Segment, *, links: bool = True) -> str:
+    if isinstance(segment, Source):
+        url = link_url(segment.url) if links else None
+        return f"[{safe(segment.outlet)}]({url})" if url else safe(segment.outlet)
     if isinstance(segment, Day):
         if segment.precision == "day":
             noon = datetime.combine(date.fromisoformat(segment.iso), datetime.min.time(), UTC).timestamp() + 43200
@@ -73,11 +97,17 @@ def _embed_segment(segment: Segment) -> str:
 
 
 def _embed_line(line: Line) -> str:
-    text = "".join(_embed_segment(s) for s in line.segments)
+    text = _embed_text(line, links=True)
+    if len(text) > LINE_MAX:  # never cut inside a link: a shortened line names its outlets without them
+        text = _embed_text(line, links=False)
+        text = text[:LINE_MAX - 1].rsplit(" ", 1)[0] + "…" if len(text) > LINE_MAX else text
+    return text
+
+
+def _embed_text(line: Line, *, links: bool) -> str:
+    text = "".join(_embed_segment(s, links=links) for s in line.segments)
     if line.detail:
         text += "\n  -# " + safe(line.detail)
-    if len(text) > LINE_MAX:
-        text = text[:LINE_MAX - 1].rsplit(" ", 1)[0] + "…"
     return text
 
 

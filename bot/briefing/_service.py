@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.briefing._alerts import AlertPlan, plan_alerts, recent_alerts
-from bot.briefing._answers import Answer, DigestAnswer
+from bot.briefing._answers import Answer, DigestAnswer, by_topic
 from bot.briefing._casualties import build_casualties
 from bot.briefing._chart import ChartData, prepare_chart
 from bot.briefing._export import (
@@ -24,6 +24,7 @@ from bot.briefing._export import (
     parse_since,
 )
 from bot.briefing._incidents import Incident, build_incident, build_incidents, incident_label, incidents_of
+from bot.briefing._map import MapData, prepare_map
 from bot.briefing._territory import build_territory
 from bot.briefing._views import (
     build_brief,
@@ -79,6 +80,16 @@ class Briefing:
         choices = ", ".join(t.id for t in topics) or "none yet (admins add them with /config topics add)"
         raise BadOption(f"unknown topic {topic!r}; choose one of: {choices}")
 
+    def _each_topic(self, topic: str | None, guild_id: int | None, build: Callable[[list[str], str], Answer],
+                    title: str) -> Answer:
+        """``build(topic keys, name)`` for the chosen topic; with none chosen in a server of several, once per
+        topic, each its own section (a figure of one topic never sits in another's list)."""
+        topics = self.topics_for(guild_id)
+        if self.resolve_topic(topic, guild_id) is not None or len(topics) < 2:
+            return build(*self._scope(topic, guild_id))
+        return by_topic([(t.name, build([t.key], t.name)) for t in topics], title=f"{title}: all topics",
+                        empty=build([t.key for t in topics], "all topics"))
+
     def _scope(self, topic: str | None, guild_id: int | None) -> tuple[list[str], str]:
         chosen = self.resolve_topic(topic, guild_id)
         if chosen is not None:
@@ -131,8 +142,11 @@ class Briefing:
     def casualties(self, topic: str | None = None, *, guild_id: int | None = None, since: timedelta | None = None,
                    side: str | None = None, claimant: str | None = None, category: str | None = None,
                    now: datetime | None = None) -> Answer:
-        facts, name, window = self._casualty_facts(topic, guild_id, since, side, claimant, category, now)
-        return build_casualties(facts, topic_name=name, window=window, story_outlets=self._story_outlets(facts))
+        def build(keys: list[str], name: str) -> Answer:
+            facts, window = self._casualty_facts(keys, since, side, claimant, category, now)
+            return build_casualties(facts, topic_name=name, window=window, story_outlets=self._story_outlets(facts))
+
+        return self._each_topic(topic, guild_id, build, "Casualty claims")
 
     def casualties_chart(self, topic: str | None = None, *, guild_id: int | None = None,
                          since: timedelta | None = None, side: str | None = None, claimant: str | None = None,
@@ -140,7 +154,8 @@ class Briefing:
         """What the casualties chart draws, for the same facts as :meth:`casualties`. Cheap; the drawing
         (:func:`render_chart`) is the slow part and needs no store."""
         now = now or datetime.now(UTC)
-        facts, name, window = self._casualty_facts(topic, guild_id, since, side, claimant, category, now)
+        keys, name = self._scope(topic, guild_id)
+        facts, window = self._casualty_facts(keys, since, side, claimant, category, now)
         return prepare_chart(facts, topic_name=name, window=window, start=(now - (since or DEFAULT_WINDOW)).date())
 
     def digest_chart(self, guild_id: int, topic_keys: list[str], *, now: datetime | None = None) -> ChartData | None:
@@ -153,19 +168,17 @@ class Briefing:
                              start=(now - DEFAULT_WINDOW).date())
         return data if data.panels else None
 
-    def _casualty_facts(self, topic: str | None, guild_id: int | None, since: timedelta | None, side: str | None,
-                        claimant: str | None, category: str | None,
-                        now: datetime | None) -> tuple[list[StoredFact], str, str]:
+    def _casualty_facts(self, keys: list[str], since: timedelta | None, side: str | None, claimant: str | None,
+                        category: str | None, now: datetime | None) -> tuple[list[StoredFact], str]:
         if category is not None and category not in CATEGORIES:
             raise BadOption(f"unknown category {category!r}; choose one of: {', '.join(CATEGORIES)}")
-        keys, name = self._scope(topic, guild_id)
         window = since or DEFAULT_WINDOW
         now = now or datetime.now(UTC)
         facts = self.store.facts(topics=keys, kind="casualty", since=now - window, category=category,
                                  victim=side, claimant=claimant, limit=FACT_LIMIT)
         filters = "".join([f", side {side}" if side else "", f", claimant {claimant}" if claimant else "",
                            f", {category}" if category else ""])
-        return facts, name, f"in the last {format_duration(window)}{filters}"
+        return facts, f"in the last {format_duration(window)}{filters}"
 
     def _story_outlets(self, facts: list[StoredFact]) -> dict[str, int]:
         stories = {f.story_id for f in facts if f.story_id}
@@ -195,27 +208,44 @@ class Briefing:
         labels = [(incident_label(i), i.id) for i in self._incidents(keys, now)]
         return [(label, i) for label, i in labels if wanted in label.casefold() or wanted in i][:25]
 
-    def _incidents(self, keys: list[str], now: datetime | None) -> list[Incident]:
-        since = (now or datetime.now(UTC)) - DEFAULT_WINDOW
+    def _incidents(self, keys: list[str], now: datetime | None, window: timedelta = DEFAULT_WINDOW) -> list[Incident]:
+        since = (now or datetime.now(UTC)) - window
         return incidents_of(self.store.facts(topics=keys, since=since, limit=FACT_LIMIT))
+
+    def map(self, topic: str | None = None, *, guild_id: int | None = None, since: timedelta | None = None,
+            now: datetime | None = None, topic_keys: list[str] | None = None) -> MapData:
+        """What the map of the topic's incidents in the window shows (cheap); :func:`render_map` draws it."""
+        keys, name = self._scope(topic, guild_id)
+        if topic_keys is not None:  # a digest's topics
+            keys = topic_keys
+            name = ", ".join(t.name for t in self.topics_for(guild_id) if t.key in keys) or "no topics"
+        window = since or DEFAULT_WINDOW
+        return prepare_map(self._incidents(keys, now, window), topic_name=name,
+                           window=f"last {format_duration(window)}")
 
     def territory(self, topic: str | None = None, *, guild_id: int | None = None, since: timedelta | None = None,
                   now: datetime | None = None) -> Answer:
-        keys, name = self._scope(topic, guild_id)
         window = since or DEFAULT_WINDOW
-        now = now or datetime.now(UTC)
-        facts = self.store.facts(topics=keys, kind="territory", since=now - window, limit=FACT_LIMIT)
-        return build_territory(facts, topic_name=name, window=f"in the last {format_duration(window)}")
+        start = (now or datetime.now(UTC)) - window
+
+        def build(keys: list[str], name: str) -> Answer:
+            facts = self.store.facts(topics=keys, kind="territory", since=start, limit=FACT_LIMIT)
+            return build_territory(facts, topic_name=name, window=f"in the last {format_duration(window)}")
+
+        return self._each_topic(topic, guild_id, build, "Territory claims")
 
     def timeline(self, topic: str | None = None, *, guild_id: int | None = None, date_from: str | None = None,
                  date_to: str | None = None, newest_first: bool = False) -> Answer:
-        keys, name = self._scope(topic, guild_id)
         since, until, limit = self._timeline_reads(date_from, date_to)
         latest = not (date_from or date_to)
-        events = self._recent(keys, kind="event", since=since, until=until, limit=limit, latest=latest)
-        claims = self._recent(keys, kind="casualty", since=since, until=until, limit=limit // 5, latest=latest)
-        return build_timeline([*events, *claims], topic_name=name, date_from=date_from, date_to=date_to,
-                              newest_first=newest_first)
+
+        def build(keys: list[str], name: str) -> Answer:
+            events = self._recent(keys, kind="event", since=since, until=until, limit=limit, latest=latest)
+            claims = self._recent(keys, kind="casualty", since=since, until=until, limit=limit // 5, latest=latest)
+            return build_timeline([*events, *claims], topic_name=name, date_from=date_from, date_to=date_to,
+                                  newest_first=newest_first)
+
+        return self._each_topic(topic, guild_id, build, "Timeline")
 
     def _timeline_reads(self, date_from: str | None,
                         date_to: str | None) -> tuple[datetime | None, datetime | None, int]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from bot.briefing._answers import Answer, Day, Line, Ref, Section
+from bot.briefing._answers import Answer, Day, Line, Ref, Section, source_of
 from bot.briefing._casualties import QUALIFIER_WORDS, plural
 from bot.model import StoredFact, Territory
 
@@ -77,9 +77,9 @@ def _line(group: list[StoredFact]) -> Line:
     t = f.fact
     assert isinstance(t, Territory)
     outlets = list(dict.fromkeys(m.article.outlet for m in group))
-    sources = outlets[0] + (f" +{len(outlets) - 1}" if len(outlets) > 1 else "")
+    more = f" +{len(outlets) - 1}" if len(outlets) > 1 else ""
     segments: list[object] = [territory_text(t)]
     if t.date:
         segments += [", ", Day(t.date)]
-    segments += [f" · {sources} ", Ref(f.id)]
+    segments += [" · ", source_of(f), f"{more} ", Ref(f.id)]
     return Line.of(*segments)  # type: ignore[arg-type]

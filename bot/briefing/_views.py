@@ -7,7 +7,7 @@ from datetime import datetime
 
 from rapidfuzz import fuzz
 
-from bot.briefing._answers import Answer, Day, DigestAnswer, Line, Ref, Section
+from bot.briefing._answers import Answer, Day, DigestAnswer, Line, Ref, Section, source_of
 from bot.briefing._casualties import build_casualties, claim_label, figure_text, plural, who_text
 from bot.briefing._territory import build_territory, territory_claimant, territory_text
 from bot.errors import BadOption
@@ -84,7 +84,7 @@ def build_timeline(facts: Sequence[StoredFact], *, topic_name: str, date_from: s
 def _timeline_line(when: str, summary: str, group: list[StoredFact]) -> Line:
     outlets = list(dict.fromkeys(f.article.outlet for f in group))
     extra = f" +{len(outlets) - 1}" if len(outlets) > 1 else ""
-    return Line.of(Day(when), f" — {summary} · {outlets[0]}{extra} ", Ref(group[0].id))
+    return Line.of(Day(when), f" — {summary} · ", source_of(group[0]), f"{extra} ", Ref(group[0].id))
 
 
 def build_brief(facts: Sequence[StoredFact], *, topic_name: str, now: datetime) -> Answer:
@@ -99,7 +99,7 @@ def build_brief(facts: Sequence[StoredFact], *, topic_name: str, now: datetime) 
     sections = []
     if events:
         sections.append(Section("Latest events", tuple(
-            Line.of(Day(f.fact.date), f" — {f.fact.summary} · {f.article.outlet} ", Ref(f.id))  # type: ignore[union-attr, arg-type]
+            Line.of(Day(f.fact.date), f" — {f.fact.summary} · ", source_of(f), " ", Ref(f.id))  # type: ignore[union-attr, arg-type]
             for f in events)))
     for section in claims.sections:
         sections.append(Section(f"Newest claims — {section.heading}", section.lines))
@@ -138,7 +138,7 @@ def build_fact(f: StoredFact, topic_names: Sequence[str]) -> Answer:
     published = f.article.published
     lines += [
         Line.of(f"Article: {f.article.title}"),
-        Line.of(f"Outlet: {f.article.outlet}"),
+        Line.of("Outlet: ", source_of(f)),
         Line.of("Published: " + (f"{published:%a %d %b %Y %H:%M} UTC" if published else "unknown")),
         Line.of(f"Link: {f.article.url}"),
         Line.of("Topics: " + (", ".join(topic_names) or "none")),
@@ -160,7 +160,7 @@ def build_search(facts: Sequence[StoredFact], *, words: str) -> Answer:
             text = f"{territory_text(fact)} ({territory_claimant(fact, f.article.outlet)})"
         else:
             text = f"{figure_text(fact)} {who_text(fact)} {fact.category} ({claim_label(fact, f.article.outlet)})"
-        lines.append(Line.of(*when, f"{text} · {f.article.outlet} ", Ref(f.id)))  # type: ignore[arg-type]
+        lines.append(Line.of(*when, f"{text} · ", source_of(f), " ", Ref(f.id)))  # type: ignore[arg-type]
     return Answer(title, (Section("", tuple(lines)),), footer=f"{len(facts)} matches, newest first.")
 
 

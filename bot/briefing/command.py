@@ -2,7 +2,7 @@
 text; and `python -m bot export`: every claim as CSV or JSON rows.
 
 `ask casualties --chart PATH` also writes the chart the bot attaches to `/casualties chart:true`, the same
-PNG for the same facts.
+PNG for the same facts; `ask map --topic T --output PATH` the map of /map.
 """
 
 from __future__ import annotations
@@ -12,39 +12,53 @@ import asyncio
 import sys
 from pathlib import Path
 
-from bot.briefing import Answer, Briefing, ChartData, render_chart, render_export, render_text
+from bot.briefing import (
+    Answer,
+    Briefing,
+    ChartData,
+    MapData,
+    map_answer,
+    render_chart,
+    render_export,
+    render_map,
+    render_text,
+)
 from bot.config import Config
 from bot.durations import parse_duration
 from bot.errors import BadOption
 
 
 def run_ask(args: argparse.Namespace, config: Config) -> int:
-    path: Path | None = getattr(args, "chart", None)
+    option = "--output" if args.question == "map" else "--chart"
+    path: Path | None = getattr(args, "output" if args.question == "map" else "chart", None)
     if path is not None and not path.parent.is_dir():
-        raise BadOption(f"--chart: no directory {path.parent}")
+        raise BadOption(f"{option}: no directory {path.parent}")
     text, chart = asyncio.run(_answer(args, config))
     print(text)
     if chart is not None and path is not None:
-        write_chart(path, render_chart(chart))
+        write_chart(path, render_map(chart) if isinstance(chart, MapData) else render_chart(chart), option)
         width, height = chart.size
-        print(f"chart: {path} ({width}×{height} px)", file=sys.stderr)
+        print(f"{'map' if isinstance(chart, MapData) else 'chart'}: {path} ({width}×{height} px)", file=sys.stderr)
     return 0
 
 
-def write_chart(path: Path, png: bytes) -> None:
+def write_chart(path: Path, png: bytes, option: str = "--chart") -> None:
     try:
         path.write_bytes(png)
     except OSError as exc:
-        raise BadOption(f"--chart: cannot write {path}: {exc.strerror or exc}") from None
+        raise BadOption(f"{option}: cannot write {path}: {exc.strerror or exc}") from None
 
 
-async def _answer(args: argparse.Namespace, config: Config) -> tuple[str, ChartData | None]:
+async def _answer(args: argparse.Namespace, config: Config) -> tuple[str, ChartData | MapData | None]:
     from storage import open_store
 
     # Read-only: never blocked by the writer lock of a running bot or poller, and never writes.
     store = await open_store(config, read_only=True)
     try:
         briefing = Briefing(store, config)
+        if args.question == "map":
+            data = briefing.map(args.topic, since=_duration(args.since, "--since"))
+            return render_text(map_answer(data)), data
         text = render_text(answer_for(args, briefing))
         chart = chart_for(args, briefing) if getattr(args, "chart", None) is not None else None
         return text, chart

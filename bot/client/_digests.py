@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.briefing import AlertMessage, Briefing, DigestAnswer, render_chart
+from bot.briefing import AlertMessage, Briefing, DigestAnswer, render_chart, render_map
 from bot.model import GuildSettings
 from storage import Store
 
@@ -169,7 +169,7 @@ class DigestScheduler:
             await self.briefing.confirm_digest(guild_id, digest, slot=slot_iso, now=self.clock(), route=route,
                                                topic_keys=topic_keys, nonce=nonce)
             return "nothing new"
-        files = await self._chart(settings, topic_keys)
+        files = await self._chart(settings, topic_keys) + await self._map(settings, topic_keys)
         if in_flight is None:  # the intent first: a crash after Discord's accept re-sends this very digest
             await self.briefing.update_guild(guild_id, lambda s: replace(s, digests_in_flight={
                 **dict(list(s.digests_in_flight.items())[-(IN_FLIGHT_KEPT - 1):]), nonce: digest.up_to_seq}))
@@ -198,6 +198,22 @@ class DigestScheduler:
             log.exception("digest chart failed guild=%s", settings.guild_id)
             return []
         return [("digest-casualties.png", png)]
+
+    async def _map(self, settings: GuildSettings, topic_keys: list[str]) -> list[tuple[str, bytes]]:
+        """The map of the digest's topics' incidents (the last 30 days), when the admins asked for it and there
+        are incidents; read and drawn off the event loop. A map that fails is logged; the digest goes out."""
+        if not settings.digest_map:
+            return []
+        try:
+            data = await asyncio.to_thread(self.briefing.map, guild_id=settings.guild_id, topic_keys=topic_keys,
+                                           now=self.clock())
+            if not data.markers and not data.unplaced:
+                return []
+            png = await asyncio.to_thread(render_map, data)
+        except Exception:
+            log.exception("digest map failed guild=%s", settings.guild_id)
+            return []
+        return [("digest-map.png", png)]
 
     async def _switch_off(self, settings: GuildSettings, reason: str, route: str | None = None) -> None:
         if route is not None:  # a topic's own channel is gone: its topics go back to the default channel

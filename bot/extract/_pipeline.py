@@ -29,6 +29,7 @@ from bot.extract._casualties import (
 from bot.extract._dates import find_dates
 from bot.extract._events import event_in_sentence
 from bot.extract._parsed import speaker_at
+from bot.extract._places import PlaceResolver
 from bot.extract._sentences import Sentence, split_sentences
 from bot.extract._territory import territory_in_clause
 from bot.extract._text import article_text
@@ -65,9 +66,16 @@ class Extractor:
         if mode != "rules":
             from bot.extract._nlp import english
             self.nlp = english()  # loaded and checked once per process
+        self.places = PlaceResolver(self.gazetteer)
+
+    def countries_named(self, names: Sequence[str]) -> tuple[str, ...]:
+        """ISO codes of the countries a topic's name and keywords name ("Pakistan", "Kabul" → PK, AF)."""
+        return self.places.countries_named(names)
 
     def extract(self, text: str, *, published: datetime | date | None = None,
-                title: str | None = None) -> list[Fact]:
+                title: str | None = None, countries: Sequence[str] = ()) -> list[Fact]:
+        """``countries``: ISO codes of the topic's countries, where the caller knows them (places are told
+        apart by them and by the article's own)."""
         pub = published.date() if isinstance(published, datetime) else published
         facts: list[Fact] = []
         undated: set[int] = set()  # facts whose sentence dates nothing: the article may pin their day elsewhere
@@ -118,7 +126,8 @@ class Extractor:
             if (event is not None or any(isinstance(f, Casualty) for f in facts[-4:])) and \
                     not cumulative and (day := incident_date(dates, quote)):
                 days.add(day)
-        return _fold_restated(_pin_undated(facts, undated, days), opening)
+        facts = _fold_restated(_pin_undated(facts, undated, days), opening)
+        return self.places.place_facts(facts, sentences, countries)
 
     def _parse(self, sentences: list[Sentence]) -> dict[int, Doc]:
         """Parses only what needs it: the sentences with a casualty figure, the only ones attribution reads

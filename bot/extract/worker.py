@@ -30,7 +30,9 @@ class Extraction(Protocol):
     """What the poller needs: facts from one article's text, without blocking the event loop."""
 
     async def extract(self, text: str, *, published: datetime | date | None = None,
-                      title: str | None = None) -> list[Fact]: ...
+                      title: str | None = None, countries: Sequence[str] = ()) -> list[Fact]: ...
+
+    async def countries_named(self, names: Sequence[str]) -> tuple[str, ...]: ...
 
     def close(self) -> None: ...
 
@@ -40,8 +42,12 @@ class InlineExtraction:
         self.extractor = extractor
 
     async def extract(self, text: str, *, published: datetime | date | None = None,
-                      title: str | None = None) -> list[Fact]:
-        return await asyncio.to_thread(self.extractor.extract, text, published=published, title=title)
+                      title: str | None = None, countries: Sequence[str] = ()) -> list[Fact]:
+        return await asyncio.to_thread(self.extractor.extract, text, published=published, title=title,
+                                       countries=countries)
+
+    async def countries_named(self, names: Sequence[str]) -> tuple[str, ...]:
+        return self.extractor.countries_named(names)
 
     def close(self) -> None:
         pass
@@ -55,9 +61,15 @@ def _start(actors: Mapping[str, Sequence[str]] | None, places: Mapping[str, Sequ
     _extractor = Extractor(actors, places)
 
 
-def _extract(text: str, published: datetime | date | None, title: str | None) -> list[Fact]:
+def _extract(text: str, published: datetime | date | None, title: str | None,
+             countries: Sequence[str]) -> list[Fact]:
     assert _extractor is not None, "the worker was started without its extractor"
-    return _extractor.extract(text, published=published, title=title)
+    return _extractor.extract(text, published=published, title=title, countries=countries)
+
+
+def _countries_named(names: tuple[str, ...]) -> tuple[str, ...]:
+    assert _extractor is not None, "the worker was started without its extractor"
+    return _extractor.countries_named(names)
 
 
 class ExtractionWorker:
@@ -68,8 +80,13 @@ class ExtractionWorker:
             initargs=({k: list(v) for k, v in (actors or {}).items()}, {k: list(v) for k, v in (places or {}).items()}))
 
     async def extract(self, text: str, *, published: datetime | date | None = None,
-                      title: str | None = None) -> list[Fact]:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, _extract, text, published, title)
+                      title: str | None = None, countries: Sequence[str] = ()) -> list[Fact]:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, _extract, text, published, title,
+                                                                tuple(countries))
+
+    async def countries_named(self, names: Sequence[str]) -> tuple[str, ...]:
+        """Answered by the worker, which holds the gazetteer (this process does not load it)."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, _countries_named, tuple(names))
 
     async def warm(self) -> None:
         """Starts the process and loads the pipeline now, not on the first article (a model error shows here)."""

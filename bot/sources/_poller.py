@@ -96,6 +96,7 @@ class Poller:
         self.store = store
         self.fetcher = fetcher
         self.extractor = extractor
+        self._topic_countries: dict[str, tuple[str, ...]] = {}
         self.clock = clock
         self._lock = asyncio.Lock()
 
@@ -123,7 +124,10 @@ class Poller:
         sources = self._sources_with_config()
         due = [s for s in sources if self._is_due(s, now)]
         summary.skipped = len(sources) - len(due)
-        topics = topic_matcher([*self.config.topics, *self.store.topics()])
+        followed = [*self.config.topics, *self.store.topics()]
+        topics = topic_matcher(followed)
+        # the countries each topic's keywords name: extraction tells places apart by them
+        self._topic_countries = {t.key: await self.extractor.countries_named((t.name, *t.keywords)) for t in followed}
         forced = {s.id: s.topics for s in self.config.sources}
         outcomes = await asyncio.gather(*(self._poll_source(s, now, topics, forced.get(s.id, ())) for s in due),
                                         return_exceptions=True)
@@ -216,11 +220,14 @@ class Poller:
             return None  # the same text under another URL
         if known is not None:
             url = known.url  # an edit of an article we have: update it, don't duplicate it
-        facts = await self.extractor.extract(text, published=entry.published, title=entry.title)
+        keys = tuple(dict.fromkeys((*forced, *topics(f"{entry.title}\n{text}"))))
+        countries = tuple(dict.fromkeys(c for k in keys for c in self._topic_countries.get(k, ())))
+        facts = await self.extractor.extract(text, published=entry.published, title=entry.title,
+                                             countries=countries)
         article = Article(
             url=url, outlet=source.name, title=entry.title or url, published=entry.published,
             source_id=known.source_id if known else source.id, text_hash=text_hash,
-            topics=tuple(dict.fromkeys((*forced, *topics(f"{entry.title}\n{text}")))), guid=entry.guid,
+            topics=keys, guid=entry.guid,
             summary=text[:500], story_id=known.story_id if known else None, fetched_at=now, preview=preview,
         )
         return ArticleFacts(article, tuple(facts), backlog=not source.seeded)

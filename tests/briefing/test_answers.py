@@ -203,3 +203,16 @@ def test_derived_lines_carry_their_evidence() -> None:
     answer = build_casualties([new, old], topic_name="Border", window="in the last 30d")
     revised = next(line for s in answer.sections for line in s.lines if line.detail)
     assert revised.basis == (old.id, new.id)
+
+
+def test_the_terminal_shows_the_articles_url_where_the_line_has_room() -> None:
+    from bot.briefing import Answer, Line, Ref, Section, Source, render_embeds, render_text
+
+    short = Line.of("12 killed — reported by ", Source("Wire", "https://wire.test/a"), " ", Ref("abc"))
+    long_url = "https://wire.test/" + "x" * 300
+    long = Line.of("12 killed — reported by ", Source("Wire", long_url), " ", Ref("def"))
+    text = render_text(Answer("T", (Section("", (short, long)),)))
+    assert "  12 killed — reported by Wire [abc]  https://wire.test/a" in text
+    assert "reported by Wire [def]" in text and long_url not in text  # no room: `ask fact def` has it
+    embed = render_embeds(Answer("T", (Section("", (short,)),)))[0][0]
+    assert "[Wire](https://wire.test/a)" in embed["description"]
