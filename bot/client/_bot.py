@@ -72,7 +72,7 @@ class SitrepBot(commands.AutoShardedBot):
         self.poller = poller
         self.fetcher = fetcher
         self.scheduler = scheduler
-        self.digests = DigestScheduler(store, briefing, scheduler, self.send_digest)
+        self.digests = DigestScheduler(store, briefing, scheduler, self.send_digest, polls=poller)
         self.alerts = AlertDispatcher(store, briefing, self.send_alert, self.send_alert_summary,
                                       limit=config.alerts_per_hour)
         self.lease = lease
@@ -119,7 +119,8 @@ class SitrepBot(commands.AutoShardedBot):
     # --- the jobs of the one process that runs them ----------------------------------------------
 
     async def _lead(self) -> None:
-        """Poll (alerts after each cycle) and post digests from now on; missed digests once connected."""
+        """Poll (alerts after each cycle) and post digests from now on; missed digests once connected and once
+        the first poll cycle (the work a dead leader may have left unfinished) has committed."""
         if self.poller is not None:
             self.poller.schedule(self.scheduler, after=self.alerts.run_all)
         self.digests.active = True
@@ -139,7 +140,9 @@ class SitrepBot(commands.AutoShardedBot):
         await self._stop_catching_up()  # a digest cut short is re-sent by the next leader with the same nonce
         self.digests.active = False
         self.digests.unschedule_all()
-        if self.scheduler.get_job("poll") is not None:
+        if self.poller is not None:
+            self.poller.unschedule(self.scheduler)
+        elif self.scheduler.get_job("poll") is not None:
             self.scheduler.remove_job("poll")
 
     def _settings_changed(self, guilds: frozenset[int]) -> None:

@@ -130,9 +130,9 @@ class Poller:
     def tick_interval(self) -> timedelta:
         return min(self.config.poll_interval, TICK)
 
-    async def settled(self, before: datetime, timeout: float) -> bool:
+    async def settled(self, before: datetime, within: float) -> bool:
         """Wait until the poll work due at ``before`` is committed: no cycle that started before it is in
-        flight, and no first cycle is owed since the job was scheduled. At most ``timeout`` seconds; whether
+        flight, and no first cycle is owed since the job was scheduled. At most ``within`` seconds; whether
         it settled. The digest job's wait: a digest never runs ahead of a cycle already under way."""
 
         def quiet() -> bool:
@@ -142,7 +142,7 @@ class Poller:
             if quiet():
                 return True
             try:
-                await asyncio.wait_for(self._changed.wait_for(quiet), max(timeout, 0.0))
+                await asyncio.wait_for(self._changed.wait_for(quiet), max(within, 0.0))
             except TimeoutError:
                 return False
             return True

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from aiohttp import web
@@ -29,7 +30,7 @@ async def test_a_source_is_polled_every_interval_over_many_ticks(serve, make_pol
         return web.Response(status=500)
 
     server = await serve({"/rss": feed, "/broken": broken})
-    poller, store, clock = await make_poller([("Wire", f"{server.url}/rss"), ("Broken", f"{server.url}/broken")],
+    poller, _, clock = await make_poller([("Wire", f"{server.url}/rss"), ("Broken", f"{server.url}/broken")],
                                              pause_after=99)
     poller.config = replace(poller.config, poll_interval=interval)
     tick = poller.tick_interval
@@ -41,10 +42,10 @@ async def test_a_source_is_polled_every_interval_over_many_ticks(serve, make_pol
         await poller.run_cycle()
 
     per_interval = interval // tick
-    gaps = [b - a for a, b in zip(fetched, fetched[1:], strict=False)]
+    gaps = [b - a for a, b in pairwise(fetched)]
     assert len(fetched) == ticks // per_interval
     assert all(abs(gap - interval) < timedelta(seconds=1) for gap in gaps), sorted(set(gaps))
     # The failing source backs off (interval × 2^(failures-1), ±20 %), from tick to tick, never faster.
     assert 2 <= len(failed) < len(fetched)
-    for i, (a, b) in enumerate(zip(failed, failed[1:], strict=False)):
+    for i, (a, b) in enumerate(pairwise(failed)):
         assert b - a >= interval * (2 ** i) * 0.8 - tick * 0.1
