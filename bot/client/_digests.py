@@ -11,11 +11,13 @@ leaves a notice for the admins, instead of retrying into a storm.
 A digest never runs ahead of a poll cycle already in flight. At its slot the job first waits (``polls.settled``)
 for a cycle that started before the slot to commit, and, after the poll job was (re)scheduled, for its first
 cycle: a new leader redoes the poll work a dead one left unfinished before it catches up missed slots. The
-wait is bounded by ``POLL_WAIT`` after the slot (or after the catch-up started): a cycle is one round of fetches
-of at most ``[fetch] timeout`` each (20 s by default) plus a commit of a second or two, so 45 s covers a cycle
-that began just before the slot with one slow feed, and the digest still goes out within a minute of its slot.
-A cycle slower than that is not waited for: the digest goes out without it (a warning says so) and its articles
-are in the next digest. A digest that finds nothing new posts nothing and says so in the log.
+wait is bounded by ``POLL_WAIT`` after the slot (or after the catch-up started): 45 s, so that the digest still
+goes out within a minute of its slot. A routine cycle takes a second or two (feeds fetched concurrently, a few
+new articles); each request is bounded by ``[fetch] timeout`` (20 s by default), so 45 s also covers a cycle
+that began just before the slot and met a feed or an article page that answered only at its timeout. A cycle
+slower than that (a first poll of a large backlog) is not waited for: the digest goes out without it, a warning
+says so, and its articles are in the next digest. A digest that finds nothing new posts nothing and says so in
+the log, with its slot and guild.
 
 A process can die after Discord accepted a post but before its slot was recorded. So every message of a
 digest carries a nonce derived from (guild, channel, route, slot) and its part number, and discord.py sends it
