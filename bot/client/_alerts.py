@@ -149,6 +149,7 @@ class AlertDispatcher:
                   f"in channel {channel_id} ({reason}). Add {'them' if len(dropped) != 1 else 'it'} again with "
                   "/config alerts add.")
         await self.briefing.update_guild(guild_id, lambda s: replace(
-            s, alert_rules={k: v for k, v in s.alert_rules.items() if k not in dropped}, notices=(*s.notices, notice)))
+            s, alert_rules={k: v for k, v in s.alert_rules.items() if k not in dropped}, notices=(*s.notices, notice),
+            alerts_in_flight=tuple(k for k in s.alerts_in_flight if not k.startswith(f"{channel_id}:"))))
         log.warning("alerts to channel %s switched off guild=%s reason=%s", channel_id, guild_id, reason)
 

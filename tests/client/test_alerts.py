@@ -146,6 +146,7 @@ async def test_a_channel_sitrep_cannot_post_in_drops_its_rules_and_tells_the_adm
     world.outlets.phase = 2
     await world.poll()
     assert world.store.guild(GUILD_A).alert_rules == {}
+    assert world.store.guild(GUILD_A).alerts_in_flight == ()  # no intent left behind for a channel gone
     reply = await world.fake.slash(GUILD_A, ADMIN, "config alerts list", permissions=ADMIN_PERMS)
     assert "Alert rule a1 removed" in reply.text and "No alert rules yet" in reply.text
     assert world.fake.requests.count(f"POST /channels/{CHANNEL_GONE}/messages") == 1  # no retry storm
