@@ -97,8 +97,7 @@ def _assert_digests(world: World, slot: datetime) -> None:
     assert "27" in both and "14" in both  # each claim reached the digest of its topic
 
 
-async def test_a_cycle_that_commits_just_after_the_slot_is_in_the_slots_digest(
-        world: World, caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_cycle_that_commits_just_after_the_slot_is_in_the_slots_digest(world: World) -> None:
     clock, slot = await _prepare(world)
     gate = Gate(world.poller.fetcher.fetch)
     world.poller.fetcher.fetch = gate  # type: ignore[method-assign]
