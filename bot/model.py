@@ -291,7 +291,12 @@ class GuildSettings:
     alerts_sent: tuple[str, ...] = ()
     alert_posts: dict[str, int] = field(default_factory=dict)  # "channel:story id" → message id, or forum post id
     alert_threads: dict[str, int] = field(default_factory=dict)  # "channel:story id" → its follow-up thread's id
-    alert_times: tuple[str, ...] = ()  # ISO times of the alerts posted in the last hour (the hourly limit)
+    alert_times: tuple[str, ...] = ()  # ISO times of the new posts made in the last hour (the hourly limit)
+    alert_names: dict[str, str] = field(default_factory=dict)  # "channel:story id" → its name (first alert's title)
+    # New posts being made (written before the post, cleared with its record): "channel:story id" keys. A forum
+    # post takes no nonce, so after a crash between Discord's accept and the record, the forum is searched
+    # for the incident's post before another is made.
+    alerts_in_flight: tuple[str, ...] = ()
 
     def watermark(self, topic_key: str) -> int:
         return self.topic_watermarks.get(topic_key, self.digest_watermark)

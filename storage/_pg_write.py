@@ -25,6 +25,14 @@ async def write_fact_topics(conn: asyncpg.Connection, schema: str, fact_rows: Se
             columns=["topic", "kind", "t", "seq", "fact_id", "category"], schema_name=schema)
 
 
+# A process cut off by a lost network inside a write transaction holds the write lock until the server ends its
+# session. Keepalives (5 s idle, 2 s apart, 3 probes) let the server notice a dead peer in about 11 s instead of
+# the system's two hours, and a session idle inside a transaction for 20 s is ended (the case keepalives miss:
+# a proxy's kernel answers them). A commit never pauses that long between its statements.
+SESSION_SETTINGS = {"tcp_keepalives_idle": "5", "tcp_keepalives_interval": "2", "tcp_keepalives_count": "3",
+                    "idle_in_transaction_session_timeout": "20s"}
+
+
 async def check_fence(conn: asyncpg.Connection, fence: Fence) -> None:
     """Refuse a leader-only write from a process deposed since: under the write lock, so no election's
     epoch can change between this check and the commit mattering (a later election sees this commit)."""

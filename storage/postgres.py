@@ -50,7 +50,7 @@ from storage._pg_rows import (
     stored,
     topic_list,
 )
-from storage._pg_write import check_fence, write_articles, write_fact_topics, write_state
+from storage._pg_write import SESSION_SETTINGS, check_fence, write_articles, write_fact_topics, write_state
 from storage._portal import Portal
 from storage._state import StateReads, merged
 from storage.api import Batch, CommitResult, GuildChange, Subscriber
@@ -153,7 +153,7 @@ class PgStore(StateReads):
         return store
 
     async def _open(self) -> None:
-        settings = {"search_path": self.schema, "application_name": "sitrep"}
+        settings = {"search_path": self.schema, "application_name": "sitrep", **SESSION_SETTINGS}
         try:
             self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.pool_size,
                                                    server_settings=settings, init=init_connection)
@@ -197,7 +197,7 @@ class PgStore(StateReads):
             await conn.execute("SELECT pg_advisory_unlock($1)", self._migrate_key)
 
     async def _listen(self) -> None:
-        settings = {"search_path": self.schema, "application_name": "sitrep-listen"}
+        settings = {"search_path": self.schema, "application_name": "sitrep-listen", **SESSION_SETTINGS}
         self._listener = await asyncpg.connect(self.dsn, server_settings=settings)
         await self._listener.add_listener(self.channel, self._notified)
         self._listener.add_termination_listener(self._listener_lost)

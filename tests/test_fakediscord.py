@@ -459,3 +459,7 @@ async def test_a_forum_channel_takes_posts_not_messages(fake: FakeDiscord, bot: 
         await bot.http.send_message(BOARD, params=discord.http.handle_message_parameters(content="x"))
     assert refused.value.code == 50008
     assert fake.channel_messages(BOARD) == []
+    # After a restart a bot finds its posts among the guild's active threads; a post's first message has its id.
+    [active] = [t for t in await forum.guild.active_threads() if t.parent_id == BOARD]
+    assert active.id == created.thread.id and active.name == "Drone strike"
+    assert (await active.fetch_message(active.id)).content == "first"

@@ -12,6 +12,7 @@ from bot.briefing._alerts import (
     plan_alerts,
     recent_alerts,
     sent_key,
+    summary_key,
 )
 from bot.briefing._answers import Answer, Day, DigestAnswer, Line, Ref, Section, Source
 from bot.briefing._chart import ChartData, render_chart
@@ -23,4 +24,4 @@ from bot.briefing._service import Briefing
 __all__ = ["COLUMNS", "FORMATS", "AlertMessage", "AlertPlan", "AlertSummary", "Answer", "Briefing", "ChartData", "Day",
            "DigestAnswer", "Export", "ExportFile", "ExportTooLarge", "Line", "MapData", "Ref", "Section", "Source",
            "describe_rule", "embed_size", "map_answer", "plan_alerts", "read_csv", "recent_alerts", "render_chart",
-           "render_embeds", "render_export", "render_map", "render_text", "safe", "sent_key"]
+           "render_embeds", "render_export", "render_map", "render_text", "safe", "sent_key", "summary_key"]

@@ -7,7 +7,10 @@ messages out; the client sends them and records each one only after Discord acce
 - One post per incident (the story the sources layer linked across outlets) and channel; what comes later
   about the same incident follows up under that post (a thread, or the forum post), never as a new post.
 - Only a role the admin chose is mentioned, and only on a new post; everything else is plain text.
-- At most ``limit`` alerts per guild in any hour; the rest are summarised in one message per channel.
+- At most ``limit`` new posts per guild in any hour (a new incident's message or forum post); the rest are
+  summarised in one message per channel (in a forum, one reply in a single "over the hourly limit" post). A
+  follow-up under an incident's post never counts and is never held back: it belongs in its thread.
+- A follow-up thread (and a forum post) is named after its incident: the title of the incident's first alert.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.briefing._answers import Answer, Day, Line, Ref, Section, source_of
@@ -59,6 +62,11 @@ def sent_key(channel_id: int, fact_id: str) -> str:
     return f"{channel_id}:{fact_id}"
 
 
+def summary_key(channel_id: int) -> str:
+    """Where GuildSettings.alert_posts remembers a forum's post for the alerts over the hourly limit."""
+    return f"{channel_id}:over-the-hourly-limit"
+
+
 @dataclass(frozen=True, slots=True)
 class AlertMessage:
     """One alert: a new post for an incident (``follow_up_of`` is None) or a follow-up under its post."""
@@ -70,11 +78,19 @@ class AlertMessage:
     role_ids: tuple[int, ...] = ()  # the roles to mention (new posts only; chosen by an admin)
     follow_up_of: int | None = None  # the incident's post (message id, or forum post id)
     thread_id: int | None = None  # the follow-up thread, once there is one (a forum post is its own thread)
-    thread_name: str = ""  # for the follow-up thread, or the forum post
+    thread_name: str = ""  # the incident's name: for the follow-up thread, or the forum post
+    # A new post whose intent was recorded by an earlier run that never recorded the post: it may exist (the
+    # run died between Discord's accept and the record). A forum post, which takes no nonce, is looked for first.
+    recovering: bool = False
 
     @property
     def content(self) -> str:
         return " ".join(f"<@&{r}>" for r in self.role_ids)
+
+    @property
+    def incident(self) -> str:
+        """The incident's id (its story id; its article's URL without one), which every alert about it shows."""
+        return self.key.split(":", 1)[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +101,7 @@ class AlertSummary:
     answer: Answer
     fact_ids: tuple[str, ...]
     count: int
+    post_id: int | None = None  # in a forum: the post the summaries go into, once there is one
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,13 +122,16 @@ def recent_alerts(times: Sequence[str], now: datetime) -> tuple[str, ...]:
 
 def plan_alerts(new_facts: Sequence[StoredFact], rules: Sequence[AlertRule], *, sent: Collection[str],
                 posts: Mapping[str, int], threads: Mapping[str, int], alerts_this_hour: int, limit: int,
-                up_to_seq: int) -> AlertPlan:
+                up_to_seq: int, names: Mapping[str, str] | None = None,
+                in_flight: Collection[str] = ()) -> AlertPlan:
     """The alerts for ``new_facts`` (oldest first, backlog already left out by the store).
 
     ``sent`` holds sent_key()s already posted, ``posts`` the incidents' posts and ``threads`` their follow-up
-    threads (incident_key → id),
-    ``alerts_this_hour`` how many alerts the guild posted in the last hour.
+    threads (incident_key → id), ``names`` the incidents' names (their first alert's title),
+    ``alerts_this_hour`` how many new posts the guild made in the last hour, ``in_flight`` the incidents whose
+    new post an earlier run set out to make without recording it.
     """
+    names = names or {}
     patterns = {r.id: keyword_pattern(r.keywords) for r in rules}
     # channel → incident key → (facts, roles), in the order the facts were stored
     grouped: dict[int, dict[str, tuple[list[StoredFact], set[int]]]] = {}
@@ -130,17 +150,20 @@ def plan_alerts(new_facts: Sequence[StoredFact], rules: Sequence[AlertRule], *, 
     excess: dict[int, list[tuple[str, list[StoredFact]]]] = {}
     for channel_id, incidents in grouped.items():
         for key, (facts, roles) in incidents.items():
-            if budget <= 0:
-                excess.setdefault(channel_id, []).append((key, facts))
-                continue
-            budget -= 1
             post = posts.get(key)
+            if post is None:  # a new post: the hourly limit is about these
+                if budget <= 0:
+                    excess.setdefault(channel_id, []).append((key, facts))
+                    continue
+                budget -= 1
             messages.append(AlertMessage(
                 channel_id=channel_id, key=key, answer=alert_answer(facts, follow_up=post is not None),
                 fact_ids=tuple(f.id for f in facts), role_ids=tuple(sorted(roles)) if post is None else (),
                 follow_up_of=post, thread_id=threads.get(key) if post is not None else None,
-                thread_name=_cut(facts[0].article.title, THREAD_NAME_MAX)))
-    summaries = tuple(_summary(channel_id, items) for channel_id, items in excess.items())
+                thread_name=_cut(names.get(key) or facts[0].article.title, THREAD_NAME_MAX),
+                recovering=post is None and key in in_flight))
+    summaries = tuple(replace(_summary(channel_id, items), post_id=posts.get(summary_key(channel_id)))
+                      for channel_id, items in excess.items())
     return AlertPlan(tuple(messages), summaries, up_to_seq)
 
 

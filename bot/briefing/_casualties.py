@@ -64,6 +64,9 @@ def plural(n: int, word: str) -> str:
 
 
 _POSSESSIVE = re.compile(r"^(?:of\s+)?(?:its|their|his|her|our)\s+(?:own\s+)?", re.IGNORECASE)
+_BARE_TROOPS = re.compile(r"(?:(?:of\s+)?(?:its|their|our)\s+)?(?:soldiers?|troops?|servicem(?:e|a)n|"
+                          r"military personnel)", re.IGNORECASE)
+_ARMY = re.compile(r"\b(?:army|military|armed forces|defen[cs]e ministry|ministry of defen[cs]e)\b", re.IGNORECASE)
 _COMBATANT = re.compile(r"\b(?:soldiers?|troops?|servicem(?:e|a)n|personnel|fighters?|militants?|members|"
                         r"forces|officers|policem(?:e|a)n|police|guards?|commanders?|men|its|their|our)\b",
                         re.IGNORECASE)
@@ -100,8 +103,15 @@ def claimant_text(c: Casualty) -> str:
 
 def admitted(c: Casualty) -> bool:
     """A side stating its own combatants' losses ("the army said 23 of its soldiers were killed"). A health
-    ministry counting its country's dead is not an admission: its count is not a statement of the side."""
-    return c.admitted and bool(_COMBATANT.search(c.victim_text or ""))
+    ministry counting its country's dead is not an admission: its count is not a statement of the side.
+
+    An army or military that reports bare "soldiers" or "troops" killed, with no side named for them ("The
+    Malian army said 12 soldiers were killed"), reports its own: an army never calls the other side's
+    fighters plain "soldiers" without naming whose. Those read "admitted" too, not "claimed"."""
+    if c.admitted:
+        return bool(_COMBATANT.search(c.victim_text or ""))
+    return (c.victim is None and c.claimant is not None and bool(_BARE_TROOPS.fullmatch((c.victim_text or "").strip()))
+            and bool(_ARMY.search(c.claimant_text or "")))
 
 
 def claim_label(c: Casualty, outlet: str) -> str:

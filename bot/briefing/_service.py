@@ -372,7 +372,8 @@ class Briefing:
         return plan_alerts([f for f in new if f.seq <= up_to], rules, sent=set(settings.alerts_sent),
                            posts=settings.alert_posts, threads=settings.alert_threads,
                            alerts_this_hour=len(recent_alerts(settings.alert_times, now or datetime.now(UTC))),
-                           limit=limit, up_to_seq=up_to)
+                           limit=limit, up_to_seq=up_to, names=settings.alert_names,
+                           in_flight=settings.alerts_in_flight)
 
     async def update_guild(self, guild_id: int, change: Callable[[GuildSettings], GuildSettings]) -> GuildSettings:
         """Apply ``change`` to the guild's settings as stored now, and commit, with no other write of them in

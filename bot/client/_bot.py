@@ -43,6 +43,7 @@ PERMISSIONS = discord.Permissions(view_channel=True, send_messages=True, embed_l
 THREAD_ARCHIVE_MINUTES: Literal[1440] = 1440
 THREAD_EXISTS = 160004  # Discord: "A thread has already been created for this message"
 NO_MENTIONS = discord.AllowedMentions.none()
+OVER_LIMIT_POST = "Alerts over the hourly limit"  # a forum's one post for the hourly summaries
 
 
 def invite_url(application_id: int) -> str:
@@ -72,7 +73,7 @@ class SitrepBot(commands.AutoShardedBot):
         self.poller = poller
         self.fetcher = fetcher
         self.scheduler = scheduler
-        self.digests = DigestScheduler(store, briefing, scheduler, self.send_digest)
+        self.digests = DigestScheduler(store, briefing, scheduler, self.send_digest, polls=poller)
         self.alerts = AlertDispatcher(store, briefing, self.send_alert, self.send_alert_summary,
                                       limit=config.alerts_per_hour)
         self.lease = lease
@@ -119,7 +120,8 @@ class SitrepBot(commands.AutoShardedBot):
     # --- the jobs of the one process that runs them ----------------------------------------------
 
     async def _lead(self) -> None:
-        """Poll (alerts after each cycle) and post digests from now on; missed digests once connected."""
+        """Poll (alerts after each cycle) and post digests from now on; missed digests once connected and once
+        the first poll cycle (the work a dead leader may have left unfinished) has committed."""
         if self.poller is not None:
             self.poller.schedule(self.scheduler, after=self.alerts.run_all)
         self.digests.active = True
@@ -139,7 +141,9 @@ class SitrepBot(commands.AutoShardedBot):
         await self._stop_catching_up()  # a digest cut short is re-sent by the next leader with the same nonce
         self.digests.active = False
         self.digests.unschedule_all()
-        if self.scheduler.get_job("poll") is not None:
+        if self.poller is not None:
+            self.poller.unschedule(self.scheduler)
+        elif self.scheduler.get_job("poll") is not None:
             self.scheduler.remove_job("poll")
 
     def _settings_changed(self, guilds: frozenset[int]) -> None:
@@ -206,8 +210,9 @@ class SitrepBot(commands.AutoShardedBot):
     async def send_alert(self, message: AlertMessage) -> Delivered:
         """A new post for an incident (a forum post in a forum channel), or a follow-up in its thread. A channel
         message carries ``alert_nonce``: a leader that died after Discord accepted it and before recording it
-        leaves the re-send by the next leader to Discord, which returns the same message. (Forum posts take no
-        nonce: a re-sent forum alert after such a crash can appear twice.)"""
+        leaves the re-send by the next leader to Discord, which returns the same message. Forum posts take no
+        nonce: a post whose intent an earlier run recorded (``message.recovering``) is looked for among the
+        forum's active posts, by the incident id its first message shows, before a new one is made."""
         try:
             embeds = [discord.Embed.from_dict(e) for e in render_embeds(message.answer)[0]]
             if message.follow_up_of is not None:
@@ -221,6 +226,11 @@ class SitrepBot(commands.AutoShardedBot):
                                                roles=[discord.Object(r) for r in message.role_ids])
             content = message.content or None
             if isinstance(channel, discord.ForumChannel):
+                found = await self._forum_post_of(channel, message) if message.recovering else None
+                if found is not None:
+                    log.info("alert forum post %s for incident %s was made before a restart: not made again",
+                             found, message.incident)
+                    return Delivered(found, found)
                 created = await channel.create_thread(name=message.thread_name, content=content, embeds=embeds,
                                                       allowed_mentions=mentions)
                 return Delivered(created.thread.id, created.thread.id)
@@ -229,6 +239,23 @@ class SitrepBot(commands.AutoShardedBot):
             return Delivered(sent.id)
         except (discord.Forbidden, discord.NotFound) as exc:
             raise ChannelGone(f"{exc.status} {exc.text or type(exc).__name__}") from exc
+
+    async def _forum_post_of(self, forum: discord.ForumChannel, message: AlertMessage) -> int | None:
+        """The incident's post in ``forum``, if one is active: a post by this bot whose first message's embed
+        shows the incident's id (the footer's "/incident <id>", or the article's URL)."""
+        marker = f"/incident {message.incident}"
+        me = self.user.id if self.user is not None else None
+        for thread in await forum.guild.active_threads():
+            # Cheap first: a post of this bot's, in this forum, with the incident's name.
+            if thread.parent_id != forum.id or thread.owner_id != me or thread.name != message.thread_name:
+                continue
+            try:
+                first = await thread.fetch_message(thread.id)
+            except discord.NotFound:
+                continue
+            if any(marker in (e.footer.text or "") or e.url == message.incident for e in first.embeds):
+                return thread.id
+        return None
 
     async def _follow_up(self, message: AlertMessage, embeds: list[discord.Embed]) -> Delivered:
         assert message.follow_up_of is not None
@@ -249,15 +276,24 @@ class SitrepBot(commands.AutoShardedBot):
         await thread_channel.send(embeds=embeds, allowed_mentions=NO_MENTIONS, nonce=alert_nonce(message))
         return Delivered(message.follow_up_of, thread_id)
 
-    async def send_alert_summary(self, summary: AlertSummary) -> None:
+    async def send_alert_summary(self, summary: AlertSummary) -> Delivered | None:
+        """The alerts over the hourly limit, in one message. A forum is one post per incident: its summaries
+        go, one reply per hour, into a single post of their own (made once, and again if it was deleted)."""
         try:
             channel = self.get_channel(summary.channel_id) or await self.fetch_channel(summary.channel_id)
             embeds = [discord.Embed.from_dict(e) for e in render_embeds(summary.answer)[0]]
-            if isinstance(channel, discord.ForumChannel):
-                await channel.create_thread(name=summary.answer.title[:100], embeds=embeds,
-                                            allowed_mentions=NO_MENTIONS)
-            else:
+            if not isinstance(channel, discord.ForumChannel):
                 await channel.send(embeds=embeds, allowed_mentions=NO_MENTIONS)  # type: ignore[union-attr]
+                return None
+            if summary.post_id is not None:
+                try:
+                    thread = self.get_partial_messageable(summary.post_id, type=discord.ChannelType.public_thread)
+                    await thread.send(embeds=embeds, allowed_mentions=NO_MENTIONS)
+                    return Delivered(summary.post_id, summary.post_id)
+                except discord.NotFound:
+                    log.info("over-the-limit post %s is gone; making it anew", summary.post_id)
+            created = await channel.create_thread(name=OVER_LIMIT_POST, embeds=embeds, allowed_mentions=NO_MENTIONS)
+            return Delivered(created.thread.id, created.thread.id)
         except (discord.Forbidden, discord.NotFound) as exc:
             raise ChannelGone(f"{exc.status} {exc.text or type(exc).__name__}") from exc
 

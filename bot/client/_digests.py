@@ -8,6 +8,17 @@ the digest time, the missed slot is caught up once if it is within the grace win
 posted (the slot is still marked handled). A channel that is gone or forbidden switches the digest off and
 leaves a notice for the admins, instead of retrying into a storm.
 
+A digest never runs ahead of a poll cycle already in flight. At its slot the job first waits (``polls.settled``)
+for a cycle that started before the slot to commit, and, after the poll job was (re)scheduled, for its first
+cycle: a new leader redoes the poll work a dead one left unfinished before it catches up missed slots. The
+wait is bounded by ``POLL_WAIT`` after the slot (or after the catch-up started): 45 s, so that the digest still
+goes out within a minute of its slot. A routine cycle takes a second or two (feeds fetched concurrently, a few
+new articles); each request is bounded by ``[fetch] timeout`` (20 s by default), so 45 s also covers a cycle
+that began just before the slot and met a feed or an article page that answered only at its timeout. A cycle
+slower than that (a first poll of a large backlog) is not waited for: the digest goes out without it, a warning
+says so, and its articles are in the next digest. A digest that finds nothing new posts nothing and says so in
+the log, with its slot and guild.
+
 A process can die after Discord accepted a post but before its slot was recorded. So every message of a
 digest carries a nonce derived from (guild, channel, route, slot) and its part number, and discord.py sends it
 with ``enforce_nonce``: Discord answers a re-send with the same nonce in the same channel, within about five
@@ -36,6 +47,7 @@ from storage import Store
 log = logging.getLogger(__name__)
 GRACE = timedelta(hours=6)
 NONCE_MAX = 25  # Discord's limit on a message nonce, in characters
+POLL_WAIT = timedelta(seconds=45)  # the longest a digest waits for a poll cycle in flight (see above)
 IN_FLIGHT_KEPT = 16  # digests in flight remembered per guild (one per channel normally; a crash leaves one)
 
 
@@ -68,6 +80,12 @@ def part_nonce(nonce: str, part: int) -> str:
     return result
 
 
+class PollWork(Protocol):
+    """The poll job as the digest job sees it (``bot.sources.Poller``)."""
+
+    async def settled(self, before: datetime, within: float) -> bool: ...
+
+
 class ChannelGone(Exception):
     """The digest channel answered 403 or 404: posting again would fail again."""
 
@@ -86,8 +104,9 @@ def latest_slot(settings: GuildSettings, now: datetime) -> datetime:
 
 class DigestScheduler:
     def __init__(self, store: Store, briefing: Briefing, scheduler: AsyncIOScheduler, send: Sender,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), polls: PollWork | None = None) -> None:
         self.store = store
+        self.polls = polls  # the poll work a digest waits for; None: nothing polls in this process
         self.briefing = briefing
         self.scheduler = scheduler
         self.send = send
@@ -115,12 +134,13 @@ class DigestScheduler:
             return
         hour, minute = (int(x) for x in settings.digest_time.split(":"))
         trigger = CronTrigger(hour=hour, minute=minute, timezone=ZoneInfo(settings.timezone))
-        self.scheduler.add_job(self.run, trigger, args=[settings.guild_id], id=job_id, replace_existing=True,
+        self.scheduler.add_job(self.at_slot, trigger, args=[settings.guild_id], id=job_id, replace_existing=True,
                                coalesce=True, max_instances=1, misfire_grace_time=int(GRACE.total_seconds()))
 
     async def catch_up(self) -> int:
         """At start-up: post each guild's missed slot once, if it is within the grace window."""
         posted = 0
+        await self._polls_settled(self.clock(), self.clock() + POLL_WAIT, "catch-up")
         now = self.clock()
         for settings in self.store.guilds():
             if not settings.digest_enabled:
@@ -137,6 +157,20 @@ class DigestScheduler:
     @staticmethod
     def _slot_of(settings: GuildSettings, route: str | None) -> str | None:
         return settings.last_digest_slot if route is None else settings.channel_slots.get(route)
+
+    async def at_slot(self, guild_id: int) -> str:
+        """The cron job: the latest slot's digest, once the poll cycle in flight at the slot has committed."""
+        slot = latest_slot(self.store.guild(guild_id), self.clock())
+        await self._polls_settled(slot, slot + POLL_WAIT, f"guild={guild_id} slot={slot.isoformat()}")
+        return await self.run(guild_id, slot=slot)
+
+    async def _polls_settled(self, before: datetime, deadline: datetime, what: str) -> None:
+        if self.polls is None:
+            return
+        if not await self.polls.settled(before, (deadline - self.clock()).total_seconds()):
+            log.warning("digest %s: the poll cycle in flight since before %s has not committed after %ds; the "
+                        "digest goes out without it (its articles will be in the next one)", what,
+                        before.isoformat(), POLL_WAIT.total_seconds())
 
     async def run(self, guild_id: int, slot: datetime | None = None) -> str:
         """Post the digest for ``slot`` (default: the latest slot) to every channel it goes to: the default
@@ -168,6 +202,8 @@ class DigestScheduler:
         if digest.empty:
             await self.briefing.confirm_digest(guild_id, digest, slot=slot_iso, now=self.clock(), route=route,
                                                topic_keys=topic_keys, nonce=nonce)
+            log.info("digest nothing new guild=%s channel=%s slot=%s: no new facts since the last digest, nothing "
+                     "posted", guild_id, channel, slot_iso)
             return "nothing new"
         files = await self._chart(settings, topic_keys) + await self._map(settings, topic_keys)
         if in_flight is None:  # the intent first: a crash after Discord's accept re-sends this very digest

@@ -3,9 +3,18 @@
 The leader is the process holding a session-level ``pg_try_advisory_lock(key)`` on its own dedicated
 connection, ``key`` a stable 64-bit hash of the lease's name. The lock lives as long as that connection: if the
 process dies, or its connection does, the server frees it (TCP keepalives of 5 s idle, 2 s interval and 3
-probes let the server notice a dead peer in about 11 s rather than hours), and a follower, trying every
-``retry_s``, takes over. The leader checks its connection every ``retry_s`` with ``SELECT 1``; when that fails
+probes let the server notice a dead peer in about 11 s rather than hours; ``tcp_user_timeout`` does the same
+when the server was sending as the network went), and a follower, trying every ``retry_s``, takes over. The
+leader checks its connection every ``retry_s`` with ``SELECT 1``; when that fails (or takes over ``timeout_s``)
 it stops leading at once (``on_deposed``) and goes back to trying.
+
+A leader's host can also stop answering in a way TCP does not report: a middlebox or proxy that keeps the
+connection open, a peer whose kernel answers keepalives while the process is cut off. Then the server keeps
+the lock. So a follower that finds the lock held also looks at the holder's connection: a leader runs its
+check every ``retry_s``, so a holder that has run no statement for ``stale_s`` (20 s: four missed checks)
+has stopped checking; its own check has deposed it long before (after ``timeout_s``), and the follower
+terminates its backend, which frees the lock, and takes it in the same attempt. A takeover after a lost
+network therefore takes at most ``stale_s + retry_s`` (25 s with the defaults), or the keepalives' 11 s.
 
 A leader can be deposed without knowing it yet: between the server freeing its lock and its next check (at
 most ``retry_s`` plus ``timeout_s``), two processes may both think they lead. Each election therefore also
@@ -31,7 +40,8 @@ log = logging.getLogger(__name__)
 Callback = Callable[[], Awaitable[None]]
 
 # Free a dead peer's lock quickly: first probe after 5 s of silence, then every 2 s, dead after 3 misses.
-KEEPALIVES = {"tcp_keepalives_idle": "5", "tcp_keepalives_interval": "2", "tcp_keepalives_count": "3"}
+KEEPALIVES = {"tcp_keepalives_idle": "5", "tcp_keepalives_interval": "2", "tcp_keepalives_count": "3",
+              "tcp_user_timeout": "11000"}  # ms: the same bound when data the server sent is never acknowledged
 
 CREATE_TABLE = "CREATE TABLE IF NOT EXISTS leader_epoch (name text PRIMARY KEY, epoch bigint NOT NULL)"
 # One statement: the lock, and only if it was granted, the epoch's increment (1 for a new name).
@@ -40,6 +50,16 @@ WITH granted AS (SELECT pg_try_advisory_lock($1) AS ok)
 INSERT INTO leader_epoch AS e (name, epoch) SELECT $2, 1 FROM granted WHERE ok
 ON CONFLICT (name) DO UPDATE SET epoch = e.epoch + 1
 RETURNING epoch
+"""
+
+
+# The holder of the lease's lock, if its connection has run no statement for $3 seconds: terminated, which
+# frees the lock; waiting up to $4 ms for it to exit (PostgreSQL 14+). (A bigint advisory key is classid:objid in
+# pg_locks, each an unsigned 32-bit half.)
+DEPOSE_STALE = """
+SELECT a.pid, pg_terminate_backend(a.pid, $4::bigint) AS gone FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.classid::bigint = $1 AND l.objid::bigint = $2
+  AND a.pid <> pg_backend_pid() AND a.state = 'idle' AND a.state_change < now() - make_interval(secs => $3)
 """
 
 
@@ -59,7 +79,7 @@ class Lease:
     the connection. ``on_elected`` and ``on_deposed`` are awaited on each change; if ``on_elected`` fails, the
     lease resigns and tries again later. Connection errors never escape: they are logged and retried."""
 
-    def __init__(self, dsn: str, name: str, *, retry_s: float = 5.0, timeout_s: float = 5.0,
+    def __init__(self, dsn: str, name: str, *, retry_s: float = 5.0, timeout_s: float = 5.0, stale_s: float = 20.0,
                  on_elected: Callback | None = None, on_deposed: Callback | None = None,
                  schema: str | None = None) -> None:
         self.dsn = dsn
@@ -68,6 +88,7 @@ class Lease:
         self.key = lease_key(name)
         self.retry_s = retry_s
         self.timeout_s = timeout_s
+        self.stale_s = stale_s  # a holder silent this long has stopped checking: see the module's note
         self.on_elected: Callback = on_elected or _nothing
         self.on_deposed: Callback = on_deposed or _nothing
         self.is_leader = False
@@ -76,6 +97,7 @@ class Lease:
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()  # one state change at a time: the loop's step or stop()
         self._failing = False  # log a run of connection failures once, not every retry
+        self._stale_failing = False  # the same for the look at a holder
 
     def fence(self) -> tuple[str, int] | None:
         """What a leader-only write carries (``storage.api.Batch.fence``): this lease's name and the epoch of
@@ -129,8 +151,17 @@ class Lease:
             self._drop()
             return
         self._failing = False
-        if epoch is None:
-            return  # another process leads
+        if epoch is None:  # another process leads, or did until it went silent
+            if not await self._depose_stale_holder():
+                return
+            try:
+                epoch = await self._conn.fetchval(ELECT, self.key, self.name, timeout=self.timeout_s)
+            except Exception as exc:
+                self._log_failure("cannot try for the leader lease", exc)
+                self._drop()
+                return
+            if epoch is None:
+                return
         self.is_leader, self.epoch = True, int(epoch)
         log.info("leader lease %r taken: this process leads (epoch %d)", self.name, self.epoch)
         try:
@@ -139,6 +170,24 @@ class Lease:
             log.exception("leader lease %r: starting to lead failed; resigning", self.name)
             await self._depose("on_elected failed")
             self._drop()
+
+    async def _depose_stale_holder(self) -> bool:
+        """Terminate the lock's holder if it has gone silent (see the module's note); whether it is gone."""
+        key = self.key & 0xFFFFFFFFFFFFFFFF
+        try:
+            row = await self._conn.fetchrow(DEPOSE_STALE, key >> 32, key & 0xFFFFFFFF, self.stale_s,
+                                            int(self.timeout_s * 1000 / 2), timeout=self.timeout_s)
+        except Exception as exc:  # e.g. no right to terminate another role's backend: keepalives still work
+            if not self._stale_failing:
+                log.warning("leader lease %r: cannot look at its holder: %s: %s", self.name, type(exc).__name__, exc)
+            self._stale_failing = True
+            return False
+        self._stale_failing = False
+        if row is None:
+            return False
+        log.warning("leader lease %r: its holder (server process %s) has run nothing for over %gs; terminated it",
+                    self.name, row["pid"], self.stale_s)
+        return bool(row["gone"])
 
     async def _check(self) -> None:
         try:

@@ -44,6 +44,12 @@ MAX_BACKOFF = timedelta(hours=6)
 STORY_WINDOW = timedelta(days=3)
 STORY_SIMILARITY = 72
 TICK = timedelta(minutes=5)
+# A source is due at a tick when its next due time is at most this share of a tick away. Its next due time is
+# the cycle's start plus its interval, and the cycle starts a few milliseconds after the tick: without the
+# slack, the next tick one interval later finds it a few milliseconds short about half the time, and the
+# interval doubles (15 min polls every 20). A tenth of a tick (30 s at the 5 min tick) absorbs any lateness of
+# the event loop and never polls a source a whole tick early.
+DUE_SLACK = 0.1
 
 
 @dataclass
@@ -99,14 +105,55 @@ class Poller:
         self._topic_countries: dict[str, tuple[str, ...]] = {}
         self.clock = clock
         self._lock = asyncio.Lock()
+        # What a digest waits for (settled()): when the cycle in flight started, and whether a cycle is owed,
+        # i.e. the job was scheduled (at start, or by a new leader inheriting a dead one's work) and its first
+        # cycle has not ended yet.
+        self._started: datetime | None = None
+        self._owed = False
+        self._changed = asyncio.Condition()
 
     def schedule(self, scheduler: AsyncIOScheduler, after: Callable[[], Awaitable[object]] | None = None) -> None:
         """The poll job ticks at least every 5 minutes (the shortest interval a guild may choose); each source
         is fetched only when it is due, and a tick with nothing due writes nothing. ``after`` runs after every
         cycle (the bot's alerts), so what a cycle stored is acted on within that cycle."""
-        tick = int(min(self.config.poll_interval, TICK).total_seconds())
+        tick = int(self.tick_interval.total_seconds())
+        self._owed = True
         scheduler.add_job(self.tick, "interval", args=[after], id="poll", replace_existing=True, coalesce=True,
                           max_instances=1, misfire_grace_time=tick, seconds=tick, next_run_time=self.clock())
+
+    def unschedule(self, scheduler: AsyncIOScheduler) -> None:
+        """Stop polling (another process leads): a cycle in flight finishes; none is owed any more."""
+        if scheduler.get_job("poll") is not None:
+            scheduler.remove_job("poll")
+        self._owed = False
+
+    @property
+    def tick_interval(self) -> timedelta:
+        return min(self.config.poll_interval, TICK)
+
+    async def settled(self, before: datetime, within: float) -> bool:
+        """Wait until the poll work due at ``before`` is committed: no cycle that started before it is in
+        flight, and no first cycle is owed since the job was scheduled. At most ``within`` seconds; whether
+        it settled. The digest job's wait: a digest never runs ahead of a cycle already under way."""
+
+        def quiet() -> bool:
+            return not self._owed and (self._started is None or self._started >= before)
+
+        async with self._changed:
+            if quiet():
+                return True
+            try:
+                await asyncio.wait_for(self._changed.wait_for(quiet), max(within, 0.0))
+            except TimeoutError:
+                return False
+            return True
+
+    async def _mark(self, started: datetime | None, *, done: bool = False) -> None:
+        async with self._changed:
+            self._started = started
+            if done:
+                self._owed = False
+            self._changed.notify_all()
 
     async def tick(self, after: Callable[[], Awaitable[object]] | None = None) -> None:
         """One scheduled run: a poll cycle, then ``after``."""
@@ -116,10 +163,14 @@ class Poller:
 
     async def run_cycle(self) -> CycleSummary:
         async with self._lock:  # never two cycles at once, however they are started
-            return await self._cycle()
+            now = self.clock()
+            await self._mark(now)
+            try:
+                return await self._cycle(now)
+            finally:
+                await self._mark(None, done=True)
 
-    async def _cycle(self) -> CycleSummary:
-        now = self.clock()
+    async def _cycle(self, now: datetime) -> CycleSummary:
         summary = CycleSummary()
         sources = self._sources_with_config()
         due = [s for s in sources if self._is_due(s, now)]
@@ -177,7 +228,7 @@ class Poller:
             return source.last_attempt is None or now - source.last_attempt >= PAUSED_RETRY
         if self.fetcher.host_wait(source.url) > 0:
             return False
-        return source.next_due is None or source.next_due <= now
+        return source.next_due is None or source.next_due <= now + self.tick_interval * DUE_SLACK
 
     async def _poll_source(self, source: SourceState, now: datetime, topics: Callable[[str], tuple[str, ...]],
                            forced_topics: tuple[str, ...]) -> _SourceOutcome:

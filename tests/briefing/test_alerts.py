@@ -102,6 +102,32 @@ def test_over_the_hourly_limit_the_rest_is_one_summary_per_channel() -> None:
     assert summary.answer.sections[0].lines[0].segments[0].startswith("Story ")
 
 
+def test_follow_ups_never_count_towards_the_limit_and_are_named_after_their_incident() -> None:
+    facts = [fact(killed(30 + i, "Pakistan", "Pakistan"), story=f"s{i}") for i in range(4)]
+    posts = {incident_key(CHANNEL, facts[0]): 100, incident_key(CHANNEL, facts[1]): 101}
+    names = {incident_key(CHANNEL, facts[0]): "Army says 20 soldiers killed in Kurram"}
+    result = plan(facts, rule(min_killed=5), limit=3, alerts_this_hour=3, posts=posts, names=names)
+    # The hour's three new posts are made: the two follow-ups still go under their posts, the two new
+    # incidents are summarised.
+    assert [(m.follow_up_of, m.thread_name) for m in result.messages] == [
+        (100, "Army says 20 soldiers killed in Kurram"), (101, facts[1].article.title)]
+    [summary] = result.summaries
+    assert summary.count == 2 and summary.fact_ids == (facts[2].id, facts[3].id)
+
+
+def test_an_armys_report_of_its_own_soldiers_reads_admitted() -> None:
+    own = Casualty(category="killed", count=12, qualifier="exact", quote="The Malian army said 12 soldiers were "
+                   "killed.", victim=None, victim_text="soldiers", claimant="Mali", claimant_text="Malian army")
+    theirs = replace(own, victim_text="militants", quote="The Malian army said 12 militants were killed.")
+    ministry = replace(own, victim_text="soldiers", claimant_text="Mali's health ministry")
+    [message] = plan([fact(own, story="s1"), fact(theirs, story="s1"), fact(ministry, story="s1")],
+                     rule(min_killed=10)).messages
+    text = render_text(message.answer)
+    assert "12 soldiers killed — admitted by Malian army ·" in text
+    assert "12 militants killed — claimed by Malian army ·" in text
+    assert "12 soldiers killed — claimed by Mali's health ministry" in text
+
+
 def test_recent_alerts_keeps_the_last_hour_only() -> None:
     now = datetime(2025, 10, 12, 12, tzinfo=UTC)
     times = [(now - timedelta(minutes=m)).isoformat() for m in (5, 59, 61, 300)]

@@ -49,13 +49,16 @@ async def test_a_big_claim_is_posted_once_with_its_role_and_later_claims_follow_
     assert len(world.fake.channel_messages(CHANNEL_A)) == 1
     [thread] = world.fake.threads_in(CHANNEL_A)
     assert thread["id"] == post["id"]
+    # Named after the incident it hangs off (its alert's title), not after the follow-up's article.
+    assert thread["name"] == "Pakistan raises its military death toll from weekend border clashes"
     [update] = world.fake.channel_messages(int(thread["id"]))
     assert "27 soldiers (Pakistan) killed" in _text(update) and "Border Monitor" in _text(update)
     assert update["allowed_mentions"] == {"parse": []}  # a follow-up pings nobody
     assert update["content"] == ""
 
 
-async def test_the_hourly_limit_summarises_the_excess_in_one_message(empty_world: World) -> None:
+async def test_the_hourly_limit_summarises_new_posts_and_keeps_follow_ups_in_their_threads(
+        empty_world: World) -> None:
     world = empty_world
     world.bot.alerts.limit = 1
     await _add(world, channel=CHANNEL_A, keywords="Kurram, Doha, Paktia, Taliban")
@@ -63,14 +66,20 @@ async def test_the_hourly_limit_summarises_the_excess_in_one_message(empty_world
     world.outlets.phase = 2
     await world.poll()  # two incidents have matching events: one alert, and the other in a summary
     alert, summary = world.fake.channel_messages(CHANNEL_A)
-    assert _text(alert).count("Alert:") == 1
+    assert _text(alert).count("Alert:") == 1 and "Pakistan raises" in _text(alert)
     assert "and 1 more alert this hour" in _text(summary)
     assert "Taliban deny heavy losses" in _text(summary)
     assert summary["allowed_mentions"] == {"parse": []}
     world.outlets.publish("toll-27", *FOLLOW_UP)
-    await world.poll()  # still the same hour: summarised again, never posted one by one
-    assert "and 1 more alert this hour" in _text(world.fake.channel_messages(CHANNEL_A)[-1])
-    assert len(world.fake.channel_messages(CHANNEL_A)) == 3 and world.fake.threads_in(CHANNEL_A) == []
+    await world.poll()  # the same hour, over the limit: the alerted incident's follow-up still goes in its thread
+    assert len(world.fake.channel_messages(CHANNEL_A)) == 2  # no new top-level post, no new summary
+    [thread] = world.fake.threads_in(CHANNEL_A)
+    assert thread["id"] == alert["id"]
+    [update] = world.fake.channel_messages(int(thread["id"]))
+    assert "Update: Pakistan raises military death toll from weekend border clashes to 27" in _text(update)
+    # The thread is named after the incident (its alert), not after the follow-up's article.
+    assert thread["name"] == "Pakistan raises its military death toll from weekend border clashes"
+    assert len(world.store.guild(GUILD_A).alert_times) == 1  # the follow-up did not count towards the limit
 
 
 async def test_no_alert_for_a_new_sources_backlog(empty_world: World) -> None:
@@ -137,6 +146,7 @@ async def test_a_channel_sitrep_cannot_post_in_drops_its_rules_and_tells_the_adm
     world.outlets.phase = 2
     await world.poll()
     assert world.store.guild(GUILD_A).alert_rules == {}
+    assert world.store.guild(GUILD_A).alerts_in_flight == ()  # no intent left behind for a channel gone
     reply = await world.fake.slash(GUILD_A, ADMIN, "config alerts list", permissions=ADMIN_PERMS)
     assert "Alert rule a1 removed" in reply.text and "No alert rules yet" in reply.text
     assert world.fake.requests.count(f"POST /channels/{CHANNEL_GONE}/messages") == 1  # no retry storm
@@ -197,3 +207,56 @@ async def test_a_crash_after_discord_accepted_an_alert_does_not_post_it_twice(em
     await restarted.run_all()
     posts = world.fake.channel_messages(CHANNEL_A)
     assert len(posts) == 2 and "Pakistan raises" in _text(posts[0]) and "Taliban deny" in _text(posts[1])
+
+
+async def test_a_crash_between_a_forum_post_and_its_record_leaves_one_post_after_the_restart(
+        empty_world: World) -> None:
+    """Forum posts take no nonce. The intent is recorded first; the restarted run finds the incident's post
+    among the forum's active posts (by the incident id its first message shows) instead of making another."""
+    world = empty_world
+    await _add(world, channel=CHANNEL_FORUM, min_killed=5)
+    await world.poll()
+    world.outlets.phase = 2
+    await world.poll(alerts=False)
+
+    async def accepted_then_crash(message: AlertMessage) -> Delivered:
+        await world.bot.send_alert(message)
+        raise ConnectionResetError("the process died before recording the alert")
+
+    crashed = AlertDispatcher(world.store, world.bot.briefing, accepted_then_crash, world.bot.send_alert_summary,
+                              limit=10)
+    assert await crashed.run_all() == 0
+    [made] = world.fake.threads_in(CHANNEL_FORUM)
+    assert world.store.guild(GUILD_A).alerts_in_flight  # the intent outlived the crash
+    restarted = AlertDispatcher(world.store, world.bot.briefing, world.bot.send_alert, world.bot.send_alert_summary,
+                                limit=10)
+    assert await restarted.run_all() == 2
+    posts = world.fake.threads_in(CHANNEL_FORUM)
+    assert sorted(p["name"] for p in posts) == ["Pakistan raises its military death toll from weekend border clashes",
+                                                "Taliban deny heavy losses, admit nine fighters killed"]
+    settings = world.store.guild(GUILD_A)
+    assert int(made["id"]) in settings.alert_posts.values() and settings.alerts_in_flight == ()
+    assert len(world.fake.channel_messages(int(made["id"]))) == 1  # its first message, not sent again
+    # Later claims about that incident go into the post that was found.
+    world.outlets.publish("toll-27", *FOLLOW_UP)
+    await world.poll()
+    assert len(world.fake.threads_in(CHANNEL_FORUM)) == 2
+    pakistan = next(p for p in posts if p["name"].startswith("Pakistan"))
+    assert len(world.fake.channel_messages(int(pakistan["id"]))) == 2
+
+
+async def test_in_a_forum_the_hourly_summaries_share_one_post(empty_world: World) -> None:
+    world = empty_world
+    world.bot.alerts.limit = 0  # every new incident is over the limit
+    await _add(world, channel=CHANNEL_FORUM, keywords="Kurram, Doha, Paktia, Taliban")
+    await world.poll()
+    world.outlets.phase = 2
+    await world.poll()
+    [summary_post] = world.fake.threads_in(CHANNEL_FORUM)
+    assert summary_post["name"] == "Alerts over the hourly limit"
+    world.outlets.publish("el-fasher-talks", "Talks in Doha on El Fasher stall",
+                          "Mediators said on Monday that talks in Doha on a truce in El Fasher had stalled.")
+    await world.poll()  # the next summary: a reply in the same post, not a new post
+    assert world.fake.threads_in(CHANNEL_FORUM) == [summary_post]
+    first, second = world.fake.channel_messages(int(summary_post["id"]))
+    assert "more alert" in _text(first) and "Talks in Doha" in _text(second)

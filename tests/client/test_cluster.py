@@ -413,6 +413,10 @@ async def test_killing_the_leader_mid_cycle_loses_nothing_and_doubles_nothing(pg
                 assert messages, f"no digest in guild {guild}"
                 assert [m.get("nonce") for m in messages] == [part_nonce(nonce, i) for i in range(len(messages))]
                 assert all(datetime.fromisoformat(m["timestamp"]) > killed_at for m in messages)
+                # It carries the articles of the cycle the killed leader never finished (b redid that cycle
+                # before it caught up the slot): nothing waits for the next day's digest.
+                text = " ".join(e.get("description", "") for m in messages for e in m["embeds"])
+                assert "27 soldiers" in text and "14 civilians" in text, text
             assert fake.deduplicated == []
             posted_to = {r.split("/")[2] for r in fake.requests if r.startswith("POST /channels/")}
             assert posted_to == {str(c) for c in GUILDS.values()}, fake.requests

@@ -140,6 +140,8 @@ class Rest:
             return self._callback(int(m.group(1)), m.group(2), body)
         if m := re.fullmatch(r"/webhooks/\d+/([^/]+)(?:/messages/(@original|\d+))?", path):
             return self._webhook(method, m.group(1), m.group(2), body)
+        if (m := re.fullmatch(r"/guilds/(\d+)/threads/active", path)) and method == "GET":
+            return self._active_threads(int(m.group(1)))
         if (m := re.fullmatch(r"/channels/(\d+)/messages/(\d+)/threads", path)) and method == "POST":
             return self._thread_from_message(int(m.group(1)), m.group(2), body or {})
         if (m := re.fullmatch(r"/channels/(\d+)/threads", path)) and method == "POST":
@@ -294,6 +296,13 @@ class Rest:
         self.fake.threads[thread_id] = thread
         self.fake._thread_parents[thread_id] = (guild, parent)
         return thread
+
+    def _active_threads(self, guild_id: int) -> web.Response:
+        """GET /guilds/{id}/threads/active: the guild's threads and forum posts that are not archived (what a
+        bot sees after a restart, with no gateway event for them)."""
+        threads = [t for t in self.fake.threads.values()
+                   if t["guild_id"] == str(guild_id) and not t["thread_metadata"]["archived"]]
+        return json_response({"threads": threads, "members": []})
 
     def _thread_from_message(self, channel_id: int, message_id: str, body: dict[str, Any]) -> web.Response:
         """POST /channels/{id}/messages/{id}/threads: a public thread on a message, with the message's id."""
