@@ -111,9 +111,6 @@ class Briefing:
     def fact_reads_disk(self, fact_id: str) -> bool:
         return self.store.fact_reads_disk(fact_id)
 
-    def search_reads_disk(self) -> bool:
-        return self.store.reads_disk()
-
     def territory_reads_disk(self, topic: str | None = None, *, guild_id: int | None = None,
                              since: timedelta | None = None, now: datetime | None = None) -> bool:
         keys, _ = self._scope(topic, guild_id)
