@@ -147,7 +147,7 @@ async def run(driver: str, n_facts: int, interactions: int, keep: Path | None, c
         finally:
             await fake.stop()
             if driver == "postgres":
-                sb._sql(dsn, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+                await asyncio.to_thread(sb._sql, dsn, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     result.update(driver=driver, facts=n_facts, build_s=round(build_s, 1), login_s=round(login_s, 2),
                   peak_rss_mb=round(peak_rss_mb()))
     result["targets_missed"] = [k for k, limit in TARGETS.items() if result[k] > limit]
