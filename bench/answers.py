@@ -1,9 +1,10 @@
 """The answer audit: what a user of /casualties reads on real news, line by line, against the annotations.
 
-    python bench/answers.py [--split dev|heldout] [--quiet]
+    python bench/answers.py [--split dev|heldout] [--quiet] [--quick]
 
-Run by hand, not in CI: it needs the real-news texts in the git-ignored cache (rebuild them with
-``python3 tests/data/realnews/realnews.py rebuild``). It
+Run by hand: it needs the real-news texts in the git-ignored cache (rebuild them with
+``python3 tests/data/realnews/realnews.py rebuild``); ``make test`` runs it with ``--quick`` (the split's first
+12 articles) only where that cache is, so never in CI. It
 
 1. serves each outlet of each conflict as its own RSS feed (a 55-word teaser per item) with article pages on
    127.0.0.1;
@@ -333,8 +334,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--split", default="dev", choices=("dev", "heldout", "heldout2"))
     parser.add_argument("--quiet", action="store_true", help="print only the wrong lines and the result")
+    parser.add_argument("--quick", action="store_true", help="the split's first 12 articles")
     args = parser.parse_args()
-    articles = load(args.split)
+    articles = load(args.split)[:12 if args.quick else None]
     with tempfile.TemporaryDirectory(prefix="sitrep-audit-") as tmp:
         work = Path(tmp)
         config = asyncio.run(poll(articles, work))

@@ -1,4 +1,4 @@
-"""Briefing benchmark: `python bench/briefing.py [--facts N] [--rounds R]`.
+"""Briefing benchmark: `python bench/briefing.py [--facts N] [--rounds R] [--quick]`.
 
 On a store of N realistic facts (default 100,000, bench/storage.py's generator: two years, eight topics),
 times each answer a user asks for, from the store query to the rendered text AND Discord embeds:
@@ -17,7 +17,8 @@ Target: p99 <= 1,000 ms (map_p99_ms); the first map of a process also reads the 
 Then exports (/export, `python -m bot export`): every claim of every topic (no since) as CSV and as JSON,
 from the store query to the encoded bytes; ``export_rows_per_s`` is the CSV rate. ``export_query_ms`` is the
 store query on its own (old weeks are read from disk); /export runs it, and the rows, encoding and splitting,
-in a worker thread. The last line is one JSON object.
+in a worker thread. ``--quick``: 2,000 facts, 20 rounds, 1 chart, 1 export round (it only shows that it runs).
+The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -47,12 +48,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--chart-rounds", type=int, default=40, help="charts drawn (each takes ~0.1-0.5 s)")
     parser.add_argument("--map-rounds", type=int, default=20, help="maps drawn")
+    parser.add_argument("--quick", action="store_true", help="2,000 facts, 20 rounds, 1 chart, 1 export round")
     args = parser.parse_args()
+    if args.quick:
+        args.facts, args.rounds, args.chart_rounds = 2000, 20, 1
     sb = storage_bench()
     rng = random.Random(7)
     now = datetime.now(UTC)
     with tempfile.TemporaryDirectory() as tmp:
-        store, build_s = sb.build(Path(tmp), args.facts, now, rng)
+        store, build_s = sb.build(TinyStore.open_sync(Path(tmp)), args.facts, now, rng)
         store.close_sync()
         store = TinyStore.open_sync(Path(tmp))  # measured as the bot runs: on a store opened from disk, warmed
         asyncio.run(store.warm_search())
@@ -113,7 +117,7 @@ def main() -> None:
         result["chart_first_ms"] = round(chart_first_ms, 2)
         result["map_first_ms"] = round(map_first_ms, 2)
         print(f"  first chart of the process (loads matplotlib and fonts): {chart_first_ms:.0f} ms")
-        result.update(measure_exports(briefing, now))
+        result.update(measure_exports(briefing, now, rounds=1 if args.quick else 3))
         result["peak_rss_mb"] = round(peak_rss_mb())
         print(json.dumps(result))
 

@@ -1,6 +1,6 @@
 """Extraction speed: articles per second on one core over the development set.
 
-    python bench/extract.py [--seconds 3]
+    python bench/extract.py [--seconds 3] [--quick]
 
 The last line is one JSON object with ``articles_per_s`` (target ≥ 30 with the English pipeline: issue 16).
 """
@@ -24,7 +24,10 @@ from bot.extract import Extractor  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=3.0, help="measure for at least this long")
+    parser.add_argument("--quick", action="store_true", help="measure for 0.3 s")
     args = parser.parse_args()
+    if args.quick:
+        args.seconds = 0.3
     data = ROOT / "tests" / "data" / "articles"
     gold = json.loads((data / "gold.json").read_text())
     articles = [((data / f"{g['id']}.txt").read_text(), datetime.fromisoformat(g["published"])) for g in gold]

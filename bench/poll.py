@@ -1,4 +1,4 @@
-"""Poll benchmark: `python bench/poll.py [--feeds N] [--hosts H]`.
+"""Poll benchmark: `python bench/poll.py [--feeds N] [--hosts H] [--quick]`.
 
 N feeds (default 1,000) spread over H hosts (default 100: 127.0.0.2 … 127.0.0.101, all loopback on
 Linux), served from a separate process so its CPU does not count against the poller, each response
@@ -6,8 +6,9 @@ delayed 100 ms. Feeds answer conditional requests with 304 unless they changed: 
 (seeding) cycle and the measured second cycle, 10% of them change. The real Poller (per-host concurrency 2)
 runs both cycles, extracting in its worker process as `run` does; a 10 ms ticker records the largest
 event-loop stall. The seeding cycle stores every item as a new article (5 per feed: 5,000 by default).
-Targets: >= 1,000 feeds/min, max loop stall <= 100 ms while new articles are extracted. The last line is one
-JSON object.
+Targets: >= 1,000 feeds/min, max loop stall <= 100 ms while new articles are extracted. ``--quick``: 50 feeds
+on 5 hosts. The servers listen on a free port (the same on every host), so several runs on one machine do not
+collide. The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -29,14 +30,14 @@ from bot.extract import ExtractionWorker
 from bot.sources import Fetcher, Poller, make_session
 from storage import TinyStore
 
-PORT = 18080
 LATENCY = 0.1
 SENTENCES = ["Officials said at least {n} people were killed when shells hit a market in the border district.",
              "The army said it killed {n} militants in an operation on Saturday.",
              "Rescuers said {n} civilians were injured and dozens of families fled their homes."]
 
 
-def serve(n_feeds: int, hosts: int, phase: mp.Value, ready: mp.Event) -> None:  # type: ignore[valid-type]
+def serve(n_feeds: int, hosts: int, phase: mp.Value, port: mp.Value,  # type: ignore[valid-type]
+          ready: mp.Event) -> None:  # type: ignore[valid-type]
     from aiohttp import web
 
     async def feed(request: web.Request) -> web.Response:
@@ -59,8 +60,10 @@ def serve(n_feeds: int, hosts: int, phase: mp.Value, ready: mp.Event) -> None:  
         app.router.add_get("/feed/{i}", feed)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        for h in range(hosts):
-            await web.TCPSite(runner, f"127.0.0.{h + 2}", PORT, reuse_address=True).start()
+        await web.TCPSite(runner, "127.0.0.2", 0).start()  # a free port, then the same one on every other host
+        port.value = runner.addresses[0][1]  # type: ignore[attr-defined]
+        for h in range(1, hosts):
+            await web.TCPSite(runner, f"127.0.0.{h + 2}", port.value, reuse_address=True).start()  # type: ignore[attr-defined]
         ready.set()
         await asyncio.Event().wait()
 
@@ -86,13 +89,13 @@ async def cycle(poller: Poller) -> tuple[float, float, object]:
     return elapsed, max(stalls, default=0.0), summary
 
 
-async def run(n_feeds: int, hosts: int, phase: mp.Value) -> dict[str, float]:  # type: ignore[valid-type]
+async def run(n_feeds: int, hosts: int, phase: mp.Value, port: int) -> dict[str, float]:  # type: ignore[valid-type]
     with tempfile.TemporaryDirectory() as tmp:
         base = bench_config(Path(tmp))
         fetch = parse_config({"fetch": {"allow_private": ["127.0.0.0/8"], "per_host": 2, "concurrency": 64,
                                         "timeout": "20s"}}).fetch
         config = replace(base, fetch=fetch, sources=tuple(
-            SourceConfig(id=f"f{i}", name=f"Feed {i}", url=f"http://127.0.0.{i % hosts + 2}:{PORT}/feed/{i}")
+            SourceConfig(id=f"f{i}", name=f"Feed {i}", url=f"http://127.0.0.{i % hosts + 2}:{port}/feed/{i}")
             for i in range(n_feeds)))
         store = await TinyStore.open(Path(tmp))
         session = make_session(config.fetch)
@@ -118,15 +121,18 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--feeds", type=int, default=1000)
     parser.add_argument("--hosts", type=int, default=100)
+    parser.add_argument("--quick", action="store_true", help="50 feeds on 5 hosts")
     args = parser.parse_args()
-    phase = mp.Value("i", 1)
+    if args.quick:
+        args.feeds, args.hosts = 50, 5
+    phase, port = mp.Value("i", 1), mp.Value("i", 0)
     ready = mp.Event()
-    server = mp.Process(target=serve, args=(args.feeds, args.hosts, phase, ready), daemon=True)
+    server = mp.Process(target=serve, args=(args.feeds, args.hosts, phase, port, ready), daemon=True)
     server.start()
     try:
         if not ready.wait(30):
             raise SystemExit("the feed servers did not start")
-        print(json.dumps(asyncio.run(run(args.feeds, args.hosts, phase))))
+        print(json.dumps(asyncio.run(run(args.feeds, args.hosts, phase, port.value))))
     finally:
         server.terminate()
         server.join(5)

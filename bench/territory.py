@@ -1,10 +1,10 @@
 """Territory claims against the real-news annotations (the shared scorer ignores them): precision and recall.
 
-    python bench/territory.py [--split dev|heldout] [--show]
+    python bench/territory.py [--split dev|heldout] [--show] [--quick]
 
 A predicted claim matches a gold one when the action and the count agree and the gold sentence overlaps the
 quote; matching is one-to-one. Gold items marked optional count neither way. ``--show`` prints every miss and
-every false claim. The last line is one JSON object.
+every false claim. ``--quick``: the split's first 12 articles. The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -24,11 +24,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--split", default="dev", choices=("dev", "heldout", "heldout2"))
     parser.add_argument("--show", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="the split's first 12 articles")
     args = parser.parse_args()
     config = load_config(ROOT / "config.toml")
     extractor = Extractor(config.actors, config.places)
     n_pred = tp = neutral = found = required = by_ok = claimant_ok = 0
-    for article in load(args.split):
+    for article in load(args.split)[:12 if args.quick else None]:
         gold = article.get("territory", [])
         root = groups(gold)
         req = {root[i] for i, g in enumerate(gold) if not gold[root[i]].get("optional")}

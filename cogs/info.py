@@ -1,11 +1,12 @@
 """/casualties, /territory, /incident, /timeline, /brief, /fact, /search, /sources: thin handlers over the
 briefing layer.
 
-Answers come from facts the poll job already stored. Those over the recent weeks the store keeps in memory
-are fast enough to answer directly. One that needs older partitions (an old range, a fact by id, a search
-over all history) reads files: the handler defers at once (Discord's 3-second deadline is met) and builds
-the answer in a worker thread, so the event loop never waits on the disk. A chart (`/casualties chart:true`)
-is slow too: the handler defers and draws it in a worker thread. Nothing here fetches.
+Answers come from facts the poll job already stored, and are built in a worker thread, so the event loop
+never waits for one. Those over the recent weeks the store keeps in memory are usually ready within
+ACK_WITHIN and sent directly. One that needs older partitions (an old range, a fact by id, a search over all
+history) reads files: the handler defers at once (Discord's 3-second deadline is met) and sends the answer
+when the thread has it. A chart (`/casualties chart:true`) is slow too: the handler defers and draws it in a
+worker thread. Nothing here fetches.
 """
 
 from __future__ import annotations
@@ -44,7 +45,14 @@ def chart_filename(topic: str | None, kind: str = "casualties") -> str:
     return f"{kind}-{slug}.png"
 
 
-ACK_WITHIN = 1.5  # s: half of Discord's 3 s to acknowledge, leaving the other half for the reply's own trip
+# An answer that is not ready this soon is deferred: Discord shows "thinking" at once and the answer replaces
+# it when done. 50 ms lets the usual answers (the recent weeks, a PostgreSQL query) answer directly, so a bad
+# option's error stays ephemeral; a slower one (a month of a busy topic at a million facts, a read that waits
+# behind a commit) is acknowledged within ~60 ms instead of after its whole run. It was 1.5 s, and answers
+# from memory were built on the event loop: at a million facts an old month's timeline sat 1.2-1.5 s before
+# Discord saw anything, and a 60 ms /casualties held up every other interaction meanwhile.
+ACK_WITHIN = 0.05  # s
+AUTOCOMPLETE_WITHIN = 1.5  # s: autocomplete cannot be deferred; half of Discord's 3 s, the rest for the trip
 
 
 class InfoCog(commands.Cog):
@@ -54,14 +62,15 @@ class InfoCog(commands.Cog):
         # would serialise it anyway); the others wait, already deferred.
         self._drawing = asyncio.Lock()
 
-    @staticmethod
-    async def _answer(interaction: discord.Interaction, reads_disk: bool, make: Callable[[], Answer]) -> None:
-        """Answer from memory at once; an answer that needs I/O (an old TinyDB partition, any PostgreSQL
-        query) is built in a worker thread, and the interaction is deferred only if that takes longer than
-        ACK_WITHIN. So a quick read still answers directly (a bad option's error stays ephemeral), and a
-        slow one never misses Discord's 3 s."""
-        if not reads_disk:
-            await send_answer(interaction, make())
+    async def _answer(self, interaction: discord.Interaction, reads_disk: bool, make: Callable[[], Answer]) -> None:
+        """Build the answer in a worker thread, so the event loop (other commands, the gateway, a commit's last
+        step) never waits for it. An answer the store knows reads old weeks from disk (TinyDB) is deferred at
+        once, before the read competes with the deferral for the GIL; any other (the recent weeks in memory, a
+        PostgreSQL query) is deferred only if not ready within ACK_WITHIN, so a quick one still answers
+        directly (and a bad option's error stays ephemeral)."""
+        if reads_disk and not self.briefing.remote:
+            await interaction.response.defer(thinking=True)
+            await send_answer(interaction, await asyncio.to_thread(make))
             return
         work = asyncio.ensure_future(asyncio.to_thread(make))
         done, _ = await asyncio.wait({work}, timeout=ACK_WITHIN)
@@ -137,7 +146,8 @@ class InfoCog(commands.Cog):
         def choices() -> list[tuple[str, str]]:
             return self.briefing.incident_choices(current, topic=topic, guild_id=interaction.guild_id)
 
-        found = await asyncio.wait_for(asyncio.to_thread(choices), ACK_WITHIN) if self.briefing.remote else choices()
+        found = (await asyncio.wait_for(asyncio.to_thread(choices), AUTOCOMPLETE_WITHIN) if self.briefing.remote
+                 else choices())
         return [app_commands.Choice(name=label[:100], value=incident_id) for label, incident_id in found]
 
     @app_commands.command(description="One incident: every claim side by side, its outlets and an evidence note")
@@ -187,7 +197,9 @@ class InfoCog(commands.Cog):
     @app_commands.autocomplete(topic=topic_autocomplete)
     @app_commands.guild_only()
     async def search(self, interaction: discord.Interaction, words: str, topic: str | None = None) -> None:
-        await self._answer(interaction, self.briefing.search_reads_disk(),
+        # Not deferred at once: a search reads old weeks only when the loaded ones do not complete its answer
+        # (rare), so it is usually ready within ACK_WITHIN.
+        await self._answer(interaction, False,
                            lambda: self.briefing.search(words, topic=topic, guild_id=interaction.guild_id))
 
     @app_commands.command(description="The sources Sitrep reads for this server, and their health")

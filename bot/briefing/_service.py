@@ -48,6 +48,7 @@ FACT_LIMIT = 5000  # facts read for one answer at most: answers stay fast on a s
 BRIEF_FACTS = 500  # the newest facts a brief is made of
 RECENT_TIMELINE = 600  # events read for a timeline without a date range (it shows the latest 300 lines)
 REPORTED_LATE = timedelta(days=90)  # a timeline range also reads articles published this long after it
+LATE_SLICE = timedelta(days=14)  # ... two weeks at a time, oldest first, until the range has its FACT_LIMIT
 
 
 class Briefing:
@@ -121,9 +122,6 @@ class Briefing:
 
     def fact_reads_disk(self, fact_id: str) -> bool:
         return self.store.fact_reads_disk(fact_id)
-
-    def search_reads_disk(self) -> bool:
-        return self.store.reads_disk()
 
     def territory_reads_disk(self, topic: str | None = None, *, guild_id: int | None = None,
                              since: timedelta | None = None, now: datetime | None = None) -> bool:
@@ -237,11 +235,16 @@ class Briefing:
     def timeline(self, topic: str | None = None, *, guild_id: int | None = None, date_from: str | None = None,
                  date_to: str | None = None, newest_first: bool = False) -> Answer:
         since, until, limit = self._timeline_reads(date_from, date_to)
-        latest = not (date_from or date_to)
 
         def build(keys: list[str], name: str) -> Answer:
-            events = self._recent(keys, kind="event", since=since, until=until, limit=limit, latest=latest)
-            claims = self._recent(keys, kind="casualty", since=since, until=until, limit=limit // 5, latest=latest)
+            if date_from or date_to:
+                hi = parse_date_bound(date_to, "to", end=True)
+                end = _day(hi) + timedelta(days=1) if hi else None
+                events = self._ranged(keys, "event", since, end, until, limit)
+                claims = self._ranged(keys, "casualty", since, end, until, limit // 5)
+            else:
+                events = self._recent(keys, kind="event", since=since, until=until, limit=limit, latest=True)
+                claims = self._recent(keys, kind="casualty", since=since, until=until, limit=limit // 5, latest=True)
             return build_timeline([*events, *claims], topic_name=name, date_from=date_from, date_to=date_to,
                                   newest_first=newest_first)
 
@@ -259,6 +262,23 @@ class Briefing:
         since = _day(lo) - timedelta(days=1) if lo else None
         until = _day(hi) + REPORTED_LATE if hi else None
         return since, until, FACT_LIMIT
+
+    def _ranged(self, keys: list[str], kind: Kind, since: datetime | None, end: datetime | None,
+                until: datetime | None, limit: int) -> list[StoredFact]:
+        """A date range's facts by publication time: those published by the range's ``end`` first, then the
+        REPORTED_LATE weeks after it (up to ``until``), LATE_SLICE at a time, oldest first, until ``limit``.
+        Read newest first over the whole window, a busy topic's limit went to the latest late reports, which date
+        events after the range: at a million facts a month's timeline came out empty."""
+        if end is None or until is None:
+            return self.store.facts(topics=keys, kind=kind, since=since, until=until, limit=limit)
+        found = self.store.facts(topics=keys, kind=kind, since=since, until=end, limit=limit)
+        seen = {f.id for f in found}
+        while len(found) < limit and end < until:
+            start, end = end, min(end + LATE_SLICE, until)
+            late = self.store.facts(topics=keys, kind=kind, since=start, until=end, limit=limit - len(found))
+            found += [f for f in late if f.id not in seen]  # one published at a slice's edge is in both
+            seen.update(f.id for f in late)
+        return found
 
     def _recent(self, keys: list[str], *, kind: Kind | None, since: datetime | None, until: datetime | None,
                 limit: int, latest: bool) -> list[StoredFact]:

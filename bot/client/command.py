@@ -12,12 +12,15 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Config, discord_token
 from bot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bot.client import SitrepBot
 
 log = logging.getLogger(__name__)
 
@@ -110,31 +113,46 @@ def _lease(config: Config) -> Any:
     return Lease(database_url() or "", f"sitrep-leader:{config.storage.schema}", schema=config.storage.schema)
 
 
-async def serve(config: Config, token: str, shards: Mapping[str, Any] | None = None) -> None:
-    import discord
+@contextlib.asynccontextmanager
+async def composed(config: Config, shards: Mapping[str, Any] | None = None) -> AsyncIterator[SitrepBot]:
+    """The bot as ``run`` builds it (store, session, extraction worker, fetcher, briefing, lease, poller,
+    scheduler), not logged in; the session, the store and the worker are closed on the way out.
+    ``bench/commands.py`` measures exactly this."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     from bot.briefing import Briefing
-    from bot.client import SitrepBot, invite_url
+    from bot.client import SitrepBot
     from bot.extract import ExtractionWorker
     from bot.sources import Fetcher, Poller, make_session
     from storage import open_store
 
     store = await open_store(config)
     session = make_session(config.fetch)
-    fetcher = Fetcher(session, config.fetch)
-    briefing = Briefing(store, config)
-    lease = _lease(config)
     extraction = ExtractionWorker(config.actors, config.places)
-    await extraction.warm()  # the English pipeline loaded and checked before Discord sees the bot
-    poller = Poller(config, store, fetcher, extraction, **({"fence": lease.fence} if lease is not None else {}))
-    bot = SitrepBot(config=config, store=store, briefing=briefing, poller=poller, fetcher=fetcher,
-                    scheduler=AsyncIOScheduler(timezone=UTC), lease=lease, **(shards or {}))
-    loop = asyncio.get_running_loop()
-    with contextlib.suppress(NotImplementedError):
-        loop.add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(bot.close()))
     try:
-        async with bot:
+        await extraction.warm()  # the English pipeline loaded and checked before Discord sees the bot
+        fetcher = Fetcher(session, config.fetch)
+        briefing = Briefing(store, config)
+        lease = _lease(config)
+        poller = Poller(config, store, fetcher, extraction, **({"fence": lease.fence} if lease is not None else {}))
+        yield SitrepBot(config=config, store=store, briefing=briefing, poller=poller, fetcher=fetcher,
+                        scheduler=AsyncIOScheduler(timezone=UTC), lease=lease, **(shards or {}))
+    finally:
+        await session.close()
+        await store.close()
+        extraction.close()
+
+
+async def serve(config: Config, token: str, shards: Mapping[str, Any] | None = None) -> None:
+    import discord
+
+    from bot.client import invite_url
+
+    async with composed(config, shards) as bot:
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(bot.close()))
+        async with bot:  # setup_hook (the cogs, the store's warm-up, the command sync) runs in login
             try:
                 await bot.login(token)
             except discord.LoginFailure:
@@ -143,8 +161,4 @@ async def serve(config: Config, token: str, shards: Mapping[str, Any] | None = N
             if bot.application_id:
                 print(f"Invite Sitrep to a server: {invite_url(bot.application_id)}", flush=True)
             await bot.connect()
-    finally:
-        await session.close()
-        await store.close()
-        extraction.close()
-        log.info("stopped cleanly")
+    log.info("stopped cleanly")

@@ -51,3 +51,24 @@ def test_a_quiet_topic_still_shows_its_last_lines(tmp_path: Path) -> None:
 def test_a_bad_range_is_refused_before_anything_is_read(tmp_path: Path) -> None:
     with pytest.raises(BadOption, match="YYYY"):
         _briefing(tmp_path).timeline_reads_disk("sudan", date_from="last tuesday")
+
+
+def test_a_month_with_many_later_reports_still_shows_its_own_events(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A range reads the articles published up to 90 days after it (late reports), but its own weeks first: when
+    the later weeks alone hold more than the answer's limit, the month's events are still the ones shown."""
+    import bot.briefing._service
+
+    monkeypatch.setattr(bot.briefing._service, "FACT_LIMIT", 4)
+    month = datetime(NOW.year - 1, NOW.month, 1, tzinfo=UTC)
+    items = [ArticleFacts(article(f"https://w/m{i}", published=month + timedelta(days=3 + 7 * i), topics=("sudan",)),
+                          (event(f"Shelling of Monthtown {i}", date=f"{month + timedelta(days=3 + 7 * i):%Y-%m-%d}"),))
+             for i in range(3)]
+    items += [ArticleFacts(article(f"https://w/l{i}", published=month + timedelta(days=40 + 5 * i), topics=("sudan",)),
+                           (event(f"Raid on Latertown {i}", date=f"{month + timedelta(days=40 + 5 * i):%Y-%m-%d}"),))
+              for i in range(8)]
+    store = TinyStore.open_sync(tmp_path, hot_weeks=4)
+    store.commit_sync(Batch(articles=tuple(items)))
+    briefing = Briefing(store, parse_config({"topics": [{"id": "sudan", "keywords": ["sudan"]}]}))
+    text = render_text(briefing.timeline("sudan", date_from=f"{month:%Y-%m}", date_to=f"{month:%Y-%m}"))
+    assert all(f"Monthtown {i}" in text for i in range(3)) and "Latertown" not in text
