@@ -26,7 +26,7 @@ from bot.config import Config, database_url
 from bot.errors import BadOption, ConfigError, StoreError
 
 if TYPE_CHECKING:
-    from storage._copy import Snapshot
+    from storage.copy import Snapshot
 
 
 def run_migrate(args: argparse.Namespace, config: Config) -> int:
@@ -56,9 +56,9 @@ def _dsn() -> str:
 def migrate_to_postgres(source_dir: Path, dsn: str, schema: str, *, hot_weeks: int = 8,
                         say: Callable[[str], None] = print) -> None:
     from storage import TinyStore
-    from storage._copy import describe_held, held, import_snapshot, no_writer, read_all
-    from storage._layout import LEGACY_V0, MANIFEST
-    from storage.postgres import PgStore
+    from storage.copy import describe_held, held, import_snapshot, no_writer, read_all
+    from storage.postgres.store import PgStore
+    from storage.tinydb._layout import LEGACY_V0, MANIFEST
 
     if not (source_dir / MANIFEST).is_file() and not (source_dir / LEGACY_V0).is_file():
         raise StoreError(f"no TinyDB store in {source_dir} (no {MANIFEST}): nothing to migrate")
@@ -93,9 +93,9 @@ def migrate_to_postgres(source_dir: Path, dsn: str, schema: str, *, hot_weeks: i
 def migrate_to_tinydb(dsn: str, schema: str, target_dir: Path, *, hot_weeks: int = 8,
                       say: Callable[[str], None] = print) -> None:
     from storage import TinyStore
-    from storage._copy import describe_held, held, import_snapshot, read_all
-    from storage._layout import LEGACY_V0, MANIFEST
-    from storage.postgres import PgStore
+    from storage.copy import describe_held, held, import_snapshot, read_all
+    from storage.postgres.store import PgStore
+    from storage.tinydb._layout import LEGACY_V0, MANIFEST
 
     if target_dir.exists() and not target_dir.is_dir():
         raise StoreError(f"{target_dir} is not a directory")
@@ -135,14 +135,14 @@ def migrate_to_tinydb(dsn: str, schema: str, target_dir: Path, *, hot_weeks: int
 
 
 def _summary_line(snapshot: Snapshot) -> str:
-    from storage._copy import TABLES
+    from storage.copy import TABLES
 
     counts = ", ".join(f"{snapshot.count(t)} {t}" for t in TABLES)
     return f"Read {counts}; last seq {snapshot.last_seq}"
 
 
 def _verify(source: Snapshot, target: Snapshot, say: Callable[[str], None]) -> None:
-    from storage._copy import compare, render
+    from storage.copy import compare, render
 
     checks = compare(source, target)
     say(render(checks))

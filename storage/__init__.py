@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from bot.errors import ConfigError
 from storage.api import ArticleFacts, Batch, CommitResult, Store, fact_id
-from storage.store import TinyStore
+from storage.tinydb.store import TinyStore
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -27,7 +27,7 @@ async def open_store(config: Config, *, read_only: bool = False) -> Store:
     environment (``SITREP_DATABASE_URL``) only."""
     if config.storage.driver == "postgres":
         from bot.config import database_url
-        from storage.postgres import PgStore
+        from storage.postgres.store import PgStore
 
         dsn = database_url()
         if dsn is None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from storage.api import ArticleFacts, Batch
-from storage.store import TinyStore
+from storage.tinydb.store import TinyStore
 from tests.storage._helpers import article, casualty, event
 
 NOW = datetime.now(UTC)

@@ -9,7 +9,7 @@ import pytest
 
 from bot.model import Casualty
 from storage.api import ArticleFacts, Batch, Store, fact_id
-from storage.store import TinyStore
+from storage.tinydb.store import TinyStore
 from tests.conftest import StoreSpec
 from tests.storage._helpers import T0, article, casualty, event, facts_batch
 

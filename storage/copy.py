@@ -11,7 +11,7 @@
   read-only after the copy).
 
 :func:`write_tiny` is ``TinyStore.import_rows``'s body: it writes the partitions, their summaries, the state
-file and a manifest in one commit, the way storage/_plan.py lays them out.
+file and a manifest in one commit, the way storage/tinydb/_plan.py lays them out.
 """
 
 from __future__ import annotations
@@ -30,9 +30,11 @@ from typing import TYPE_CHECKING, Any
 
 from bot.errors import StoreError
 from bot.model import Article, GuildSettings, SourceState, StoredFact, Topic
-from storage import _codec, _files, _lock, _summary
-from storage._index import FactIndex
-from storage._layout import (
+from storage import _codec
+from storage.api import Store
+from storage.tinydb import _files, _lock, _summary
+from storage.tinydb._index import FactIndex
+from storage.tinydb._layout import (
     _BETWEEN,
     _HEAD,
     _TAIL,
@@ -45,10 +47,9 @@ from storage._layout import (
     _fact_json,
     partition_of,
 )
-from storage.api import Store
 
 if TYPE_CHECKING:
-    from storage.store import TinyStore
+    from storage.tinydb.store import TinyStore
 
 TABLES = ("articles", "facts", "sources", "topics", "guilds")
 

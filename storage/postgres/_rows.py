@@ -13,8 +13,8 @@ import asyncpg
 
 from bot.model import Article, ArticleRef, StoredFact
 from storage import _codec
-from storage._index import FactIndex
 from storage.api import Batch
+from storage.tinydb._index import FactIndex
 
 _MIN_TIME = datetime.min.replace(tzinfo=UTC)
 

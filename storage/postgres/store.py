@@ -12,7 +12,7 @@ processes share (see storage/DESIGN.md, "The PostgreSQL driver").
   in memory. A commit that changes them bumps ``meta.state_version`` and sends a NOTIFY; every other
   process LISTENs, reloads the three tables, and tells its subscribers which guilds changed. If the
   listening connection drops, notifications may have been missed, so the process reconnects and reloads.
-- The schema is numbered SQL files in ``storage/migrations/``, applied at open under a session advisory lock.
+- The schema is numbered SQL files in ``storage/postgres/migrations/``, applied at open under a session advisory lock.
 """
 
 from __future__ import annotations
@@ -36,9 +36,10 @@ import asyncpg
 from bot.errors import StoreError
 from bot.model import Article, GuildSettings, Kind, SourceState, StoredFact, Topic
 from storage import _codec
-from storage._index import words
-from storage._layout import DEFAULT_HOT_WEEKS
-from storage._pg_rows import (
+from storage._state import StateReads, merged
+from storage.api import Batch, CommitResult, GuildChange, Subscriber
+from storage.postgres._portal import Portal
+from storage.postgres._rows import (
     FACT_ROW,
     Where,
     article_row,
@@ -50,10 +51,9 @@ from storage._pg_rows import (
     stored,
     topic_list,
 )
-from storage._pg_write import check_fence, write_articles, write_fact_topics, write_state
-from storage._portal import Portal
-from storage._state import StateReads, merged
-from storage.api import Batch, CommitResult, GuildChange, Subscriber
+from storage.postgres._write import check_fence, write_articles, write_fact_topics, write_state
+from storage.tinydb._index import words
+from storage.tinydb._layout import DEFAULT_HOT_WEEKS
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -83,7 +83,7 @@ def describe(dsn: str) -> str:
 def migrations() -> list[tuple[int, str, str]]:
     """The schema's migrations, in order: (version, file name, SQL)."""
     found = []
-    for entry in resources.files("storage.migrations").iterdir():
+    for entry in resources.files("storage.postgres.migrations").iterdir():
         match = re.fullmatch(r"(\d{4})_\w+\.sql", entry.name)
         if match:
             found.append((int(match[1]), entry.name, entry.read_text(encoding="utf-8")))

@@ -12,8 +12,8 @@ import asyncpg
 
 from bot.errors import StoreError
 from bot.model import Article, StoredFact
-from storage._pg_rows import FACT_ROW, article_row, fact_row
 from storage.api import Batch, CommitResult, Fence, fact_id
+from storage.postgres._rows import FACT_ROW, article_row, fact_row
 
 
 async def write_fact_topics(conn: asyncpg.Connection, schema: str, fact_rows: Sequence[tuple[Any, ...]]) -> None:
@@ -37,7 +37,7 @@ async def check_fence(conn: asyncpg.Connection, fence: Fence) -> None:
 
 async def write_articles(conn: asyncpg.Connection, schema: str, batch: Batch, now: datetime,
                           seq: int) -> tuple[CommitResult, int]:
-    """The TinyDB driver's commit semantics (storage/_plan.py), in SQL: an article whose text hash is
+    """The TinyDB driver's commit semantics (storage/tinydb/_plan.py), in SQL: an article whose text hash is
     unchanged is skipped; an edited one replaces its facts, those with an unchanged id keeping their
     seq; a fact id already held by another article is a collision, and the first one wins."""
     if not batch.articles:

@@ -24,9 +24,12 @@ from typing import Any
 
 from bot.errors import StoreError
 from bot.model import Article, GuildSettings, Kind, SourceState, StoredFact, Topic
-from storage import _codec, _files, _lock, _summary
-from storage._index import might_contain, search_text, words
-from storage._layout import (
+from storage import _codec
+from storage._state import StateReads
+from storage.api import Batch, CommitResult, GuildChange, Subscriber
+from storage.tinydb import _files, _lock, _summary
+from storage.tinydb._index import might_contain, search_text, words
+from storage.tinydb._layout import (
     _FILTER_BITS,
     _PART_FILE,
     COLD_CACHE,
@@ -46,10 +49,8 @@ from storage._layout import (
     _stamp,
     partition_of,
 )
-from storage._plan import _Plan
-from storage._state import StateReads
-from storage._summary import KeyFilter, Summary, contains, count_range, fact_time, id_key, prefix_range, text_key
-from storage.api import Batch, CommitResult, GuildChange, Subscriber
+from storage.tinydb._plan import _Plan
+from storage.tinydb._summary import KeyFilter, Summary, contains, count_range, fact_time, id_key, prefix_range, text_key
 
 __all__ = ["MANIFEST", "TinyStore", "partition_of"]  # partition_of and MANIFEST live in _layout
 
@@ -119,7 +120,7 @@ class TinyStore(StateReads):
             if manifest_path.exists():
                 store._load(manifest_path)
             elif (store.data_dir / LEGACY_V0).exists():
-                from storage._migrate import migrate_v0
+                from storage.tinydb._migrate import migrate_v0
 
                 migrate_v0(store, store.data_dir / LEGACY_V0)
         except BaseException:
@@ -137,7 +138,7 @@ class TinyStore(StateReads):
                 seen = manifest_path.read_bytes()
             except FileNotFoundError:
                 if (data_dir / LEGACY_V0).exists():  # migrated in memory only: writing is the writer's job
-                    from storage._migrate import migrate_v0
+                    from storage.tinydb._migrate import migrate_v0
 
                     migrate_v0(store, data_dir / LEGACY_V0)
                 break
@@ -265,7 +266,7 @@ class TinyStore(StateReads):
         backlog flag (``facts`` pairs them), keeping its id, seq and stored_at, which :meth:`commit` would
         not (it gives new facts the next seqs); ``last_seq`` is kept too. One atomic write, like a commit.
         Raises StoreError, writing nothing, if the store holds anything or a fact's article is missing."""
-        from storage._copy import write_tiny
+        from storage.copy import write_tiny
 
         if self._closed:
             raise StoreError("the store is closed")

@@ -11,8 +11,8 @@ from typing import Any
 
 from bot.model import Article, ArticleRef, StoredFact
 from storage import _codec
-from storage._index import FactIndex
-from storage._summary import fact_time
+from storage.tinydb._index import FactIndex
+from storage.tinydb._summary import fact_time
 
 SCHEMA_VERSION = 2  # 2: every fact partition has a summary file (1: none; 0: one TinyDB file)
 MANIFEST = "manifest.json"

@@ -9,9 +9,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.model import Article, StoredFact
-from storage import _codec, _files, _summary
-from storage._index import FactIndex
-from storage._layout import (
+from storage import _codec
+from storage._state import merged
+from storage.api import Batch, CommitResult, fact_id
+from storage.tinydb import _files, _summary
+from storage.tinydb._index import FactIndex
+from storage.tinydb._layout import (
     _BETWEEN,
     _HEAD,
     _TAIL,
@@ -26,12 +29,10 @@ from storage._layout import (
     _Part,
     partition_of,
 )
-from storage._state import merged
-from storage._summary import Summary
-from storage.api import Batch, CommitResult, fact_id
+from storage.tinydb._summary import Summary
 
 if TYPE_CHECKING:
-    from storage.store import TinyStore as Store
+    from storage.tinydb.store import TinyStore as Store
 
 
 class _Plan:

@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING
 
 from bot.errors import StoreError
 from bot.model import Article, Fact, GuildSettings, SourceState, Topic
-from storage import _codec, _files
+from storage import _codec
 from storage.api import ArticleFacts, Batch
+from storage.tinydb import _files
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from storage.store import TinyStore as Store
+    from storage.tinydb.store import TinyStore as Store
 
 
 def migrate_v0(store: Store, legacy: Path) -> None:

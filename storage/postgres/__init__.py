@@ -1,0 +1,1 @@
+"""The PostgreSQL driver of the repository API (see storage/DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""The TinyDB driver of the repository API (see storage/DESIGN.md)."""
