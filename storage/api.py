@@ -13,6 +13,8 @@ from typing import Protocol, runtime_checkable
 
 from bot.model import Article, Casualty, Fact, GuildSettings, Kind, SourceState, StoredFact, Territory, Topic
 
+DEFAULT_HOT_WEEKS = 8  # [storage] hot_weeks: the recent weeks each driver answers from memory
+
 
 def fact_id(article_url: str, fact: Fact) -> str:
     """A short, stable id for a fact: the same fact from the same article always gets the same id.

@@ -13,8 +13,8 @@ import asyncpg
 
 from bot.model import Article, ArticleRef, StoredFact
 from storage import _codec
+from storage._words import fact_words
 from storage.api import Batch
-from storage.tinydb._index import FactIndex
 
 _MIN_TIME = datetime.min.replace(tzinfo=UTC)
 
@@ -82,7 +82,7 @@ def fact_row(stored: StoredFact, backlog: bool) -> tuple[Any, ...]:
             list(stored.topics), fact.category if casualty else None,  # type: ignore[union-attr]
             (fact.victim or "").casefold() if casualty else None,  # type: ignore[union-attr]
             (fact.claimant or "").casefold() if casualty else None,  # type: ignore[union-attr]
-            backlog, sorted(FactIndex._fact_words(stored)), stored.stored_at, stored.story_id,
+            backlog, sorted(fact_words(stored)), stored.stored_at, stored.story_id,
             _codec.encode(stored.article), _codec.encode_fact(fact))
 
 

@@ -37,7 +37,8 @@ from bot.errors import StoreError
 from bot.model import Article, GuildSettings, Kind, SourceState, StoredFact, Topic
 from storage import _codec
 from storage._state import StateReads, merged
-from storage.api import Batch, CommitResult, GuildChange, Subscriber
+from storage._words import words
+from storage.api import DEFAULT_HOT_WEEKS, Batch, CommitResult, GuildChange, Subscriber
 from storage.postgres._portal import Portal
 from storage.postgres._rows import (
     FACT_ROW,
@@ -52,8 +53,6 @@ from storage.postgres._rows import (
     topic_list,
 )
 from storage.postgres._write import check_fence, write_articles, write_fact_topics, write_state
-from storage.tinydb._index import words
-from storage.tinydb._layout import DEFAULT_HOT_WEEKS
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

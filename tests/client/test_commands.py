@@ -195,7 +195,7 @@ async def test_answers_from_old_partitions_are_read_off_the_loop(world: World, m
         return real_read(path, **options)
 
     monkeypatch.setattr(storage.tinydb._files, "read_tables", read_tables)
-    world.store._cold.clear()
+    world.store._parts.cold.clear()
     reply = await world.fake.slash(GUILD_A, MEMBER, "fact", {"id": old_fact.id})
     assert quote in reply.text  # answered directly if the read was quick, else deferred first
     search = await world.fake.slash(GUILD_A, MEMBER, "search", {"words": "Zanzibarville"})
