@@ -11,8 +11,9 @@ from typing import Any
 
 import asyncpg
 
-from bot.model import Article, ArticleRef, StoredFact
+from bot.model import Article, ArticleRef, GuildSettings, SourceState, StoredFact, Topic
 from storage import _codec
+from storage._state import State
 from storage._words import fact_words
 from storage.api import Batch
 
@@ -96,3 +97,19 @@ def encode_state(batch: Batch) -> dict[str, list[Any]]:
     return {"sources": [(s.id, s.guild_id, _codec.encode(s)) for s in batch.sources],
             "topics": [(t.key, t.guild_id, _codec.encode(t)) for t in batch.topics],
             "guilds": [(g.guild_id, _codec.encode(g)) for g in batch.guilds]}
+
+
+async def read_state(conn: asyncpg.Connection) -> tuple[int, int, tuple[list[Any], list[Any], list[Any]]]:
+    """``meta``'s last seq and state version, and the rows of sources, topics and guilds, in one snapshot."""
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        meta = await conn.fetchrow("SELECT last_seq, state_version FROM meta")
+        sources = await conn.fetch("SELECT doc FROM sources ORDER BY id")
+        topics = await conn.fetch("SELECT doc FROM topics ORDER BY key")
+        guilds = await conn.fetch("SELECT doc FROM guilds ORDER BY guild_id")
+    return meta["last_seq"], meta["state_version"], (sources, topics, guilds)
+
+
+def decode_state(sources: list[Any], topics: list[Any], guilds: list[Any]) -> State:
+    return ({s.id: s for s in (_codec.decode(SourceState, r["doc"]) for r in sources)},
+            {t.key: t for t in (_codec.decode(Topic, r["doc"]) for r in topics)},
+            {g.guild_id: g for g in (_codec.decode(GuildSettings, r["doc"]) for r in guilds)})
