@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from bot.briefing._alerts import AlertPlan, plan_alerts, recent_alerts
 from bot.briefing._answers import Answer, DigestAnswer
 from bot.briefing._casualties import build_casualties
-from bot.briefing._chart import ChartData, prepare_chart
+from bot.briefing._chart import prepare_chart
+from bot.briefing._chart_data import ChartData
 from bot.briefing._export import (
     Export,
     ExportFile,

@@ -15,7 +15,7 @@ from bot.extract._attribution import (
     is_pronoun,
     split_clauses,
 )
-from bot.extract._casualties import _CUMULATIVE, Antecedent, Attribution, casualties_in_clause, incident_date
+from bot.extract._casualties import CUMULATIVE, Antecedent, Attribution, casualties_in_clause, incident_date
 from bot.extract._dates import find_dates
 from bot.extract._events import event_in_sentence
 from bot.extract._sentences import Sentence, split_sentences
@@ -50,7 +50,7 @@ class Extractor:
             if len(quote) > 2000:  # a run-on block with no sentence ends: not prose worth trusting
                 continue
             dates = find_dates(quote, pub)
-            cumulative = bool(_CUMULATIVE.search(quote))
+            cumulative = bool(CUMULATIVE.search(quote))
             clauses = split_clauses(quote)
             own = [find_attribution(clause, self.gazetteer) for clause in clauses]
             fallback = own[-1] or quoted.get(sentence.index) or (
