@@ -42,7 +42,7 @@ from storage.tinydb._partitions import Partitions
 from storage.tinydb._plan import Plan
 from storage.tinydb._summary import contains, count_range, id_key, prefix_range, text_key
 
-__all__ = ["MANIFEST", "TinyStore", "partition_of"]  # partition_of and MANIFEST live in _layout
+__all__ = ["MANIFEST", "TinyStore", "partition_of"]  # partition_of and MANIFEST live in _layout (tests use them)
 
 
 class TinyStore(StateReads):
