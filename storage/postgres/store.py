@@ -434,6 +434,9 @@ class PgStore(StateReads):
         where.add("topics && {}", topic_list(topics))
         return self._facts(where.sql, where.args, "seq", None)
 
+    def claims(self, *, topics: Collection[str], since: datetime | None = None) -> list[StoredFact]:  # one query
+        return [f for f in self.facts(topics=topics, since=since) if f.fact.kind != "event"]
+
     def search(self, words_: str, *, topics: Collection[str] | None = None, limit: int = 50) -> list[StoredFact]:
         """Facts whose text holds every word (folded: case and accents aside), newest first: the words
         column, computed at commit by the same function the TinyDB driver indexes with."""

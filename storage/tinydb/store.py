@@ -367,6 +367,11 @@ class TinyStore(StateReads):
         found.sort(key=lambda f: f.seq)
         return found
 
+    def claims(self, *, topics: Collection[str], since: datetime | None = None) -> list[StoredFact]:
+        """Every casualty and territory fact of any of ``topics`` (published since ``since``), each once, in no
+        particular order: an export's rows, read in one pass; old weeks are streamed, not loaded."""
+        return self._parts.claims(topics, since)
+
     def search(self, words_: str, *, topics: Collection[str] | None = None, limit: int = 50) -> list[StoredFact]:
         """Facts whose quote, summary, actors or article title contain every word (case- and
         accent-insensitive), newest first. Over all history: partitions whose vocabulary lacks a word are
