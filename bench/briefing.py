@@ -37,7 +37,8 @@ from _common import bench_config, pct, peak_rss_mb, storage_bench
 
 from bot.briefing import Briefing, MapData, render_chart, render_embeds, render_export, render_map, render_text
 from bot.briefing._export import export_files
-from bot.briefing._map import Marker, frame_for
+from bot.briefing._map import frame_for
+from bot.briefing._map_data import Marker
 from bot.model import Place
 from storage import Batch, TinyStore
 
@@ -125,7 +126,7 @@ def main() -> None:
 def placed(data: MapData, rng: random.Random, busy: int = 300) -> MapData:
     """The window's incidents, half of them given a place in one region (the generated facts have none), topped
     up to ``busy`` incidents (a month of a busy topic; the generated stories are not linked into incidents)."""
-    from bot.briefing._map import Unplaced
+    from bot.briefing._map_data import Unplaced
 
     items = [*data.unplaced, *(Unplaced(f"gen{i}", f"Generated incident {i}: {i % 90 + 1} killed (Side {i % 4})")
                                for i in range(max(0, busy - len(data.unplaced) - len(data.markers))))]

@@ -102,7 +102,7 @@ def build_store(driver: str, where: str, dsn: str, n_facts: int, now: datetime, 
         shutil.copytree(copy, where, dirs_exist_ok=True)
         return 0.0
     if driver == "postgres":
-        from storage.postgres import PgStore
+        from storage import PgStore
 
         store: Store = PgStore.open_sync(dsn, schema=where)
     else:

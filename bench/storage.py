@@ -44,12 +44,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.model import Article, Casualty, Event, Fact, GuildSettings, SourceState  # noqa: E402
+from storage import TinyStore  # noqa: E402
 from storage.api import (  # noqa: E402
     ArticleFacts,
     Batch,
     Store,
 )
-from storage.store import TinyStore  # noqa: E402
 
 TOPICS = {  # topic → (weight, places, claimants, victims)
     "gaza": (30, ["Rafah", "Khan Younis", "Gaza City", "Jabalia", "Deir al-Balah", "Nuseirat"],
@@ -236,11 +236,11 @@ import sys, time
 from datetime import datetime, timedelta, timezone
 t_start = time.perf_counter()
 if sys.argv[2] == "postgres":
-    from storage.postgres import PgStore
+    from storage import PgStore
     t_import = time.perf_counter()
     store = PgStore.open_sync(sys.argv[3], schema=sys.argv[1])
 else:
-    from storage.store import TinyStore
+    from storage import TinyStore
     t_import = time.perf_counter()
     store = TinyStore.open_sync(sys.argv[1])
 answer = store.facts(topics=["gaza"], since=datetime.now(timezone.utc) - timedelta(days=7))
@@ -292,7 +292,7 @@ class Bench:
 
     def open(self) -> Store:
         if self.driver == "postgres":
-            from storage.postgres import PgStore
+            from storage import PgStore
 
             return PgStore.open_sync(self.dsn, schema=self.schema)
         return TinyStore.open_sync(self.directory)

@@ -26,7 +26,7 @@ from bot.config import Config, database_url
 from bot.errors import BadOption, ConfigError, StoreError
 
 if TYPE_CHECKING:
-    from storage._copy import Snapshot
+    from storage.copy import Snapshot
 
 
 def run_migrate(args: argparse.Namespace, config: Config) -> int:
@@ -55,13 +55,11 @@ def _dsn() -> str:
 
 def migrate_to_postgres(source_dir: Path, dsn: str, schema: str, *, hot_weeks: int = 8,
                         say: Callable[[str], None] = print) -> None:
-    from storage import TinyStore
-    from storage._copy import describe_held, held, import_snapshot, no_writer, read_all
-    from storage._layout import LEGACY_V0, MANIFEST
-    from storage.postgres import PgStore
+    from storage import PgStore, TinyStore
+    from storage.copy import describe_held, held, import_snapshot, no_writer, read_all
 
-    if not (source_dir / MANIFEST).is_file() and not (source_dir / LEGACY_V0).is_file():
-        raise StoreError(f"no TinyDB store in {source_dir} (no {MANIFEST}): nothing to migrate")
+    if not TinyStore.exists(source_dir):
+        raise StoreError(f"no TinyDB store in {source_dir} (no {TinyStore.MANIFEST}): nothing to migrate")
     with no_writer(source_dir):
         source = TinyStore.open_sync(source_dir, read_only=True, hot_weeks=hot_weeks)
         try:
@@ -92,14 +90,12 @@ def migrate_to_postgres(source_dir: Path, dsn: str, schema: str, *, hot_weeks: i
 
 def migrate_to_tinydb(dsn: str, schema: str, target_dir: Path, *, hot_weeks: int = 8,
                       say: Callable[[str], None] = print) -> None:
-    from storage import TinyStore
-    from storage._copy import describe_held, held, import_snapshot, read_all
-    from storage._layout import LEGACY_V0, MANIFEST
-    from storage.postgres import PgStore
+    from storage import PgStore, TinyStore
+    from storage.copy import describe_held, held, import_snapshot, read_all
 
     if target_dir.exists() and not target_dir.is_dir():
         raise StoreError(f"{target_dir} is not a directory")
-    if (target_dir / MANIFEST).is_file() or (target_dir / LEGACY_V0).is_file():
+    if TinyStore.exists(target_dir):
         existing = TinyStore.open_sync(target_dir, read_only=True, hot_weeks=hot_weeks)  # look without writing
         try:
             there = held(existing)
@@ -135,14 +131,14 @@ def migrate_to_tinydb(dsn: str, schema: str, target_dir: Path, *, hot_weeks: int
 
 
 def _summary_line(snapshot: Snapshot) -> str:
-    from storage._copy import TABLES
+    from storage.copy import TABLES
 
     counts = ", ".join(f"{snapshot.count(t)} {t}" for t in TABLES)
     return f"Read {counts}; last seq {snapshot.last_seq}"
 
 
 def _verify(source: Snapshot, target: Snapshot, say: Callable[[str], None]) -> None:
-    from storage._copy import compare, render
+    from storage.copy import compare, render
 
     checks = compare(source, target)
     say(render(checks))

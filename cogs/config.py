@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Protocol
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.briefing import Briefing, describe_rule
-from bot.client._digests import DigestScheduler
 from bot.config import slug, validate_timezone
 from bot.durations import format_duration, parse_duration
 from bot.errors import BadOption, NotFound, SitrepError
@@ -29,6 +29,13 @@ MIN_POLL = 300
 MAX_RULES = 25
 
 
+class Scheduling(Protocol):
+    """What /config needs of the digest scheduler (``bot.client.DigestScheduler``, whose client loads this
+    cog): reschedule one guild's digests after its settings changed."""
+
+    def schedule(self, settings: GuildSettings) -> None: ...
+
+
 class NotAllowed(app_commands.CheckFailure):
     """Refused before anything runs: the error handler answers with the Manage Server message."""
 
@@ -36,7 +43,7 @@ class NotAllowed(app_commands.CheckFailure):
 @app_commands.default_permissions(manage_guild=True)
 @app_commands.guild_only()
 class ConfigCog(commands.GroupCog, group_name="config", group_description="Sitrep settings for this server"):
-    def __init__(self, store: Store, briefing: Briefing, fetcher: Fetcher | None, digests: DigestScheduler) -> None:
+    def __init__(self, store: Store, briefing: Briefing, fetcher: Fetcher | None, digests: Scheduling) -> None:
         self.store = store
         self.briefing = briefing
         self.fetcher = fetcher

@@ -8,7 +8,7 @@ minute (Discord rate-limits command syncs), and the reply is private.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import discord
 from discord import app_commands
@@ -16,14 +16,23 @@ from discord.ext import commands
 
 from bot.errors import BadOption, Forbidden
 
-if TYPE_CHECKING:
-    from bot.client import SitrepBot
+
+class Syncing(Protocol):
+    """What /sync needs of the bot (``bot.client.SitrepBot``, which loads this cog: named here by what it does,
+    so the cog does not import the client that imports it)."""
+
+    @property
+    def tree(self) -> app_commands.CommandTree[discord.Client]: ...
+
+    async def is_owner(self, user: discord.abc.User, /) -> bool: ...
+
+    async def sync_commands(self, force: bool = False) -> bool: ...
 
 SYNC_COOLDOWN_S = 60.0
 
 
 class OwnerCog(commands.Cog):
-    def __init__(self, bot: SitrepBot) -> None:
+    def __init__(self, bot: Syncing) -> None:
         self.bot = bot
         self._last_sync = float("-inf")
 

@@ -4,22 +4,34 @@ tinydb or asyncpg.
 - ``TinyStore`` (the embedded default): TinyDB files in the data directory, one writing process.
 - ``PgStore``: PostgreSQL at ``SITREP_DATABASE_URL``, shared by any number of bot processes.
 
-Everything else opens a store with :func:`open_store` and sees only the :class:`Store` protocol. See
+Everything else opens a store with :func:`open_store` and sees only the :class:`Store` protocol; scripts that
+name a driver (``migrate``, the benchmarks) take its class from here, and copy with ``storage.copy``. The
+drivers' own modules (``storage/tinydb/``, ``storage/postgres/``) are reached only through this package. See
 ``storage/DESIGN.md`` for how each driver keeps its promises (atomic batches, seq order, durability).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import ConfigError
 from storage.api import ArticleFacts, Batch, CommitResult, Store, fact_id
-from storage.store import TinyStore
+from storage.tinydb import TinyStore
 
 if TYPE_CHECKING:
     from bot.config import Config
+    from storage.postgres import PgStore
 
-__all__ = ["ArticleFacts", "Batch", "CommitResult", "Store", "TinyStore", "fact_id", "open_store"]
+__all__ = ["ArticleFacts", "Batch", "CommitResult", "PgStore", "Store", "TinyStore", "fact_id", "open_store"]
+
+
+def __getattr__(name: str) -> Any:
+    """``PgStore`` on first use: asyncpg is imported only by those who use PostgreSQL."""
+    if name == "PgStore":
+        from storage.postgres import PgStore
+
+        return PgStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 async def open_store(config: Config, *, read_only: bool = False) -> Store:

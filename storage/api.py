@@ -13,6 +13,8 @@ from typing import Protocol, runtime_checkable
 
 from bot.model import Article, Casualty, Fact, GuildSettings, Kind, SourceState, StoredFact, Territory, Topic
 
+DEFAULT_HOT_WEEKS = 8  # [storage] hot_weeks: the recent weeks each driver answers from memory
+
 
 def fact_id(article_url: str, fact: Fact) -> str:
     """A short, stable id for a fact: the same fact from the same article always gets the same id.
@@ -114,6 +116,7 @@ class Store(Protocol):
               victim: str | None = None, claimant: str | None = None,
               limit: int | None = None) -> list[StoredFact]: ...
     def fact(self, fact_id: str) -> StoredFact | None: ...
+    def claims(self, *, topics: Collection[str], since: datetime | None = None) -> list[StoredFact]: ...
     def facts_after(self, seq: int, *, topics: Collection[str] | None = None) -> list[StoredFact]: ...
     def search(self, words_: str, *, topics: Collection[str] | None = None, limit: int = 50) -> list[StoredFact]: ...
     def reads_disk(self, *, topics: Collection[str] | None = None, kind: Kind | None = None,

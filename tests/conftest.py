@@ -134,7 +134,7 @@ class StoreSpec:
 
     async def open(self, **options: Any) -> Store:
         if self.driver == "postgres":
-            from storage.postgres import PgStore
+            from storage.postgres.store import PgStore
 
             store: Store = await PgStore.open(self.dsn or "", schema=self.schema or "", **options)
         else:
@@ -146,7 +146,7 @@ class StoreSpec:
 
     def open_sync(self, **options: Any) -> Store:
         if self.driver == "postgres":
-            from storage.postgres import PgStore
+            from storage.postgres.store import PgStore
 
             store: Store = PgStore.open_sync(self.dsn or "", schema=self.schema or "", **options)
         else:

@@ -18,7 +18,7 @@ from bot.cli import main
 from bot.errors import StoreError
 from bot.model import Article, Event, GuildSettings, StoredFact, Topic
 from storage import ArticleFacts, Batch, TinyStore
-from storage._copy import compare, held, read_all
+from storage.copy import compare, held, read_all
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = [["casualties"], ["casualties", "--topic", "pak-afg"], ["timeline"], ["brief"], ["sources"],
@@ -104,7 +104,7 @@ def new_fact_seq(store: Any) -> int:
 def test_round_trip_answers_alike_and_keeps_seqs(demo_dir: Path, pg_dsn: str, pg_schema: str, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
                                                  pinned: None) -> None:
-    from storage.postgres import PgStore
+    from storage.postgres.store import PgStore
 
     monkeypatch.setenv("SITREP_DATABASE_URL", pg_dsn)
     tiny = config_file(tmp_path, "tiny", data_dir=demo_dir)
@@ -148,7 +148,7 @@ def test_round_trip_answers_alike_and_keeps_seqs(demo_dir: Path, pg_dsn: str, pg
 
 def test_refuses_a_non_empty_target(demo_dir: Path, pg_dsn: str, pg_schema: str, tmp_path: Path,
                                     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from storage.postgres import PgStore
+    from storage.postgres.store import PgStore
 
     monkeypatch.setenv("SITREP_DATABASE_URL", pg_dsn)
     tiny = config_file(tmp_path, "tiny", data_dir=demo_dir)
@@ -194,7 +194,7 @@ def _tampered(original: Any) -> Any:
 def test_verification_catches_a_changed_row(demo_dir: Path, pg_dsn: str, pg_schema: str, tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    from storage.postgres import PgStore
+    from storage.postgres.store import PgStore
     from tests.conftest import _execute, _run
 
     monkeypatch.setenv("SITREP_DATABASE_URL", pg_dsn)

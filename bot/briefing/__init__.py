@@ -15,9 +15,11 @@ from bot.briefing._alerts import (
     summary_key,
 )
 from bot.briefing._answers import Answer, Day, DigestAnswer, Line, Ref, Section, Source
-from bot.briefing._chart import ChartData, render_chart
+from bot.briefing._chart import render_chart
+from bot.briefing._chart_data import ChartData
 from bot.briefing._export import COLUMNS, FORMATS, Export, ExportFile, ExportTooLarge, read_csv, render_export
-from bot.briefing._map import MapData, map_answer, render_map
+from bot.briefing._map import map_answer, render_map
+from bot.briefing._map_data import MapData
 from bot.briefing._render import embed_size, render_embeds, render_text, safe
 from bot.briefing._service import Briefing
 

@@ -20,7 +20,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
 from matplotlib.figure import Figure
 
-from bot.briefing._chart import DPI, FOOTER_PX, HEADER_PX, ChartData, Panel
+from bot.briefing._chart_data import DPI, FOOTER_PX, HEADER_PX, ChartData, Panel
 
 # Colour-blind-safe (Okabe–Ito), then matplotlib's tab10 for claimants beyond eight.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442",

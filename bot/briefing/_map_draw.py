@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
-from bot.briefing._map import DPI, LABELS, MAP_BOX, UNPLACED_SHOWN, MapData, MapFrame
+from bot.briefing._map_data import DPI, LABELS, MAP_BOX, UNPLACED_SHOWN, MapData, MapFrame
 
 SEA, LAND, COAST, BORDER = "#dcebf5", "#f4f1ea", "#6b7f8e", "#9a8f80"
 NO_SIDE_COLOUR = "#8c8c8c"

@@ -97,7 +97,7 @@ _DENIAL = re.compile(r"\b(?:den(?:y|ies|ied|ying)|rejected|dismissed|refuted|fal
                      re.IGNORECASE)
 _BREAKDOWN = re.compile(r"(?:\bincluding|\bamong\s+(?:them|those|the\s+\w+)(?:\s+were)?|\bof\s+whom|"
                         r"\bamong\s+whom|\bsuch\s+as)\s*[:,]?\s*(?:[\w\s,'’-]{0,40}\s)?$", re.IGNORECASE)
-_CUMULATIVE = re.compile(
+CUMULATIVE = re.compile(
     r"\b(?:since\s+(?:the\s+(?:start|beginning|outbreak)|(?:early|mid-?|late\s+)?(?:January|February|March|"
     r"April|May|June|July|August|September|October|November|December|\d{4})|the\s+war|it\s+began|"
     r"fighting\s+(?:began|erupted))|so\s+far\s+this|in\s+total|to\s+date|overall|this\s+year|cumulative|"

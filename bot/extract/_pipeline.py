@@ -19,7 +19,7 @@ from bot.extract._attribution import (
     split_clauses,
 )
 from bot.extract._casualties import (
-    _CUMULATIVE,
+    CUMULATIVE,
     Antecedent,
     Attribution,
     casualties_in_clause,
@@ -90,7 +90,7 @@ class Extractor:
         for sentence in sentences:
             quote = sentence.text
             dates = find_dates(quote, pub)
-            cumulative = bool(_CUMULATIVE.search(quote))
+            cumulative = bool(CUMULATIVE.search(quote))
             clauses = split_clauses(quote)
             if clauses and (cut := _CUT_SHORT.search(clauses[-1])):
                 # a teaser the feed cut short: the last word before the cut may be a half word ("bo…") or a

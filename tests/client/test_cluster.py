@@ -43,7 +43,7 @@ from bot.model import GuildSettings
 from bot.sources import Fetcher, Poller, make_session
 from bot.sources._urls import canonical_url
 from storage import Batch
-from storage.postgres import PgStore
+from storage.postgres.store import PgStore
 from tests.client.conftest import ROOT, Outlets
 from tests.client.test_shards import EVEN_CHANNEL, EVEN_GUILD, ODD_CHANNEL, ODD_GUILD
 from tests.fakediscord import FakeChannel, FakeDiscord, FakeGuild

@@ -160,7 +160,7 @@ async def test_search_index_is_ready_before_the_first_interaction(world: World,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     # A /search that arrived before the word index existed built it on the event loop: 3-5 s at 100k facts,
     # so Discord showed "The application did not respond". The bot warms it before it connects.
-    from storage._index import FactIndex
+    from storage.tinydb._index import FactIndex
 
     def no_build(self: FactIndex) -> None:
         raise AssertionError("the word index was built while answering an interaction")
@@ -175,7 +175,7 @@ async def test_answers_from_old_partitions_are_read_off_the_loop(world: World, m
     import threading
     from datetime import UTC, datetime, timedelta
 
-    import storage._files
+    import storage.tinydb._files
     from storage import ArticleFacts, Batch
     from tests.storage._helpers import article, casualty, facts_batch
 
@@ -188,14 +188,14 @@ async def test_answers_from_old_partitions_are_read_off_the_loop(world: World, m
     assert world.store.fact_reads_disk(old_fact.id)  # the old week was unloaded by the second commit
 
     readers: list[str] = []
-    real_read = storage._files.read_tables
+    real_read = storage.tinydb._files.read_tables
 
     def read_tables(path: Path, **options):  # type: ignore[no-untyped-def]
         readers.append(threading.current_thread().name)
         return real_read(path, **options)
 
-    monkeypatch.setattr(storage._files, "read_tables", read_tables)
-    world.store._cold.clear()
+    monkeypatch.setattr(storage.tinydb._files, "read_tables", read_tables)
+    world.store._parts.cold.clear()
     reply = await world.fake.slash(GUILD_A, MEMBER, "fact", {"id": old_fact.id})
     assert reply.callback_type == 5 and quote in reply.text  # deferred before the read, however quick it is
     search = await world.fake.slash(GUILD_A, MEMBER, "search", {"words": "Zanzibarville"})
@@ -252,6 +252,7 @@ async def test_commands_are_answered_while_a_commit_is_in_flight(world: World, m
     from datetime import UTC, datetime, timedelta
 
     import storage._files
+
     from storage import ArticleFacts, Batch
     from tests.storage._helpers import article, casualty, facts_batch
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.model import Article, Casualty, Event, Fact
-from storage._lock import LOCK_FILE
 from storage.api import ArticleFacts, Batch
+from storage.tinydb._lock import LOCK_FILE
 
 T0 = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 

@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from storage.store import TinyStore
+from storage.tinydb.store import TinyStore
 
 K = 4  # facts per article; each batch has two articles in two month partitions
 
@@ -31,7 +31,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from bot.model import Article, Casualty, GuildSettings
 from storage.api import ArticleFacts, Batch
-from storage.store import TinyStore
+from storage.tinydb.store import TinyStore
 
 directory, round_no, k = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 store = TinyStore.open_sync(directory)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from storage.api import ArticleFacts, Batch
-from storage.store import TinyStore
+from storage.tinydb.store import TinyStore
 from tests.storage._helpers import article, casualty, event
 
 NOW = datetime.now(UTC)
@@ -55,7 +55,7 @@ def _ids(facts: list) -> list[str]:  # type: ignore[type-arg]
 
 def test_only_the_recent_window_is_loaded(stores: tuple[TinyStore, TinyStore]) -> None:
     window, everything = stores
-    assert 0 < len(window._hot) < len(everything._hot) == everything.stats()["partitions"] == 41
+    assert 0 < len(window._parts.hot) < len(everything._parts.hot) == everything.stats()["partitions"] == 41
     assert window.stats() == everything.stats()
 
 
@@ -63,7 +63,7 @@ def test_a_store_not_warmed_yet_answers_the_same(tmp_path_factory: pytest.TempPa
                                                  stores: tuple[TinyStore, TinyStore]) -> None:
     _, everything = stores
     opened = TinyStore.open_sync(everything.data_dir, read_only=True, hot_weeks=1000)
-    assert len(opened._hot) <= 2 and opened._pending  # the last week now, the rest when warmed
+    assert len(opened._parts.hot) <= 2 and opened._parts.pending  # the last week now, the rest when warmed
     assert _ids(opened.facts(limit=30)) == _ids(everything.facts(limit=30))
     assert _ids(opened.search("killed")) == _ids(everything.search("killed"))
     assert opened.stats() == everything.stats()
@@ -111,7 +111,7 @@ def test_editing_an_old_article_loads_its_partition_and_keeps_seq(tmp_path: Path
     _history(tmp_path)
     store = TinyStore.open_sync(tmp_path, hot_weeks=2)
     old = store.article("https://h/75")
-    assert old is not None and "https://h/75" not in store._articles  # not loaded
+    assert old is not None and "https://h/75" not in store._parts.articles  # not loaded
     before = {f.id: f.seq for f in store.facts() if f.article.url == old.url}
     result = store.commit_sync(Batch(articles=(ArticleFacts(
         article(old.url, published=old.published, topics=old.topics, text="edited", title=old.title),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.model import GuildSettings
 from storage.api import ArticleFacts, Batch
-from storage.store import TinyStore
+from storage.tinydb.store import TinyStore
 from tests.storage._helpers import T0, article, casualty
 
 N = 6  # facts per article

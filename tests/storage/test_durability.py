@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-import storage._files
+import storage.tinydb._files
 from bot.errors import StoreError
 from bot.model import GuildSettings, SourceState, Topic
 from storage import TinyStore
-from storage._lock import LOCK_FILE
 from storage.api import ArticleFacts, Batch
-from storage.store import MANIFEST, partition_of
-from storage.store import TinyStore as Store
+from storage.tinydb._lock import LOCK_FILE
+from storage.tinydb.store import MANIFEST, partition_of
+from storage.tinydb.store import TinyStore as Store
 from tests.storage._helpers import T0, article, casualty, event, facts_batch, snapshot
 
 
@@ -209,9 +209,9 @@ def test_disk_full_changes_nothing_and_store_stays_usable(tmp_path: Path, monkey
         real_replace(src, dst)
 
     if failing == "fsync":
-        monkeypatch.setattr(storage._files.os, "fsync", full)
+        monkeypatch.setattr(storage.tinydb._files.os, "fsync", full)
     else:
-        monkeypatch.setattr(storage._files.os, "replace", replace)
+        monkeypatch.setattr(storage.tinydb._files.os, "replace", replace)
     batch = Batch(articles=(ArticleFacts(article("https://d/9"), (casualty(9),)),
                             ArticleFacts(article("https://d/8", published=T0.replace(year=2023)), (casualty(8),))),
                   guilds=(GuildSettings(guild_id=7, digest_watermark=50),))
@@ -232,7 +232,7 @@ async def test_disk_full_async_commit(tmp_path: Path, monkeypatch: pytest.Monkey
     def full(*_: object) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(storage._files.os, "fsync", full)
+    monkeypatch.setattr(storage.tinydb._files.os, "fsync", full)
     with pytest.raises(StoreError):
         await store.commit(facts_batch("https://d/9", [casualty(9)]))
     assert _state_of(store) == state and snapshot(tmp_path) == before

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-import storage._files
+import storage.tinydb._files
 from bot.errors import StoreError
-from storage.store import TinyStore
+from storage.tinydb.store import TinyStore
 from tests.storage._helpers import casualty, facts_batch, snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HOLDER = r"""
 import sys
 from pathlib import Path
-from storage.store import TinyStore
+from storage.tinydb.store import TinyStore
 store = TinyStore.open_sync(Path(sys.argv[1]))
 print("ready", flush=True)
 sys.stdin.readline()  # hold the store (and its lock) until the parent closes our stdin or kills us
@@ -95,8 +95,8 @@ def test_writers_in_one_process_share_the_lock_and_close_releases_it(tmp_path: P
     first = TinyStore.open_sync(tmp_path)
     second = TinyStore.open_sync(tmp_path)  # same process: shared, as tests and scripts do
     first.close_sync()
-    probe = [sys.executable, "-c", "import sys; from storage.store import TinyStore; TinyStore.open_sync(sys.argv[1])",
-             str(tmp_path)]
+    probe = [sys.executable, "-c",
+             "import sys; from storage.tinydb.store import TinyStore; TinyStore.open_sync(sys.argv[1])", str(tmp_path)]
     assert subprocess.run(probe, capture_output=True, env=_env(), timeout=60).returncode == 1  # still held
     second.close_sync()
     result = subprocess.run(probe, capture_output=True, text=True, env=_env(), timeout=60)
@@ -123,7 +123,7 @@ def test_read_only_open_of_a_v0_store_migrates_in_memory_only(tmp_path: Path) ->
 def test_reader_racing_a_commit_reads_the_new_generation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     writer = TinyStore.open_sync(tmp_path)
     writer.commit_sync(facts_batch("https://r/1", [casualty(1)]))
-    real_read = storage._files.read_tables
+    real_read = storage.tinydb._files.read_tables
     raced = []
 
     def read_tables(path: Path, **options: Any) -> dict[str, list[dict[str, object]]]:
@@ -132,6 +132,6 @@ def test_reader_racing_a_commit_reads_the_new_generation(tmp_path: Path, monkeyp
             writer.commit_sync(facts_batch("https://r/2", [casualty(2)]))
         return real_read(path, **options)
 
-    monkeypatch.setattr(storage._files, "read_tables", read_tables)
+    monkeypatch.setattr(storage.tinydb._files, "read_tables", read_tables)
     reader = TinyStore.open_sync(tmp_path, read_only=True)
     assert raced and sorted(f.fact.count for f in reader.facts()) == [1, 2]  # type: ignore[union-attr]

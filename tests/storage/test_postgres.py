@@ -14,7 +14,7 @@ import pytest
 from bot.errors import StoreError
 from bot.model import GuildSettings
 from storage.api import Batch
-from storage.postgres import PgStore
+from storage.postgres.store import PgStore
 from tests.conftest import StoreSpec, until
 from tests.storage._helpers import casualty, facts_batch
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.model import Casualty
+from bot.model import Casualty, Territory
 from storage.api import ArticleFacts, Batch, Store, fact_id
-from storage.store import TinyStore
+from storage.tinydb.store import TinyStore
 from tests.conftest import StoreSpec
 from tests.storage._helpers import T0, article, casualty, event, facts_batch
 
@@ -251,3 +251,31 @@ async def test_search_of_a_loaded_week_follows_edits(tmp_path: Path) -> None:
     assert [f.fact.summary for f in store.search("geneva")] == ["Talks resume in Geneva"]
     assert [f.fact.summary for f in store.search("updated report", limit=5)] == [
         "Talks resume in Geneva", "Curfew in Doha"]  # both facts, newest seq first
+
+
+@pytest.mark.parametrize("at_once", [True, False])  # TinyDB: small files parsed in one call, big ones streamed
+def test_claims_are_each_casualty_and_territory_fact_of_the_topics_once(store: Store, store_spec: StoreSpec,
+                                                                        at_once: bool,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """What an export reads (one pass): claims only, no events, of any of the topics, each once, since a date; the
+    same from a store opened afresh, whose old weeks (TinyDB) are read from their files."""
+    import storage.tinydb._partitions
+
+    monkeypatch.setattr(storage.tinydb._partitions, "AT_ONCE_BYTES", 1 << 20 if at_once else 0)
+    posts = Territory(action="taken", object="posts", count=21, qualifier="more_than", by_side="Pakistan",
+                      from_side="Afghanistan (Taliban)", claimant="Pakistan", quote="The army took more than 21 posts.")
+    store.commit_sync(facts_batch("https://a/5", [posts, event("Border closed")], published=T0 - timedelta(days=90),
+                                  topics=("gaza", "ukraine")))
+    expected = {f.id for f in store.facts(topics=["gaza", "ukraine"]) if f.fact.kind != "event"}
+    assert len(expected) == 5  # a/1's two casualties, a/2's two, a/5's territory claim (in both topics)
+    store.close_sync()
+    for reopened in (store_spec.open_sync(), store_spec.open_sync(read_only=True)):
+        claims = reopened.claims(topics=["gaza", "ukraine"])
+        assert sorted(f.id for f in claims) == sorted(expected)
+        assert {f.id: f for f in claims} == {f.id: f for f in reopened.facts(topics=["gaza", "ukraine"])
+                                             if f.id in expected}  # the very facts, with their articles
+        assert {f.article.url for f in reopened.claims(topics=["ukraine"], since=T0 - timedelta(days=30))} == {
+            "https://a/2"}
+        assert reopened.claims(topics=["sudan"])[0].fact.category == "displaced"  # type: ignore[union-attr]
+        assert reopened.claims(topics=[]) == [] and reopened.claims(topics=["nowhere"]) == []
+        reopened.close_sync()

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from bot.model import CATEGORIES, PRECISIONS, QUALIFIERS, Article, Casualty, Event, GuildSettings, SourceState, Topic
 from storage.api import ArticleFacts, Batch, fact_id
-from storage.store import TinyStore
+from storage.tinydb.store import TinyStore
 
 text = st.text(max_size=40)
 opt_text = st.none() | text

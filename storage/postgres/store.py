@@ -1,5 +1,4 @@
-"""The PostgreSQL driver of the repository API (:class:`storage.api.Store`): one database that several bot
-processes share (see storage/DESIGN.md, "The PostgreSQL driver").
+"""The PostgreSQL driver of the Store API: one database several bot processes share (storage/DESIGN.md).
 
 - asyncpg runs on a loop of the store's own, in one thread (the *portal*). The API's reads are synchronous
   (briefing is pure and synchronous), so a read submits its query to that loop and waits for the answer;
@@ -12,7 +11,8 @@ processes share (see storage/DESIGN.md, "The PostgreSQL driver").
   in memory. A commit that changes them bumps ``meta.state_version`` and sends a NOTIFY; every other
   process LISTENs, reloads the three tables, and tells its subscribers which guilds changed. If the
   listening connection drops, notifications may have been missed, so the process reconnects and reloads.
-- The schema is numbered SQL files in ``storage/migrations/``, applied at open under a session advisory lock.
+- Schema ``_schema.py``; commit writes ``_write.py``; rows, WHERE clauses, session settings ``_rows.py``; decoded
+  facts by id and row version ``_cache.py``; the loop thread ``_portal.py``.
 """
 
 from __future__ import annotations
@@ -20,74 +20,42 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import hashlib
-import itertools
 import json
 import logging
-import re
 from collections.abc import AsyncIterator, Collection, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import asyncpg
 
 from bot.errors import StoreError
 from bot.model import Article, GuildSettings, Kind, SourceState, StoredFact, Topic
 from storage import _codec
-from storage._index import words
-from storage._layout import DEFAULT_HOT_WEEKS
-from storage._pg_rows import (
-    FACT_ROW,
+from storage._state import StateReads, merged
+from storage._words import words
+from storage.api import DEFAULT_HOT_WEEKS, Batch, CommitResult, GuildChange, Subscriber
+from storage.postgres._cache import CACHE_FACTS, FactCache
+from storage.postgres._portal import Portal
+from storage.postgres._rows import (
     Where,
     article_row,
     aware,
+    decode_state,
     encode_state,
     fact_row,
     init_connection,
+    read_state,
     reason,
-    stored,
+    server_settings,
     topic_list,
 )
-from storage._pg_write import SESSION_SETTINGS, check_fence, write_articles, write_fact_topics, write_state
-from storage._portal import Portal
-from storage._state import StateReads, merged
-from storage.api import Batch, CommitResult, GuildChange, Subscriber
+from storage.postgres._schema import DEFAULT_SCHEMA, SCHEMA_NAME, advisory_key, describe, migrate
+from storage.postgres._write import bump, check_fence, write_articles, write_guild, write_rows, write_state
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("storage.postgres")  # the name it had as one module
 T = TypeVar("T")
-SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-DEFAULT_SCHEMA = "sitrep"
-_FACT_COLUMNS = "id, seq, topics, stored_at, story_id, article, fact"
 RECONNECT_S = 2.0  # between attempts to restore the listening connection
-CACHE_FACTS = 50_000  # decoded facts kept per process at least (~1.5 KB each); the database holds the rest
-FETCH_ROWS = 5_000  # rows decoded per round trip
 WARM_MAX = 250_000  # at most, when the recent window is larger (warm_search)
-
-
-def advisory_key(name: str) -> int:
-    """A stable signed 64-bit advisory-lock key for ``name`` (``hash()`` differs between processes)."""
-    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
-
-
-def describe(dsn: str) -> str:
-    """Where a DSN points, for messages and logs: host, port and database, never the user or password."""
-    try:
-        parts = urlsplit(dsn)
-        return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or '/'}"
-    except ValueError:
-        return "the configured PostgreSQL server"
-
-
-def migrations() -> list[tuple[int, str, str]]:
-    """The schema's migrations, in order: (version, file name, SQL)."""
-    found = []
-    for entry in resources.files("storage.migrations").iterdir():
-        match = re.fullmatch(r"(\d{4})_\w+\.sql", entry.name)
-        if match:
-            found.append((int(match[1]), entry.name, entry.read_text(encoding="utf-8")))
-    return sorted(found)
 
 
 class PgStore(StateReads):
@@ -118,10 +86,7 @@ class PgStore(StateReads):
         self._topics: dict[str, Topic] = {}
         self._guilds: dict[int, GuildSettings] = {}
         self._subscribers: list[tuple[asyncio.AbstractEventLoop, Subscriber]] = []
-        # "id:rev" → the fact decoded at that version, first in first out. An edited fact gets a new key; its
-        # old one is never asked again and leaves in turn.
-        self._decoded: dict[str, StoredFact] = {}
-        self._capacity = CACHE_FACTS  # grows to hold the recent window (warm_search)
+        self._cache = FactCache()  # decoded facts by id and row version
 
     # --- life cycle ---------------------------------------------------------------------------------
 
@@ -153,51 +118,20 @@ class PgStore(StateReads):
         return store
 
     async def _open(self) -> None:
-        settings = {"search_path": self.schema, "application_name": "sitrep", **SESSION_SETTINGS}
+        settings = server_settings(self.schema, "sitrep")
         try:
             self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.pool_size,
                                                    server_settings=settings, init=init_connection)
             async with self._pool.acquire() as conn:
-                await self._migrate(conn)
+                await migrate(conn, self.schema, self._migrate_key, read_only=self.read_only, where=self.where)
                 await self._load_state(conn)
             await self._listen()
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreError(f"cannot open the PostgreSQL store at {self.where} (schema {self.schema}): "
                              f"{reason(exc)}") from None
 
-    async def _migrate(self, conn: asyncpg.Connection) -> None:
-        await conn.execute("SELECT pg_advisory_lock($1)", self._migrate_key)
-        try:
-            if self.read_only:
-                exists = await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{self.schema}.meta")
-                if not exists:
-                    raise StoreError(f"no Sitrep store in schema {self.schema} at {self.where}")
-            else:
-                await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-                await conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
-                                   "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
-            applied = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
-            known = migrations()
-            newest = max((v for v, _, _ in known), default=0)
-            if applied and max(applied) > newest:
-                raise StoreError(f"the PostgreSQL store in schema {self.schema} is at schema version "
-                                 f"{max(applied)}, newer than this code ({newest}): upgrade Sitrep")
-            for version, name, sql in known:
-                if version in applied:
-                    continue
-                if self.read_only:
-                    raise StoreError(f"the PostgreSQL store in schema {self.schema} needs migration {name}: "
-                                     "open it once for writing (python -m bot run or poll)")
-                async with conn.transaction():
-                    await conn.execute(sql)
-                    await conn.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                                       version, name)
-                log.info("applied migration %s to schema %s", name, self.schema)
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", self._migrate_key)
-
     async def _listen(self) -> None:
-        settings = {"search_path": self.schema, "application_name": "sitrep-listen", **SESSION_SETTINGS}
+        settings = server_settings(self.schema, "sitrep-listen")
         self._listener = await asyncpg.connect(self.dsn, server_settings=settings)
         await self._listener.add_listener(self.channel, self._notified)
         self._listener.add_termination_listener(self._listener_lost)
@@ -244,20 +178,13 @@ class PgStore(StateReads):
     async def _load_state(self, conn: asyncpg.Connection) -> set[int]:
         """Read the state tables in one snapshot and install them if they are newer than memory. Returns the
         guilds whose settings differ from what memory held."""
-        async with conn.transaction(isolation="repeatable_read", readonly=True):
-            meta = await conn.fetchrow("SELECT last_seq, state_version FROM meta")
-            sources = await conn.fetch("SELECT doc FROM sources ORDER BY id")
-            topics = await conn.fetch("SELECT doc FROM topics ORDER BY key")
-            guilds = await conn.fetch("SELECT doc FROM guilds ORDER BY guild_id")
-        self._last_seq = max(self._last_seq, meta["last_seq"])
-        if meta["state_version"] <= self._state_version:
+        last_seq, version, rows = await read_state(conn)
+        self._last_seq = max(self._last_seq, last_seq)
+        if version <= self._state_version:
             return set()
-        new_guilds = {g.guild_id: g for g in (_codec.decode(GuildSettings, r["doc"]) for r in guilds)}
-        changed = {g for g in set(new_guilds) | set(self._guilds) if new_guilds.get(g) != self._guilds.get(g)}
-        self._sources = {s.id: s for s in (_codec.decode(SourceState, r["doc"]) for r in sources)}
-        self._topics = {t.key: t for t in (_codec.decode(Topic, r["doc"]) for r in topics)}
-        self._guilds = new_guilds
-        self._state_version = meta["state_version"]
+        sources, topics, guilds = decode_state(*rows)
+        changed = {g for g in set(guilds) | set(self._guilds) if guilds.get(g) != self._guilds.get(g)}
+        self._sources, self._topics, self._guilds, self._state_version = sources, topics, guilds, version
         return changed
 
     def subscribe(self, callback: Subscriber) -> None:
@@ -278,10 +205,10 @@ class PgStore(StateReads):
         The cache grows to hold the window (plus a quarter), up to WARM_MAX facts."""
         since = self.window_start()
         count = await self._run(self._fetch_value("SELECT count(*) FROM facts WHERE t >= $1", since))
-        self._capacity = max(CACHE_FACTS, min(WARM_MAX, int(count * 1.25)))
+        self._cache.capacity = max(CACHE_FACTS, min(WARM_MAX, int(count * 1.25)))
         newest = (f"SELECT id, rev, t, seq FROM (SELECT id, rev, t, seq FROM facts WHERE t >= $1 "
-                  f"ORDER BY t DESC, seq DESC LIMIT {self._capacity}) AS newest")
-        await self._run(self._fetch_facts(newest, [since], "t, seq", None))  # oldest first: they leave first
+                  f"ORDER BY t DESC, seq DESC LIMIT {self._cache.capacity}) AS newest")
+        await self._run(self._fetch_cached(newest, [since], "t, seq", None))  # oldest first: they leave first
         gc.collect()
         gc.freeze()  # long-lived and acyclic: the cyclic collector need not walk them (as TinyStore does)
 
@@ -328,12 +255,8 @@ class PgStore(StateReads):
 
     async def _update_guild(self, guild_id: int, change: GuildChange) -> GuildSettings:
         async with self._transaction() as conn:
-            row = await conn.fetchrow("SELECT doc FROM guilds WHERE guild_id = $1", guild_id)
-            current = _codec.decode(GuildSettings, row["doc"]) if row else GuildSettings(guild_id=guild_id)
-            updated = change(current)
-            await conn.execute("INSERT INTO guilds (guild_id, doc) VALUES ($1, $2) ON CONFLICT (guild_id) DO "
-                               "UPDATE SET doc = EXCLUDED.doc", guild_id, _codec.encode(updated))
-            last_seq, version = await self._bump(conn, None, state=True)
+            updated = await write_guild(conn, guild_id, change)
+            last_seq, version = await bump(conn, self.channel, None, state=True)
         self._installed(last_seq, version, Batch(guilds=(updated,)))
         return updated
 
@@ -354,19 +277,11 @@ class PgStore(StateReads):
         article_rows = [article_row(a) for a in articles]
         fact_rows = [fact_row(f, backlog) for f, backlog in facts]
         async with self._transaction() as conn:
-            if await conn.fetchval("SELECT EXISTS (SELECT FROM facts) OR EXISTS (SELECT FROM articles) OR "
-                                   "EXISTS (SELECT FROM sources) OR EXISTS (SELECT FROM topics) OR "
-                                   "EXISTS (SELECT FROM guilds)"):
+            if not await write_rows(conn, self.schema, article_rows, fact_rows, state, payloads):
                 raise StoreError(f"the PostgreSQL store at {self.where} (schema {self.schema}) is not empty: "
                                  "nothing was imported")
-            await conn.copy_records_to_table("articles", records=article_rows, schema_name=self.schema, columns=[
-                "url", "sort_time", "guid", "text_hash", "story_id", "topics", "doc"])
-            await conn.copy_records_to_table("facts", records=fact_rows, columns=list(FACT_ROW),
-                                             schema_name=self.schema)
-            await write_fact_topics(conn, self.schema, fact_rows)
-            await write_state(conn, state, payloads)
             seq = max([last_seq, *(f.seq for f, _ in facts)])
-            new_seq, version = await self._bump(conn, seq, state=True)
+            new_seq, version = await bump(conn, self.channel, seq, state=True)
         self._installed(new_seq, version, state)
         assert self._pool is not None
         # A bulk load leaves the planner without statistics, and the visibility map unset (no index-only
@@ -392,15 +307,6 @@ class PgStore(StateReads):
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreError(f"cannot write to the PostgreSQL store at {self.where}: {reason(exc)}") from None
 
-    async def _bump(self, conn: asyncpg.Connection, last_seq: int | None, *, state: bool) -> tuple[int, int]:
-        """Record the new last seq and state version, and NOTIFY the other processes (sent at commit)."""
-        row = await conn.fetchrow(
-            "UPDATE meta SET last_seq = GREATEST(last_seq, COALESCE($1, 0)), "
-            "state_version = state_version + $2 RETURNING last_seq, state_version", last_seq, int(state))
-        await conn.execute("SELECT pg_notify($1, $2)", self.channel,
-                           json.dumps({"seq": row["last_seq"], "state": row["state_version"]}))
-        return row["last_seq"], row["state_version"]
-
     async def _commit(self, batch: Batch, now: datetime) -> CommitResult:
         self._check_writable()
         if not batch:
@@ -417,7 +323,7 @@ class PgStore(StateReads):
                          or batch.guilds)
             if seq == first_seq and not state and not (result.new_articles or result.updated_articles):
                 return CommitResult(last_seq=seq)
-            last_seq, version = await self._bump(conn, seq, state=state)
+            last_seq, version = await bump(conn, self.channel, seq, state=state)
         self._installed(last_seq, version if state else None, batch)
         return CommitResult(new_articles=result.new_articles, updated_articles=result.updated_articles,
                             new_facts=result.new_facts, removed_facts=result.removed_facts, last_seq=last_seq)
@@ -458,49 +364,17 @@ class PgStore(StateReads):
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreError(f"cannot read the PostgreSQL store at {self.where}: {reason(exc)}") from None
 
-    def _facts(self, where: str, args: Sequence[Any], order: str, limit: int | None) -> list[StoredFact]:
-        sql = f"SELECT id, rev, t, seq FROM facts WHERE {where or 'true'}"
-        return self._call(self._fetch_facts(sql, args, order, limit))
-
-    async def _fetch_facts(self, sql: str, args: Sequence[Any], order: str, limit: int | None,
-                           unique: bool = True, rows_per_fact: int = 1) -> list[StoredFact]:
-        """The facts ``sql`` selects (``id, rev, t, seq`` of each), in ``order``, at most ``limit`` (of which
-        ``sql`` may give ``rows_per_fact`` rows per fact), in one snapshot: first the ids and row
-        versions, then only the rows this process has not decoded at that version. Moving and decoding rows
-        was most of an answer's time (~20 µs a fact; a 30-day topic at a million facts is 13,000); the cache
-        keeps decoded facts as immutable objects shared by every answer, by id and version. Without
-        ``unique``, ids may repeat (a fact in two asked topics): the first counts.
-
-        The cache is first in, first out: the recent window is decoded oldest first (``warm_search``) and new
-        facts come after, so what leaves first is the oldest fact, the one least likely to be asked again; a
-        least-recently-used order cost a dict move per fact of every answer (a third of a big answer's time).
-        """
+    async def _fetch_cached(self, sql: str, args: Sequence[Any], order: str, limit: int | None,
+                            unique: bool = True, rows_per_fact: int = 1) -> list[StoredFact]:
         assert self._pool is not None
-        cache = self._decoded
-        # One row, one array of "id:rev" keys: asyncpg builds one list in C (not a Record per fact), and the
-        # database sorts once.
-        top = f" ORDER BY {order} LIMIT {int(limit) * rows_per_fact}" if limit is not None else ""
-        sql = f"SELECT array_agg(id || ':' || rev ORDER BY {order}) FROM ({sql}{top}) AS selected(id, rev, t, seq)"
         try:
-            async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-                keys: list[str] = await conn.fetchval(sql, *args) or []
-                if not unique:  # a fact in two of the topics: the same key twice (one version per snapshot)
-                    keys = list(dict.fromkeys(keys))
-                hits = list(map(cache.get, keys))
-                missing = [key.partition(":")[0] for key, hit in zip(keys, hits, strict=True) if hit is None]
-                for start in range(0, len(missing), FETCH_ROWS):  # a few thousand rows in memory at a time
-                    for row in await conn.fetch(f"SELECT rev, {_FACT_COLUMNS} FROM facts WHERE id = ANY($1)",
-                                                missing[start:start + FETCH_ROWS]):
-                        cache[f"{row['id']}:{row['rev']}"] = stored(row)
-                if missing:
-                    hits = list(map(cache.get, keys))
+            return await self._cache.fetch(self._pool, sql, args, order, limit, unique, rows_per_fact)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreError(f"cannot read the PostgreSQL store at {self.where}: {reason(exc)}") from None
-        found = [hit for hit in hits if hit is not None]
-        if len(cache) > self._capacity:
-            for key in list(itertools.islice(cache, len(cache) - self._capacity)):
-                del cache[key]
-        return found if limit is None else found[:limit]
+
+    def _facts(self, where: str, args: Sequence[Any], order: str, limit: int | None) -> list[StoredFact]:
+        sql = f"SELECT id, rev, t, seq FROM facts WHERE {where or 'true'}"
+        return self._call(self._fetch_cached(sql, args, order, limit))
 
     def facts(self, *, topics: Collection[str] | None = None, kind: Kind | None = None,
               since: datetime | None = None, until: datetime | None = None, category: str | None = None,
@@ -537,7 +411,7 @@ class PgStore(StateReads):
         where.add("t <= {}", until)
         where.add("category = {}", category)
         sql = f"SELECT fact_id, rev, t, seq FROM fact_topics WHERE {where.sql}"
-        return self._call(self._fetch_facts(sql, where.args, "t DESC, seq DESC", limit, unique=len(topics) == 1,
+        return self._call(self._fetch_cached(sql, where.args, "t DESC, seq DESC", limit, unique=len(topics) == 1,
                                             rows_per_fact=len(topics)))
 
     def fact(self, fact_id: str) -> StoredFact | None:
@@ -559,6 +433,9 @@ class PgStore(StateReads):
         where.add("NOT backlog")
         where.add("topics && {}", topic_list(topics))
         return self._facts(where.sql, where.args, "seq", None)
+
+    def claims(self, *, topics: Collection[str], since: datetime | None = None) -> list[StoredFact]:  # one query
+        return [f for f in self.facts(topics=topics, since=since) if f.fact.kind != "event"]
 
     def search(self, words_: str, *, topics: Collection[str] | None = None, limit: int = 50) -> list[StoredFact]:
         """Facts whose text holds every word (folded: case and accents aside), newest first: the words

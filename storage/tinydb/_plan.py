@@ -6,60 +6,60 @@ from __future__ import annotations
 import contextlib
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.model import Article, StoredFact
-from storage import _codec, _files, _summary
-from storage._index import FactIndex
-from storage._layout import (
-    _BETWEEN,
-    _HEAD,
-    _TAIL,
+from storage import _codec
+from storage._state import State, merged
+from storage._words import fact_words
+from storage.api import Batch, CommitResult, fact_id
+from storage.tinydb import _files, _summary
+from storage.tinydb._layout import (
+    BETWEEN,
+    HEAD,
     MANIFEST,
     SCHEMA_VERSION,
     STATE,
     SUM,
-    _documents,
-    _dump,
-    _fact_json,
-    _Layout,
-    _Part,
+    TAIL,
+    Layout,
+    Part,
+    documents,
+    dump,
+    fact_json,
     partition_of,
 )
-from storage._state import merged
-from storage._summary import Summary
-from storage.api import Batch, CommitResult, fact_id
-
-if TYPE_CHECKING:
-    from storage.store import TinyStore as Store
+from storage.tinydb._partitions import Partitions
+from storage.tinydb._summary import Summary
 
 
-class _Plan:
+class Plan:
     """What a batch changes, computed against the current state without touching it (in a worker thread:
     it may read old partitions). ``encode`` builds the new files; ``apply`` makes the change visible in
     memory, in one step, on the event loop."""
 
-    def __init__(self, store: Store, batch: Batch, now: datetime) -> None:
-        self.store, self.batch, self.now = store, batch, now
-        store._build_filters()
+    def __init__(self, memory: Partitions, state: State, batch: Batch, now: datetime) -> None:
+        self.memory, self.state_now, self.batch, self.now = memory, state, batch, now
+        self.state: State | None = None  # the new sources, topics and guilds, when the batch changes them
+        memory.build_filters()
         self.articles: dict[str, tuple[Article, str]] = {}  # url → (article, partition)
         self.new_facts: list[tuple[StoredFact, str, bool]] = []
         self.removed: dict[str, set[str]] = {}  # partition → fact ids
-        self.parts: dict[str, _Part] = {}  # the touched fact partitions, as they are now
+        self.parts: dict[str, Part] = {}  # the touched fact partitions, as they are now
         self.touched: set[str] = set()
-        seq = store._last_seq
+        seq = memory.last_seq
         new_articles = updated = 0
         taken: set[str] = set()
         for item in batch.articles:
             article = item.article
-            stored_in = store._partition_of_article(article.url)
-            old = store._part(stored_in).articles.get(article.url) if stored_in else None
+            stored_in = memory.partition_of_article(article.url)
+            old = memory.part(stored_in).articles.get(article.url) if stored_in else None
             old = old or self._planned(article.url)
             if old is not None and old.text_hash == article.text_hash:
                 continue
             part = stored_in or partition_of(article.published or now)
             if part not in self.parts:
-                self.parts[part] = store._part(part)
+                self.parts[part] = memory.part(part)
             content = self.parts[part]
             self.articles[article.url] = (article, part)
             self.touched.add(part)
@@ -72,7 +72,7 @@ class _Plan:
             wanted: list[tuple[str, Any]] = []
             for fact in item.facts:
                 fid = fact_id(article.url, fact)
-                if fid in taken or (fid not in keep and store._known_id(fid)):
+                if fid in taken or (fid not in keep and memory.known_id(fid)):
                     continue  # the same fact twice, or an id collision: the first one wins
                 taken.add(fid)
                 wanted.append((fid, fact))
@@ -96,7 +96,7 @@ class _Plan:
         self.last_seq = seq
         self.result = CommitResult(
             new_articles=new_articles, updated_articles=updated,
-            new_facts=sum(1 for f, _, _ in self.new_facts if f.seq > store._last_seq),
+            new_facts=sum(1 for f, _, _ in self.new_facts if f.seq > memory.last_seq),
             removed_facts=sum(len(ids) for ids in self.removed.values()), last_seq=seq,
         )
 
@@ -111,12 +111,12 @@ class _Plan:
     def encode(self) -> dict[str, Any]:
         """New files (name → bytes) plus the new manifest. Raises StoreError on an unserialisable value
         before anything is written."""
-        store = self.store
-        generation = store._generation + 1
-        files = dict(store._files)
+        memory = self.memory
+        generation = memory.generation + 1
+        files = dict(memory.files)
         payloads: dict[str, Any] = {}
         self.summaries: dict[str, Summary] = {}
-        self.layouts: dict[str, _Layout] = {}
+        self.layouts: dict[str, Layout] = {}
         for part in sorted(self.touched):
             name = f"{part}.g{generation}.json"
             files[part] = name
@@ -128,10 +128,10 @@ class _Plan:
             added = [f for f, p, _ in self.new_facts if p == part]
             gone = [f for fid in self.removed.get(part, set()) | {f.id for f in added}
                     if (f := content.index.get(fid)) is not None]
-            old = store._summaries.get(part) or Summary()
+            old = memory.summaries.get(part) or Summary()
             vocabulary = set(old.words)
             for fact in added:
-                vocabulary |= FactIndex._fact_words(fact)
+                vocabulary |= fact_words(fact)
             n_articles = len(set(content.articles) | {u for u, (_, p) in self.articles.items() if p == part})
             summary = _summary.update(old, added=added, removed=gone, articles=[
                 a for a, p in self.articles.values() if p == part], n_articles=n_articles,
@@ -146,8 +146,7 @@ class _Plan:
         return payloads
 
     def _encode_state(self) -> dict[str, list[Any]]:
-        store = self.store
-        self.state = sources, topics, guilds = merged(store._sources, store._topics, store._guilds, self.batch)
+        self.state = sources, topics, guilds = merged(*self.state_now, self.batch)
         return {"sources": [_codec.encode(s) for s in sources.values()],
                 "topics": [_codec.encode(t) for t in topics.values()],
                 "guilds": [_codec.encode(g) for g in guilds.values()]}
@@ -160,21 +159,21 @@ class _Plan:
         articles_here = [a for a, p in self.articles.values() if p == part]
         facts_here = [(f, backlog) for f, p, backlog in self.new_facts if p == part]
         layout = content.layout
-        if (layout is not None and layout[0] == self.store._files.get(part) and part not in self.removed
+        if (layout is not None and layout[0] == self.memory.files.get(part) and part not in self.removed
                 and not any(a.url in content.articles for a in articles_here)
                 and not any(f.id in content.index for f, _ in facts_here)):
             with contextlib.suppress(OSError):
-                raw = (self.store.data_dir / layout[0]).read_bytes()
+                raw = (self.memory.data_dir / layout[0]).read_bytes()
                 _, start, n_articles, n_facts = layout
-                if raw.startswith(_HEAD) and raw[start - len(_BETWEEN):start] == _BETWEEN and raw.endswith(_TAIL):
+                if raw.startswith(HEAD) and raw[start - len(BETWEEN):start] == BETWEEN and raw.endswith(TAIL):
                     view = memoryview(raw)  # slices of the old file are not copied: it is written in pieces
-                    new_articles = _documents([_dump(_codec.encode(a)) for a in articles_here], n_articles)
-                    new_facts = _documents([_fact_json(f, backlog) for f, backlog in facts_here], n_facts)
+                    new_articles = documents([dump(_codec.encode(a)) for a in articles_here], n_articles)
+                    new_facts = documents([fact_json(f, backlog) for f, backlog in facts_here], n_facts)
                     facts_at = start + len(new_articles)
                     self.layouts[part] = (name, facts_at, n_articles + len(articles_here),
                                           n_facts + len(facts_here))
-                    return [view[:start - len(_BETWEEN)], new_articles, _BETWEEN, view[start:-len(_TAIL)], new_facts,
-                            _TAIL]
+                    return [view[:start - len(BETWEEN)], new_articles, BETWEEN, view[start:-len(TAIL)], new_facts,
+                            TAIL]
         urls = set(content.articles) | {u for u, (_, p) in self.articles.items() if p == part}
         articles = [self.articles[u][0] if u in self.articles else content.articles[u] for u in sorted(urls)]
         replaced = {f.id for f, _ in facts_here}
@@ -182,35 +181,32 @@ class _Plan:
         facts = [(f, content.index.is_backlog(f.id)) for f in content.index.facts()
                  if f.id not in removed and f.id not in replaced]
         facts += facts_here
-        head = _HEAD + _documents([_dump(_codec.encode(a)) for a in articles], 0) + _BETWEEN
+        head = HEAD + documents([dump(_codec.encode(a)) for a in articles], 0) + BETWEEN
         self.layouts[part] = (name, len(head), len(articles), len(facts))
-        return [head, _documents([_fact_json(f, backlog) for f, backlog in facts], 0), _TAIL]
+        return [head, documents([fact_json(f, backlog) for f, backlog in facts], 0), TAIL]
 
     def apply(self) -> None:
         """Make the batch visible. No await in here: readers on the loop see all of it or none."""
-        store = self.store
-        with store._mem:
+        memory = self.memory
+        with memory.mem:
             for name, content in self.parts.items():
-                if name not in store._hot:
-                    store._load_hot(content)
+                if name not in memory.hot:
+                    memory.load_hot(content)
             for article, part in self.articles.values():
-                content = store._hot[part]
+                content = memory.hot[part]
                 content.articles[article.url] = article
-                store._index_article(article, part)
+                memory.index_article(article, part)
             for part, ids in self.removed.items():
-                store._hot[part].index.remove(ids)
+                memory.hot[part].index.remove(ids)
             by_part: dict[str, list[tuple[StoredFact, str, bool]]] = {}
             for item in self.new_facts:
                 by_part.setdefault(item[1], []).append(item)
             for part, items in by_part.items():
-                store._hot[part].index.add_many(items)
+                memory.hot[part].index.add_many(items)
             for part, layout in self.layouts.items():
-                store._hot[part].layout = layout
-            store._last_seq = self.last_seq
-            if self.state_changed:
-                sources, topics, guilds = self.state
-                store._sources, store._topics, store._guilds = sources, topics, guilds
-            store._summaries.update(self.summaries)
-            store._remember((f for f, _, _ in self.new_facts), (a for a, _ in self.articles.values()))
-            store._generation, store._files = self.generation, self.files
-            store._evict(keep=self.parts, now=self.now)
+                memory.hot[part].layout = layout
+            memory.last_seq = self.last_seq
+            memory.summaries.update(self.summaries)
+            memory.remember((f for f, _, _ in self.new_facts), (a for a, _ in self.articles.values()))
+            memory.generation, memory.files = self.generation, self.files
+            memory.evict(keep=self.parts, now=self.now)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import re
-import unicodedata
 from array import array
 from collections.abc import Collection, Iterable
 from contextlib import AbstractContextManager
@@ -18,38 +16,11 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from bot.model import Kind, StoredFact
+from storage._words import fact_words, words
 
 Key = tuple[float, int, str]
 T = TypeVar("T", bound=Any)
 _EMPTY: array[int] = array("I")
-_WORD = re.compile(r"\w+")
-
-
-def fold(text: str) -> str:
-    """Lower case, accents removed: "Pakistán" and "pakistan" are the same word."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def words(text: str) -> set[str]:
-    if text.isascii():  # the common case, and the same answer: ASCII has no accents to remove
-        return set(_WORD.findall(text.lower()))
-    return set(_WORD.findall(fold(text)))
-
-
-def search_text(quote: str | None, title: str | None, outlet: str | None, summary: str | None,
-                location: str | None, actors: Iterable[str] | None, victim: str | None, victim_text: str | None,
-                claimant: str | None, claimant_text: str | None) -> str:
-    """The text a fact is found by: its quote, summary, place, actors and sides, and its article's title
-    and outlet. The one definition, for the word index and for scanning an old partition's documents."""
-    return " ".join(filter(None, (quote, title, outlet, summary, location, " ".join(actors or ()), victim,
-                                  victim_text, claimant, claimant_text)))
-
-
-def might_contain(text: str, terms: Iterable[str]) -> bool:
-    """A quick test before :func:`words`: every term is a substring of the folded text."""
-    folded = text.lower() if text.isascii() else fold(text)
-    return all(term in folded for term in terms)
 
 
 def _time(fact: StoredFact) -> float:
@@ -176,14 +147,6 @@ class FactIndex:
         self._by_seq = [k for k in self._by_seq if k[1] not in gone]
         self._ids = [i for i in self._ids if i not in gone]
 
-    @staticmethod
-    def _fact_words(fact: StoredFact) -> set[str]:
-        f = fact.fact
-        return words(search_text(
-            f.quote, fact.article.title, fact.article.outlet, getattr(f, "summary", None),
-            getattr(f, "location", None), getattr(f, "actors", None), getattr(f, "victim", None),
-            getattr(f, "victim_text", None), getattr(f, "claimant", None), getattr(f, "claimant_text", None)))
-
     # --- queries ------------------------------------------------------------------------------------
 
     def query(self, *, topics: Collection[str] | None, kind: Kind | None, since: datetime | None,
@@ -256,7 +219,7 @@ class FactIndex:
     def _index_words(cls, index: dict[str, array[int]], order: list[StoredFact], fact: StoredFact) -> None:
         position = len(order)
         order.append(fact)
-        for word in cls._fact_words(fact):
+        for word in fact_words(fact):
             postings = index.get(word)
             if postings is None:
                 index[word] = postings = array("I")

@@ -2,7 +2,7 @@
 
 Every file is written once under a new name (temp file, flush, fsync, ``os.replace``, directory fsync)
 and never rewritten in place, so a kill at any moment leaves either the old file or the new one, never
-half of one. The manifest (see store.py) names which generation of each file is current.
+half of one. The manifest (see _disk.py) names which generation of each file is current.
 """
 
 from __future__ import annotations

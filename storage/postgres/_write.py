@@ -1,9 +1,11 @@
 """What a PostgreSQL commit writes, inside the transaction ``PgStore`` holds under the write lock: the
 articles and facts of a batch (planned as ``_plan.py`` plans a TinyDB commit), the topics of each fact, the
-state tables, and the fence check of a leader-only write."""
+state tables, a guild's read-and-change, a bulk import, the fence check of a leader-only write, and the NOTIFY
+that tells the other processes."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -11,9 +13,10 @@ from typing import Any
 import asyncpg
 
 from bot.errors import StoreError
-from bot.model import Article, StoredFact
-from storage._pg_rows import FACT_ROW, article_row, fact_row
-from storage.api import Batch, CommitResult, Fence, fact_id
+from bot.model import Article, GuildSettings, StoredFact
+from storage import _codec
+from storage.api import Batch, CommitResult, Fence, GuildChange, fact_id
+from storage.postgres._rows import FACT_ROW, article_row, fact_row
 
 
 async def write_fact_topics(conn: asyncpg.Connection, schema: str, fact_rows: Sequence[tuple[Any, ...]]) -> None:
@@ -23,14 +26,6 @@ async def write_fact_topics(conn: asyncpg.Connection, schema: str, fact_rows: Se
             "fact_topics", records=[(topic, row[3], row[4], row[1], row[0], row[6]) for row in fact_rows
                                     for topic in dict.fromkeys(row[5])],
             columns=["topic", "kind", "t", "seq", "fact_id", "category"], schema_name=schema)
-
-
-# A process cut off by a lost network inside a write transaction holds the write lock until the server ends its
-# session. Keepalives (5 s idle, 2 s apart, 3 probes) let the server notice a dead peer in about 11 s instead of
-# the system's two hours, and a session idle inside a transaction for 20 s is ended (the case keepalives miss:
-# a proxy's kernel answers them). A commit never pauses that long between its statements.
-SESSION_SETTINGS = {"tcp_keepalives_idle": "5", "tcp_keepalives_interval": "2", "tcp_keepalives_count": "3",
-                    "idle_in_transaction_session_timeout": "20s"}
 
 
 async def check_fence(conn: asyncpg.Connection, fence: Fence) -> None:
@@ -45,7 +40,7 @@ async def check_fence(conn: asyncpg.Connection, fence: Fence) -> None:
 
 async def write_articles(conn: asyncpg.Connection, schema: str, batch: Batch, now: datetime,
                           seq: int) -> tuple[CommitResult, int]:
-    """The TinyDB driver's commit semantics (storage/_plan.py), in SQL: an article whose text hash is
+    """The TinyDB driver's commit semantics (storage/tinydb/_plan.py), in SQL: an article whose text hash is
     unchanged is skipped; an edited one replaces its facts, those with an unchanged id keeping their
     seq; a fact id already held by another article is a collision, and the first one wins."""
     if not batch.articles:
@@ -139,3 +134,39 @@ async def write_state(conn: asyncpg.Connection, batch: Batch, payloads: dict[str
     if payloads["guilds"]:
         await conn.executemany("INSERT INTO guilds (guild_id, doc) VALUES ($1, $2) ON CONFLICT (guild_id) "
                                "DO UPDATE SET doc = EXCLUDED.doc", payloads["guilds"])
+
+
+async def write_rows(conn: asyncpg.Connection, schema: str, article_rows: list[tuple[Any, ...]],
+                     fact_rows: list[tuple[Any, ...]], state: Batch, payloads: dict[str, list[Any]]) -> bool:
+    """``PgStore.import_rows``'s writes (inside its transaction): every row as it is, by COPY. False, writing
+    nothing, if the schema holds anything."""
+    if await conn.fetchval("SELECT EXISTS (SELECT FROM facts) OR EXISTS (SELECT FROM articles) OR "
+                           "EXISTS (SELECT FROM sources) OR EXISTS (SELECT FROM topics) OR "
+                           "EXISTS (SELECT FROM guilds)"):
+        return False
+    await conn.copy_records_to_table("articles", records=article_rows, schema_name=schema, columns=[
+        "url", "sort_time", "guid", "text_hash", "story_id", "topics", "doc"])
+    await conn.copy_records_to_table("facts", records=fact_rows, columns=list(FACT_ROW), schema_name=schema)
+    await write_fact_topics(conn, schema, fact_rows)
+    await write_state(conn, state, payloads)
+    return True
+
+
+async def write_guild(conn: asyncpg.Connection, guild_id: int, change: GuildChange) -> GuildSettings:
+    """``change`` applied to the guild's settings as committed now (inside the write transaction)."""
+    row = await conn.fetchrow("SELECT doc FROM guilds WHERE guild_id = $1", guild_id)
+    current = _codec.decode(GuildSettings, row["doc"]) if row else GuildSettings(guild_id=guild_id)
+    updated = change(current)
+    await conn.execute("INSERT INTO guilds (guild_id, doc) VALUES ($1, $2) ON CONFLICT (guild_id) DO "
+                       "UPDATE SET doc = EXCLUDED.doc", guild_id, _codec.encode(updated))
+    return updated
+
+
+async def bump(conn: asyncpg.Connection, channel: str, last_seq: int | None, *, state: bool) -> tuple[int, int]:
+    """Record the new last seq and state version, and NOTIFY the other processes (sent at commit)."""
+    row = await conn.fetchrow(
+        "UPDATE meta SET last_seq = GREATEST(last_seq, COALESCE($1, 0)), "
+        "state_version = state_version + $2 RETURNING last_seq, state_version", last_seq, int(state))
+    await conn.execute("SELECT pg_notify($1, $2)", channel,
+                       json.dumps({"seq": row["last_seq"], "state": row["state_version"]}))
+    return row["last_seq"], row["state_version"]

@@ -11,9 +11,10 @@ from typing import Any
 
 import asyncpg
 
-from bot.model import Article, ArticleRef, StoredFact
+from bot.model import Article, ArticleRef, GuildSettings, SourceState, StoredFact, Topic
 from storage import _codec
-from storage._index import FactIndex
+from storage._state import State
+from storage._words import fact_words
 from storage.api import Batch
 
 _MIN_TIME = datetime.min.replace(tzinfo=UTC)
@@ -82,7 +83,7 @@ def fact_row(stored: StoredFact, backlog: bool) -> tuple[Any, ...]:
             list(stored.topics), fact.category if casualty else None,  # type: ignore[union-attr]
             (fact.victim or "").casefold() if casualty else None,  # type: ignore[union-attr]
             (fact.claimant or "").casefold() if casualty else None,  # type: ignore[union-attr]
-            backlog, sorted(FactIndex._fact_words(stored)), stored.stored_at, stored.story_id,
+            backlog, sorted(fact_words(stored)), stored.stored_at, stored.story_id,
             _codec.encode(stored.article), _codec.encode_fact(fact))
 
 
@@ -96,3 +97,32 @@ def encode_state(batch: Batch) -> dict[str, list[Any]]:
     return {"sources": [(s.id, s.guild_id, _codec.encode(s)) for s in batch.sources],
             "topics": [(t.key, t.guild_id, _codec.encode(t)) for t in batch.topics],
             "guilds": [(g.guild_id, _codec.encode(g)) for g in batch.guilds]}
+
+
+async def read_state(conn: asyncpg.Connection) -> tuple[int, int, tuple[list[Any], list[Any], list[Any]]]:
+    """``meta``'s last seq and state version, and the rows of sources, topics and guilds, in one snapshot."""
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        meta = await conn.fetchrow("SELECT last_seq, state_version FROM meta")
+        sources = await conn.fetch("SELECT doc FROM sources ORDER BY id")
+        topics = await conn.fetch("SELECT doc FROM topics ORDER BY key")
+        guilds = await conn.fetch("SELECT doc FROM guilds ORDER BY guild_id")
+    return meta["last_seq"], meta["state_version"], (sources, topics, guilds)
+
+
+def decode_state(sources: list[Any], topics: list[Any], guilds: list[Any]) -> State:
+    return ({s.id: s for s in (_codec.decode(SourceState, r["doc"]) for r in sources)},
+            {t.key: t for t in (_codec.decode(Topic, r["doc"]) for r in topics)},
+            {g.guild_id: g for g in (_codec.decode(GuildSettings, r["doc"]) for r in guilds)})
+
+
+# A process cut off by a lost network inside a write transaction holds the write lock until the server ends its
+# session. Keepalives (5 s idle, 2 s apart, 3 probes) let the server notice a dead peer in about 11 s instead of
+# the system's two hours, and a session idle inside a transaction for 20 s is ended (the case keepalives miss:
+# a proxy's kernel answers them). A commit never pauses that long between its statements.
+SESSION_SETTINGS = {"tcp_keepalives_idle": "5", "tcp_keepalives_interval": "2", "tcp_keepalives_count": "3",
+                    "idle_in_transaction_session_timeout": "20s"}
+
+
+def server_settings(schema: str, application_name: str) -> dict[str, str]:
+    """What every session of the store sets on the server: its schema, its name, and the settings above."""
+    return {"search_path": schema, "application_name": application_name, **SESSION_SETTINGS}

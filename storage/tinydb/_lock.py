@@ -16,6 +16,7 @@ import errno
 import fcntl
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from bot.errors import StoreError
@@ -75,3 +76,27 @@ def _read_pid(fd: int) -> int | None:
     except OSError:
         return None
     return int(text) if text.isdigit() else None
+
+
+@contextlib.contextmanager
+def no_writer(data_dir: Path) -> Iterator[None]:
+    """Hold the data directory's writer lock *shared* while the store is read (writing nothing): if a bot or
+    poller is writing it, the copy is refused; and none can start writing until the copy is done, so what is
+    copied is one consistent state."""
+    path = data_dir / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:  # never opened for writing
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            holder = _read_pid(fd)
+            who = f" (pid {holder})" if holder else ""
+            raise StoreError(f"the data directory {data_dir} is in use by a Sitrep writer{who}; stop it first: "
+                             "a store being written cannot be copied consistently") from None
+        yield
+    finally:
+        os.close(fd)

@@ -8,20 +8,18 @@ through the normal commit path; the old files are kept (renamed), never deleted.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from bot.errors import StoreError
 from bot.model import Article, Fact, GuildSettings, SourceState, Topic
-from storage import _codec, _files
+from storage import _codec
 from storage.api import ArticleFacts, Batch
-
-if TYPE_CHECKING:
-    from pathlib import Path
-
-    from storage.store import TinyStore as Store
+from storage.tinydb import _files
 
 
-def migrate_v0(store: Store, legacy: Path) -> None:
+def read_v0(legacy: Path) -> Batch:
+    """The whole version-0 file as one batch (its facts marked backlog, so history is not announced again);
+    the store commits it, or applies it in memory only when read-only."""
     tables = _files.read_tables(legacy)
     try:
         facts_by_url: dict[str, list[Fact]] = {}
@@ -39,8 +37,4 @@ def migrate_v0(store: Store, legacy: Path) -> None:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise StoreError(f"cannot migrate {legacy}: unexpected content ({exc}); it was left untouched") from None
-    if store.read_only:  # seen as migrated, but nothing is written: the next writer migrates it
-        store._apply_in_memory(batch)
-        return
-    store.commit_sync(batch)
-    legacy.rename(legacy.with_name(legacy.name + ".v0-migrated"))
+    return batch

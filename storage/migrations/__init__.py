@@ -1,1 +1,0 @@
-"""Numbered SQL migrations of the PostgreSQL schema (storage/postgres.py applies them in order)."""
