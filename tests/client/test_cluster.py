@@ -59,8 +59,9 @@ DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(os.environ["SITREP_FAKE_GATEWAY"])
 from bot.cli import main
 sys.exit(main(sys.argv[1:]))
 """
-SLOT_AHEAD_S = 6  # the digest slot is the first whole minute at least this long after the test starts
-SETUP_S = 20  # at most, for each step of the start: the leader polling, both processes connected
+SLOT_AHEAD_S = 40  # the digest slot: the first whole minute at least this long after the test starts (each
+# process loads and checks the English pipeline in its extraction worker before connecting: ~10 s under load)
+SETUP_S = 40  # at most, for each step of the start: the leader polling, both processes connected
 LEASE_RETRY_S = 5.0  # bot/client/_leader.py's default, the one `run` uses
 KILL_MARGIN = timedelta(seconds=0.2)  # the leader dies at least this long before the slot
 TAKEOVER_S = 30  # from the kill: the follower leads, has polled and has posted the digests
@@ -295,6 +296,7 @@ async def logs_on_failure(processes: dict[str, Process]) -> AsyncIterator[None]:
 
 
 @pytest.mark.slow  # waits for a whole minute: digest times have a minute's precision
+@pytest.mark.timeout(240)
 async def test_killing_the_leader_mid_cycle_loses_nothing_and_doubles_nothing(pg_dsn: str, pg_schema: str,
                                                                              tmp_path: Path) -> None:
     started = time.monotonic()

@@ -251,8 +251,7 @@ async def test_commands_are_answered_while_a_commit_is_in_flight(world: World, m
     import threading
     from datetime import UTC, datetime, timedelta
 
-    import storage._files
-
+    import storage.tinydb._files
     from storage import ArticleFacts, Batch
     from tests.storage._helpers import article, casualty, facts_batch
 
@@ -264,14 +263,14 @@ async def test_commands_are_answered_while_a_commit_is_in_flight(world: World, m
     old_fact = next(f for f in world.store.facts(topics=["pak-afg"]) if f.fact.quote == quote)
 
     writing, release = threading.Event(), threading.Event()
-    real_write = storage._files.write_atomic
+    real_write = storage.tinydb._files.write_atomic
 
     def slow_write(path: Path, data: bytes) -> None:
         writing.set()
         assert release.wait(10), "the test never released the commit"
         real_write(path, data)
 
-    monkeypatch.setattr(storage._files, "write_atomic", slow_write)
+    monkeypatch.setattr(storage.tinydb._files, "write_atomic", slow_write)
     commit = asyncio.ensure_future(world.store.commit(facts_batch("https://new.example/stuck", [casualty(5)],
                                                                   topics=("pak-afg",))))
     try:

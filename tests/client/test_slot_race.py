@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from bot.client import latest_slot
-from bot.extract import Extractor
+from bot.extract import Extractor, InlineExtraction
 from bot.sources import Poller
 from storage import Batch
 from tests.client.conftest import CHANNEL_A, CHANNEL_B, GUILD_A, GUILD_B, World
@@ -149,7 +149,8 @@ async def test_a_leader_killed_around_the_slot_mid_cycle_loses_no_digest(world: 
     clock, slot = await _prepare(world)
     # The old leader's cycle is fetching when it dies: it never commits.
     old_gate = Gate(world.poller.fetcher.fetch)
-    old = Poller(world.config, world.store, world.poller.fetcher, Extractor(world.config.actors, world.config.places),
+    old = Poller(world.config, world.store, world.poller.fetcher,
+                 InlineExtraction(Extractor(world.config.actors, world.config.places)),
                  clock=clock)
     old.fetcher = replace_fetch(world.poller.fetcher, old_gate)
     clock.now = slot + timedelta(seconds=min(offset, 0) - 5)
