@@ -42,7 +42,7 @@ from urllib.parse import urlparse
 from _realnews import ROOT, any_alias, groups, load, overlap, overlaps, text_of
 from aiohttp import web
 
-from bot.briefing import Answer, Briefing, Line, Ref, render_text
+from bot.briefing import Answer, Briefing, Line, Ref, Source, render_text
 from bot.config import load_config
 from bot.model import Casualty, Event, StoredFact
 
@@ -323,7 +323,8 @@ def audit(config_path: Path, data_dir: Path, articles: list[dict[str, Any]], qui
 
 
 def _text(line: Line) -> str:
-    return "".join(s if isinstance(s, str) else (f"[{s.fact_id}]" if isinstance(s, Ref) else s.iso)
+    return "".join(s if isinstance(s, str) else (f"[{s.fact_id}]" if isinstance(s, Ref) else
+                                                   s.outlet if isinstance(s, Source) else s.iso)
                    for s in line.segments)
 
 
