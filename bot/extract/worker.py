@@ -14,16 +14,19 @@ Both are closed by their owner (``close()``): the worker process ends with the b
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import date, datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from bot.extract._pipeline import Extractor
 from bot.model import Fact
 
-Gazetteers = tuple[Mapping[str, Sequence[str]] | None, Mapping[str, Sequence[str]] | None]
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Extraction(Protocol):
@@ -75,18 +78,33 @@ def _countries_named(names: tuple[str, ...]) -> tuple[str, ...]:
 class ExtractionWorker:
     def __init__(self, actors: Mapping[str, Sequence[str]] | None = None,
                  places: Mapping[str, Sequence[str]] | None = None) -> None:
-        self._pool = ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
-            initargs=({k: list(v) for k, v in (actors or {}).items()}, {k: list(v) for k, v in (places or {}).items()}))
+        self._initargs = ({k: list(v) for k, v in (actors or {}).items()},
+                          {k: list(v) for k, v in (places or {}).items()})
+        self._pool = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
+                                   initargs=self._initargs)
+
+    async def _call(self, fn: Callable[..., T], *args: object) -> T:
+        """One call in the worker. A worker that died (killed, out of memory) is replaced once and the call
+        made again: the article is extracted, not lost; a second death is raised to the caller."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._pool, fn, *args)
+        except BrokenProcessPool:
+            log.error("the extraction worker process died; starting a new one")
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._start()
+            return await loop.run_in_executor(self._pool, fn, *args)
 
     async def extract(self, text: str, *, published: datetime | date | None = None,
                       title: str | None = None, countries: Sequence[str] = ()) -> list[Fact]:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, _extract, text, published, title,
-                                                                tuple(countries))
+        return await self._call(_extract, text, published, title, tuple(countries))
 
     async def countries_named(self, names: Sequence[str]) -> tuple[str, ...]:
         """Answered by the worker, which holds the gazetteer (this process does not load it)."""
-        return await asyncio.get_running_loop().run_in_executor(self._pool, _countries_named, tuple(names))
+        return await self._call(_countries_named, tuple(names))
 
     async def warm(self) -> None:
         """Starts the process and loads the pipeline now, not on the first article (a model error shows here)."""
