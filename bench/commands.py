@@ -124,42 +124,54 @@ async def run(driver: str, n_facts: int, interactions: int, keep: Path | None, c
         data_dir = keep or Path(tmp) / "store"
         schema = f"bench_commands_{os.getpid()}"
         where = schema if driver == "postgres" else str(data_dir)
-        # In a process of its own: this one then holds only what the bot holds (its RSS, its garbage).
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            build_s = await asyncio.get_running_loop().run_in_executor(
-                pool, build_store, driver, where, dsn, n_facts, now, copy)
-        config = replace(bench_config(data_dir), storage=StorageConfig(driver=driver, schema=schema))
-        (data_dir / "commands.sha256").unlink(missing_ok=True)  # a fresh fake Discord: the bot syncs its commands
-        if driver == "postgres":
-            os.environ["SITREP_DATABASE_URL"] = dsn  # open_store reads it from the environment only
-        fake = FakeDiscord([FakeGuild(GUILD, "Bench", [FakeChannel(4201)])])
-        await fake.start()
-        discord.http.Route.BASE = fake.api_base
-        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fake.gateway_url)
         try:
-            async with composed(config) as bot:
-                bot.poller = None  # no poll job: the writer below commits in its place
-                asked = questions(bot.store, now)
-                async with bot:
-                    started = time.perf_counter()
-                    await bot.login("bench-token")  # setup_hook: cogs, the store's warm-up, the command sync
-                    login_s = time.perf_counter() - started
-                    task = asyncio.create_task(bot.connect(reconnect=False))
-                    await fake.wait_ready(timeout=60)
-                    await fake.wait_for(lambda: bool(fake.commands), timeout=60)
-                    ready_rss = rss_mb()  # the store opened and warmed, the bot connected: before any command
-                    result = await measure(bot.store, sb, fake, asked, interactions, now, no_commits)
-                    await bot.close()
-                    task.cancel()
-                    await asyncio.gather(task, return_exceptions=True)
+            result, login_s, ready_rss = await measure_bot(driver, where, dsn, data_dir, schema, n_facts, interactions,
+                                                           now, copy, no_commits)
         finally:
-            await fake.stop()
             if driver == "postgres":
                 await asyncio.to_thread(sb._sql, dsn, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    result.update(driver=driver, facts=n_facts, build_s=round(build_s, 1), login_s=round(login_s, 2),
+    result.update(driver=driver, facts=n_facts, login_s=round(login_s, 2),
                   rss_ready_mb=round(ready_rss), peak_rss_mb=round(peak_rss_mb()))
     result["targets_missed"] = [k for k, limit in TARGETS.items() if result[k] > limit]
     return result
+
+
+async def measure_bot(driver: str, where: str, dsn: str, data_dir: Path, schema: str, n_facts: int,
+                      interactions: int, now: datetime, copy: Path | None,
+                      no_commits: bool) -> tuple[dict[str, Any], float, float]:
+    """Build the store, run the bot on it and measure: (the figures, the login's seconds, the RSS once ready)."""
+    # In a process of its own: this one then holds only what the bot holds (its RSS, its garbage).
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        build_s = await asyncio.get_running_loop().run_in_executor(
+            pool, build_store, driver, where, dsn, n_facts, now, copy)
+    config = replace(bench_config(data_dir), storage=StorageConfig(driver=driver, schema=schema))
+    (data_dir / "commands.sha256").unlink(missing_ok=True)  # a fresh fake Discord: the bot syncs its commands
+    if driver == "postgres":
+        os.environ["SITREP_DATABASE_URL"] = dsn  # open_store reads it from the environment only
+    fake = FakeDiscord([FakeGuild(GUILD, "Bench", [FakeChannel(4201)])])
+    await fake.start()
+    discord.http.Route.BASE = fake.api_base
+    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fake.gateway_url)
+    try:
+        async with composed(config) as bot:
+            bot.poller = None  # no poll job: the writer below commits in its place
+            asked = questions(bot.store, now)
+            async with bot:
+                started = time.perf_counter()
+                await bot.login("bench-token")  # setup_hook: cogs, the store's warm-up, the command sync
+                login_s = time.perf_counter() - started
+                task = asyncio.create_task(bot.connect(reconnect=False))
+                await fake.wait_ready(timeout=60)
+                await fake.wait_for(lambda: bool(fake.commands), timeout=60)
+                ready_rss = rss_mb()  # the store opened and warmed, the bot connected: before any command
+                result = await measure(bot.store, storage_bench(), fake, asked, interactions, now, no_commits)
+                await bot.close()
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+    finally:
+        await fake.stop()
+    result["build_s"] = round(build_s, 1)
+    return result, login_s, ready_rss
 
 
 async def measure(store: Store, sb: Any, fake: FakeDiscord, asked: list[tuple[str, str, dict[str, Any]]],
