@@ -146,11 +146,13 @@ class Extractor:
         if doc is None or self.mode == "rules":
             return rules
         figure = next(iter(casualty_figures(clause)), None)
-        if figure is None:
-            return rules
-        words = speaker_at(doc, max(quote.find(clause), 0) + figure.start)
-        parsed = make_attribution(words, self.gazetteer) if words else None
+        parsed = self._parsed(doc, max(quote.find(clause), 0) + figure.start) if figure is not None else None
         return parsed if parsed is not None else rules
+
+    def _parsed(self, doc: Doc, char: int) -> Attribution | None:
+        """The attribution the parse gives the figure at ``char`` of the sentence, or None."""
+        words = speaker_at(doc, char)
+        return make_attribution(words, self.gazetteer) if words else None
 
     def _speaker_at(self, doc: Doc | None, quote: str, clause: str,
                     speakers: _Speakers) -> Callable[[int], Attribution | None] | None:
@@ -160,8 +162,7 @@ class Extractor:
         offset = max(quote.find(clause), 0)
 
         def at(start: int) -> Attribution | None:
-            words = speaker_at(doc, offset + start)
-            found = make_attribution(words, self.gazetteer) if words else None
+            found = self._parsed(doc, offset + start)
             return speakers.resolve(found) if found is not None and (found.claimant or found.text) else None
 
         return at
