@@ -1,16 +1,14 @@
 """The PostgreSQL driver of the Store API: one database several bot processes share (storage/DESIGN.md).
 
-- asyncpg runs on a loop of the store's own, in one thread (the *portal*). The API's reads are synchronous
-  (briefing is pure and synchronous), so a read submits its query to that loop and waits for the answer;
-  ``reads_disk`` is always true, and callers on the bot's loop run such reads in a worker thread, as they do
-  for an old TinyDB partition. A read never runs on the portal's own thread.
+- asyncpg runs on the store's own loop in one thread (the *portal*). The API's reads are synchronous: a read
+  submits its query there and waits; ``reads_disk`` is always true, so callers on the bot's loop read in a
+  worker thread, as for an old TinyDB partition. A read never runs on the portal's own thread.
 - Every commit is one transaction under a transaction-level advisory lock: commits are serialised across
   the cluster, seq numbers are handed out in commit order (a digest that read up to seq N never misses a
   fact committed later with a smaller seq), and a reader sees a whole batch or none of it.
-- Sources, topics and guild settings are few and read on every command and job: each process keeps them
-  in memory. A commit that changes them bumps ``meta.state_version`` and sends a NOTIFY; every other
-  process LISTENs, reloads the three tables, and tells its subscribers which guilds changed. If the
-  listening connection drops, notifications may have been missed, so the process reconnects and reloads.
+- Sources, topics and guild settings are few and read on every command: each process keeps them in memory.
+  A commit that changes them bumps ``meta.state_version`` and NOTIFYs; every other process LISTENs, reloads
+  the three tables and tells its subscribers which guilds changed (and reloads after a lost connection).
 - Schema ``_schema.py``; commit writes ``_write.py``; rows, WHERE clauses, session settings ``_rows.py``; decoded
   facts by id and row version ``_cache.py``; the loop thread ``_portal.py``.
 """
@@ -257,7 +255,7 @@ class PgStore(StateReads):
         async with self._transaction() as conn:
             updated = await write_guild(conn, guild_id, change)
             last_seq, version = await bump(conn, self.channel, None, state=True)
-        self._installed(last_seq, version, Batch(guilds=(updated,)))
+        await self._installed(last_seq, version, Batch(guilds=(updated,)))
         return updated
 
     def import_rows(self, articles: Sequence[Article], facts: Sequence[tuple[StoredFact, bool]], *,
@@ -282,7 +280,7 @@ class PgStore(StateReads):
                                  "nothing was imported")
             seq = max([last_seq, *(f.seq for f, _ in facts)])
             new_seq, version = await bump(conn, self.channel, seq, state=True)
-        self._installed(new_seq, version, state)
+        await self._installed(new_seq, version, state)
         assert self._pool is not None
         # A bulk load leaves the planner without statistics, and the visibility map unset (no index-only
         # scans), until autovacuum gets round to it: plans chosen blind were 20x slower than with them.
@@ -324,20 +322,22 @@ class PgStore(StateReads):
             if seq == first_seq and not state and not (result.new_articles or result.updated_articles):
                 return CommitResult(last_seq=seq)
             last_seq, version = await bump(conn, self.channel, seq, state=state)
-        self._installed(last_seq, version if state else None, batch)
+        await self._installed(last_seq, version if state else None, batch)
         return CommitResult(new_articles=result.new_articles, updated_articles=result.updated_articles,
                             new_facts=result.new_facts, removed_facts=result.removed_facts, last_seq=last_seq)
 
-    def _installed(self, last_seq: int, version: int | None, batch: Batch) -> None:
-        """After a commit: this process sees its own write at once (the others on its NOTIFY)."""
+    async def _installed(self, last_seq: int, version: int | None, batch: Batch) -> None:
+        """After a commit this process sees its own write at once: the next version in line is merged; any other
+        (another process's change not loaded yet, or this process's commits ending out of order) is read back in
+        one snapshot, installed only if newer, so memory never ends on an older record (else its NOTIFY will)."""
         self._last_seq = max(self._last_seq, last_seq)
-        if version is None:
-            return
-        if version != self._state_version + 1:  # another process's change is not loaded yet: its NOTIFY
-            self._state_version = min(self._state_version, version - 1)  # will reload everything
-        else:
+        if version is not None and version == self._state_version + 1:
             self._state_version = version
-        self._sources, self._topics, self._guilds = merged(self._sources, self._topics, self._guilds, batch)
+            self._sources, self._topics, self._guilds = merged(self._sources, self._topics, self._guilds, batch)
+        elif version is not None and self._pool is not None:
+            with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                async with self._pool.acquire() as conn:
+                    await self._load_state(conn)
 
     # --- reads ----------------------------------------------------------------------------------------
 

@@ -48,6 +48,18 @@ async def test_concurrent_read_modify_writes_of_one_guild_lose_nothing(store_spe
 
 
 @postgres_only
+async def test_a_process_sees_its_own_concurrent_changes_at_once(store_spec: StoreSpec) -> None:
+    """Its commits may end out of order: memory must not end on an older record of the guild (no waiting for
+    a NOTIFY)."""
+    store = await store_spec.open()
+    for round_ in range(10):
+        notes = [f"r{round_}n{n}" for n in range(3)]
+        await asyncio.gather(*(store.update_guild(9, lambda s, note=note: replace(s, notices=(*s.notices, note)))
+                               for note in notes))
+        assert set(notes) <= set(store.guild(9).notices), round_
+
+
+@postgres_only
 async def test_seq_follows_commit_order_across_processes(store_spec: StoreSpec) -> None:
     """A digest that delivered up to seq N must never miss a fact committed later: seqs are handed out under
     the cluster-wide write lock, so a later commit always has larger seqs."""
